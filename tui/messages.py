@@ -1,0 +1,32 @@
+"""Messages the workers post to the UI; named for what happened."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from textual.message import Message
+
+
+@dataclass
+class ProfileReady(Message):
+    report: dict[str, Any]
+
+
+@dataclass
+class WorkFailed(Message):
+    title: str
+    message: str
+
+
+@dataclass
+class PrepareProgressed(Message):
+    model: str
+    stage: str
+    fraction: float
+
+
+@dataclass
+class ModelPrepared(Message):
+    model: str
+    path: str

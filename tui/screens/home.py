@@ -1,0 +1,145 @@
+"""The first screen: the user's data, profiled, and the models tunewise can use."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
+
+from advisor.data.task import DataSpec
+from advisor.errors import TunewiseError
+from tui.messages import ModelPrepared, PrepareProgressed, ProfileReady, WorkFailed
+from tui.screens.error_modal import ErrorModal
+
+
+class HomeScreen(Screen[None]):
+    BINDINGS = [
+        Binding("p", "prepare", "Prepare model"),
+        Binding("r", "reload", "Reload data"),
+        Binding("q", "app.quit", "Quit"),
+    ]
+
+    def __init__(self, spec: DataSpec) -> None:
+        super().__init__()
+        self.spec = spec
+        self.report: dict[str, Any] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal():
+            with Vertical(id="data-pane"):
+                yield Static("Reading the data...", id="data-summary")
+                yield DataTable(id="labels", cursor_type="row", zebra_stripes=True)
+            with Vertical(id="models-pane"):
+                yield DataTable(id="models", cursor_type="row")
+                yield ProgressBar(id="prepare-progress", total=1.0, show_eta=False)
+                yield Static("", id="prepare-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#data-pane").border_title = f"Data: {self.spec.path}"
+        self.query_one("#models-pane").border_title = "Models"
+        labels = self.query_one("#labels", DataTable)
+        labels.add_columns("label", "examples", "share")
+        models = self.query_one("#models", DataTable)
+        models.add_columns("alias", "kind", "ready", "size")
+        self.query_one("#prepare-progress").display = False
+        self.refresh_models()
+        self.load_profile()
+
+    # ------------------------------------------------------------------ data
+
+    def action_reload(self) -> None:
+        self.query_one("#data-summary", Static).update("Reading the data...")
+        self.load_profile()
+
+    @work(thread=True, exclusive=True, group="profile")
+    def load_profile(self) -> None:
+        from advisor.data.profile import profile
+        from advisor.data.task import load_task_data
+
+        try:
+            report = profile(load_task_data(self.spec))
+        except TunewiseError as exc:
+            self.post_message(WorkFailed(exc.title, exc.message))
+            return
+        self.post_message(ProfileReady(report))
+
+    @on(ProfileReady)
+    def show_profile(self, event: ProfileReady) -> None:
+        self.report = report = event.report
+        split, tokens = report["split"], report["token_lengths"]
+        lines = [
+            f"[b]task[/]      {report['task']} ({report['shape']} data)",
+            f"[b]examples[/]  {report['n_examples']:,}  ({split['n_train']:,} train / {split['n_eval']:,} eval)",
+            f"[b]tokens[/]    p50 {tokens['p50']}  p95 {tokens['p95']}  max {tokens['max']}  ({tokens['model']})",
+            f"[b]leakage[/]   {report['leakage']['exact']} exact, {report['leakage']['near']} near",
+        ]
+        lines += [f"[yellow]! {w}[/]" for w in report["warnings"]]
+        self.query_one("#data-summary", Static).update("\n".join(lines))
+        table = self.query_one("#labels", DataTable)
+        table.clear()
+        for label, count in (report["labels"] or {}).items():
+            table.add_row(label, f"{count:,}", f"{count / report['n_examples']:.1%}")
+
+    @on(WorkFailed)
+    def show_failure(self, event: WorkFailed) -> None:
+        self.query_one("#data-summary", Static).update(f"[red]{event.message}[/]")
+        self.app.push_screen(ErrorModal(event.title, event.message))
+
+    # ------------------------------------------------------------------ models
+
+    def refresh_models(self) -> None:
+        from advisor.models import list_models
+        from tui.commands.models import human_size
+
+        table = self.query_one("#models", DataTable)
+        table.clear()
+        for status in list_models():
+            table.add_row(
+                status.alias,
+                status.kind,
+                "yes" if status.ready else "no",
+                human_size(status.size_bytes),
+                key=status.alias,
+            )
+
+    def action_prepare(self) -> None:
+        table = self.query_one("#models", DataTable)
+        if table.row_count == 0:
+            return
+        alias = str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+        bar = self.query_one("#prepare-progress", ProgressBar)
+        bar.display = True
+        bar.update(progress=0.0)
+        self.prepare(alias)
+
+    @work(thread=True, exclusive=True, group="prepare")
+    def prepare(self, alias: str) -> None:
+        from advisor.models import prepare_model
+
+        def report(stage: str, fraction: float) -> None:
+            self.post_message(PrepareProgressed(alias, stage, fraction))
+
+        try:
+            resolved = prepare_model(alias, progress=report)
+        except TunewiseError as exc:
+            self.post_message(WorkFailed(exc.title, exc.message))
+            return
+        self.post_message(ModelPrepared(alias, str(resolved.path)))
+
+    @on(PrepareProgressed)
+    def show_prepare_progress(self, event: PrepareProgressed) -> None:
+        self.query_one("#prepare-progress", ProgressBar).update(progress=event.fraction)
+        self.query_one("#prepare-status", Static).update(f"{event.model}: {event.stage}")
+
+    @on(ModelPrepared)
+    def model_prepared(self, event: ModelPrepared) -> None:
+        self.query_one("#prepare-progress", ProgressBar).update(progress=1.0)
+        self.query_one("#prepare-status", Static).update(f"{event.model}: ready at {event.path}")
+        self.refresh_models()
