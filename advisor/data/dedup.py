@@ -162,8 +162,8 @@ def find_leakage(
         ordered = train_keys[order, band]
         low = np.searchsorted(ordered, eval_keys[:, band], side="left")
         high = np.searchsorted(ordered, eval_keys[:, band], side="right")
-        for row in np.nonzero(high > low)[0]:
-            candidates[row].update(order[low[row] : high[row]].tolist())
+        for hit in np.nonzero(high > low)[0].tolist():
+            candidates[hit].update(order[low[hit] : high[hit]].tolist())
     for row, position in enumerate(remaining):
         if not candidates[row]:
             continue
