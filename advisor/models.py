@@ -35,6 +35,8 @@ Progress = Callable[[str, float], None]
 """A progress callback: a short description of the current stage and the fraction done (0..1)."""
 
 MANIFEST = "tunewise-prepared.json"
+# Bump when the conversion changes: folders prepared by an older converter are redone.
+CONVERTER_VERSION = 2
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
@@ -125,6 +127,11 @@ def _package_version(model: BuiltinModel) -> str:
         return "?"
 
 
+def _source_version(model: BuiltinModel) -> str:
+    """What a prepared folder must have been made from: the package and the converter."""
+    return f"{_package_version(model)}+convert{CONVERTER_VERSION}"
+
+
 def _require_package(model: BuiltinModel) -> Path:
     pkg = _package_dir(model)
     if pkg is None:
@@ -166,7 +173,7 @@ def builtin_status(model: BuiltinModel) -> ModelStatus:
         path = pkg / model.subdir
         return ModelStatus(model.alias, model.kind, origin, True, folder_size(path), path, str(path))
     folder = prepared_dir(model.alias)
-    if _is_prepared(folder, version):
+    if _is_prepared(folder, _source_version(model)):
         return ModelStatus(model.alias, model.kind, origin, True, folder_size(folder), folder, str(folder))
     gguf = pkg / (model.gguf_file or "")
     return ModelStatus(
@@ -241,14 +248,14 @@ def _resolve_builtin(model: BuiltinModel, *, prepare: bool, progress: Progress |
     if model.subdir is not None:
         return ResolvedModel(model.alias, pkg / model.subdir, "builtin", model.kind)
     folder = prepared_dir(model.alias)
-    if _is_prepared(folder, _package_version(model)):
+    if _is_prepared(folder, _source_version(model)):
         return ResolvedModel(model.alias, folder, "builtin", model.kind)
     if not prepare:
         raise ModelError(
             f"model '{model.alias}' needs a one-time conversion; run: tunewise models prepare {model.alias}"
         )
     assert model.gguf_file is not None
-    _convert_gguf_locked(pkg / model.gguf_file, folder, _package_version(model), progress)
+    _convert_gguf_locked(pkg / model.gguf_file, folder, _source_version(model), progress)
     return ResolvedModel(model.alias, folder, "builtin", model.kind)
 
 
@@ -258,10 +265,11 @@ def _resolve_local(name: str, path: Path, *, prepare: bool, progress: Progress |
             raise ModelError(f"model path {name} is a file; give a Hugging Face model folder or a .gguf file")
         digest = _quick_digest(path)
         folder = models_dir() / f"gguf-{path.stem}-{digest[:12]}"
-        if not _is_prepared(folder, digest):
+        version = f"{digest}+convert{CONVERTER_VERSION}"
+        if not _is_prepared(folder, version):
             if not prepare:
                 raise ModelError(f"{name} needs a one-time conversion from GGUF; run: tunewise models prepare {name}")
-            _convert_gguf_locked(path, folder, digest, progress)
+            _convert_gguf_locked(path, folder, version, progress)
         return ResolvedModel(name, folder, "local", "causal-lm")
     if not (path / "config.json").is_file():
         ggufs = sorted(path.glob("*.gguf"))
@@ -381,6 +389,12 @@ def convert_gguf(gguf: Path, out: Path, progress: Progress | None = None) -> Non
     model.hf_quantizer = None  # type: ignore[assignment]
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
+    # The saved config still claims GGUF quantization, which would make later loads (and
+    # QLoRA's own quantization config) treat plain weights as quantized: drop the claim.
+    config_path = out / "config.json"
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    config.pop("quantization_config", None)
+    config_path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     report("done", 1.0)
 
 
@@ -432,7 +446,7 @@ def tokenizer_folder(name: str) -> Path:
     builtin = BUILTIN_MODELS.get(name)
     if builtin is not None and builtin.gguf_file is not None:
         folder = prepared_dir(builtin.alias)
-        version = _package_version(builtin)
+        version = _source_version(builtin)
         if _is_prepared(folder, version):
             return folder
         tok_folder = models_dir() / f"{builtin.alias}.tokenizer"

@@ -129,6 +129,8 @@ def test_prepared_smollm2_generates_offline(smollm2: Path) -> None:
     assert "Paris" in result.stdout
     manifest = json.loads((smollm2 / models.MANIFEST).read_text())
     assert manifest["files"]["model.safetensors"] > 500_000_000
+    # plain weights: the config must not claim GGUF quantization any more
+    assert "quantization_config" not in json.loads((smollm2 / "config.json").read_text())
 
 
 @pytest.mark.slow
