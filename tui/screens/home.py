@@ -47,7 +47,7 @@ class HomeScreen(Screen[None]):
         labels = self.query_one("#labels", DataTable)
         labels.add_columns("label", "examples", "share")
         models = self.query_one("#models", DataTable)
-        models.add_columns("alias", "kind", "ready", "size")
+        models.add_columns("alias", "ready", "size")
         self.query_one("#prepare-progress").display = False
         self.refresh_models()
         self.load_profile()
@@ -103,7 +103,6 @@ class HomeScreen(Screen[None]):
         for status in list_models():
             table.add_row(
                 status.alias,
-                status.kind,
                 "yes" if status.ready else "no",
                 human_size(status.size_bytes),
                 key=status.alias,
