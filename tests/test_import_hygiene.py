@@ -32,9 +32,12 @@ def _loaded_heavy(body: str) -> list[str]:
     [
         "import advisor, advisor.errors, advisor.models, advisor.paths, advisor.atomic",
         "import advisor.data, advisor.data.profile, advisor.data.task",
+        "import advisor.recommend, advisor.estimate, advisor.answers, advisor.hardware, advisor.rules",
+        "from tui.cli import main\nmain(['recommend', '--n-examples', '500', '--json'])",
+        "from tui.cli import main\nmain(['estimate', '--model', 'llama-2-7b', '--method', 'lora', '--json'])",
         "from tui.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass",
         "from tui.cli import main\n"
-        "for cmd in ('profile', 'models', 'generate', 'tui'):\n"
+        "for cmd in ('profile', 'recommend', 'estimate', 'models', 'generate', 'tui'):\n"
         "    try:\n        main([cmd, '--help'])\n    except SystemExit:\n        pass",
     ],
 )

@@ -12,12 +12,14 @@ from collections.abc import Sequence
 
 from advisor import __version__
 from advisor.errors import TunewiseError
+from tui.commands import estimate as estimate_cmd
 from tui.commands import generate as generate_cmd
 from tui.commands import models as models_cmd
 from tui.commands import profile as profile_cmd
+from tui.commands import recommend as recommend_cmd
 from tui.commands import run_tui as tui_cmd
 
-COMMANDS = (tui_cmd, profile_cmd, models_cmd, generate_cmd)
+COMMANDS = (tui_cmd, profile_cmd, recommend_cmd, estimate_cmd, models_cmd, generate_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

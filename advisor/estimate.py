@@ -1,0 +1,324 @@
+"""Memory, time and cost of fine-tuning (full, LoRA, QLoRA) and of running prompting or RAG.
+
+The accounting, per device, in bytes:
+
+- weights: every parameter at the storage width of its dtype. `fp32` stores 4 bytes;
+  `bf16` stores 2; `nf4` stores the blocks' linear layers in 4-bit NormalFloat with double
+  quantization, 4.127 bits per parameter (QLoRA, Dettmers et al. 2023, section 3), and
+  keeps embeddings, norms and the head at the 16-bit compute width.
+- gradients: one per trainable parameter, at the width of the trainable weights.
+- optimizer: AdamW keeps two fp32 moments per trainable parameter: 8 bytes.
+  With `bf16` this gives 2 + 2 + 8 = 12 bytes per parameter, the accounting by which the
+  QLoRA paper puts 16-bit fine-tuning of a 65B model above 780 GB. LoRA adapters are kept
+  in fp32 (peft's default), so each adapter parameter costs 4 + 4 + 8 = 16 bytes, except
+  for QLoRA on a GPU, whose recipe keeps them in bf16 (2 + 2 + 8).
+- activations: per block, Korthikanti et al. 2022 ("Reducing Activation Recomputation in
+  Large Transformer Models"), 34*s*b*h bytes at 16 bits for a 4h-wide MLP, generalised to
+  any MLP width and to gated (SwiGLU) MLPs; the 5*a*s^2*b attention-score term is left out
+  because transformers uses fused attention (SDPA) by default. Gradient checkpointing keeps
+  each block's input (2*s*b*h bytes) plus one block's full activations. A causal LM adds
+  its fp32 logits and their gradient, 2 * 4*b*s*V bytes.
+- overhead: on a GPU, the CUDA context and allocator slack (0.8 GB).
+
+Time: 6 FLOPs per parameter per token for full fine-tuning (forward 2, backward 4), 4 for
+LoRA (frozen weights need no weight gradients), plus 2 more with gradient checkpointing; QLoRA
+also pays for de-quantizing every weight on the fly (x1.3 on a GPU, measured slower on CPU).
+Effective throughput is the device's peak times a utilisation (GPU) or a per-core rate
+calibrated on this project's CPU runs (`docs/benchmarks.md`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from advisor.architectures import ModelSpec
+
+Method = Literal["full", "lora", "qlora"]
+Dtype = Literal["fp32", "bf16", "nf4"]
+METHODS: tuple[Method, ...] = ("full", "lora", "qlora")
+DTYPES: tuple[Dtype, ...] = ("fp32", "bf16", "nf4")
+
+NF4_BITS = 4.127  # 4-bit NormalFloat + double-quantized block constants (QLoRA paper)
+ADAM_BYTES = 8
+GPU_OVERHEAD_BYTES = int(0.8e9)
+CPU_FLOPS_PER_CORE = 50e9  # measured: SmolLM2-135M full fine-tuning, 2 cores (docs/benchmarks.md)
+GPU_UTILISATION = 0.35  # model FLOPs utilisation of a well-fed single-GPU Trainer run
+QLORA_SLOWDOWN = {"gpu": 1.3, "cpu": 2.0}
+MULTI_GPU_EFFICIENCY = 0.9
+
+
+@dataclass(frozen=True)
+class GpuClass:
+    name: str
+    memory_gb: float
+    bf16_tflops: float  # dense peak
+
+
+# Inferred from the memory the user reports, when they do not name the card.
+GPU_CLASSES = (
+    GpuClass("T4-class", 16, 65),
+    GpuClass("A10G/L4-class", 24, 120),
+    GpuClass("L40S/A6000-class", 48, 180),
+    GpuClass("A100-class", 80, 312),
+    GpuClass("H100/H200-class", 1e9, 989),
+)
+
+
+def gpu_class(memory_gb: float) -> GpuClass:
+    return next(c for c in GPU_CLASSES if memory_gb <= c.memory_gb)
+
+
+@dataclass(frozen=True)
+class Hardware:
+    """Where the work runs."""
+
+    gpu_memory_gb: float = 0.0
+    gpu_count: int = 0
+    ram_gb: float = 32.0
+    cpu_cores: int = 8
+    price_per_gpu_hour: float = 2.0
+
+    @property
+    def on_gpu(self) -> bool:
+        return self.gpu_count > 0 and self.gpu_memory_gb > 0
+
+    @property
+    def device_memory_bytes(self) -> float:
+        """What one device offers: a GPU's memory, or the machine's RAM."""
+        return (self.gpu_memory_gb if self.on_gpu else self.ram_gb) * 1e9
+
+    @property
+    def flops_per_second(self) -> float:
+        """Effective training FLOP/s of the whole machine."""
+        if not self.on_gpu:
+            return self.cpu_cores * CPU_FLOPS_PER_CORE
+        per_gpu = gpu_class(self.gpu_memory_gb).bf16_tflops * 1e12 * GPU_UTILISATION
+        scaling = 1.0 if self.gpu_count == 1 else MULTI_GPU_EFFICIENCY
+        return per_gpu * self.gpu_count * scaling
+
+    def describe(self) -> str:
+        if not self.on_gpu:
+            return f"CPU only ({self.cpu_cores} cores, {self.ram_gb:g} GB RAM)"
+        return f"{self.gpu_count} x {self.gpu_memory_gb:g} GB GPU ({gpu_class(self.gpu_memory_gb).name})"
+
+
+@dataclass(frozen=True)
+class Memory:
+    """Peak memory of one device, by component, in bytes."""
+
+    weights: float
+    gradients: float
+    optimizer: float
+    activations: float
+    overhead: float = 0.0
+
+    @property
+    def total(self) -> float:
+        return self.weights + self.gradients + self.optimizer + self.activations + self.overhead
+
+    def to_dict(self) -> dict[str, float]:
+        parts = {
+            "weights": self.weights,
+            "gradients": self.gradients,
+            "optimizer": self.optimizer,
+            "activations": self.activations,
+            "overhead": self.overhead,
+        }
+        return {f"{k}_gb": round(v / 1e9, 3) for k, v in parts.items()} | {"total_gb": round(self.total / 1e9, 3)}
+
+
+@dataclass(frozen=True)
+class TrainingPlan:
+    """The knobs that change memory and time."""
+
+    method: Method
+    dtype: Dtype | None = None  # None: fp32 on CPU, bf16 on GPU, nf4 for QLoRA
+    batch_size: int = 8
+    seq_len: int = 256
+    lora_r: int = 16
+    target_modules: list[str] | str = "all-linear"
+    gradient_checkpointing: bool = False
+    num_labels: int | None = None  # a classification head instead of the LM head
+    n_examples: int = 1000
+    epochs: float = 3.0
+    tokens_per_example: int | None = None  # mean; default half of seq_len
+
+
+@dataclass(frozen=True)
+class Estimate:
+    method: str
+    model: str
+    dtype: str
+    device: str
+    total_params: int
+    trainable_params: int
+    memory: Memory
+    adapter_bytes: int
+    tokens: float
+    hours: float
+    cost_usd: float
+    fits: bool
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def memory_gb(self) -> float:
+        return self.memory.total / 1e9
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "method": self.method,
+            "model": self.model,
+            "dtype": self.dtype,
+            "device": self.device,
+            "total_params": self.total_params,
+            "trainable_params": self.trainable_params,
+            "memory_gb": round(self.memory_gb, 3),
+            "memory": self.memory.to_dict(),
+            "adapter_mb": round(self.adapter_bytes / 1e6, 2),
+            "tokens": int(self.tokens),
+            "hours": round(self.hours, 4),
+            "cost_usd": round(self.cost_usd, 2),
+            "fits": self.fits,
+            "notes": list(self.notes),
+        }
+
+
+def bytes_per_param(dtype: Dtype) -> float:
+    return {"fp32": 4.0, "bf16": 2.0, "nf4": NF4_BITS / 8}[dtype]
+
+
+def lora_params(spec: ModelSpec, r: int, target_modules: list[str] | str) -> int:
+    """Trainable LoRA parameters: r * (in + out) for each targeted linear layer of every block."""
+    shapes = spec.linear_shapes()
+    return spec.num_layers * sum(
+        r * (shapes[role][0] + shapes[role][1]) for role in spec.resolve_targets(target_modules)
+    )
+
+
+def head_params(spec: ModelSpec, num_labels: int | None) -> int:
+    """A new classification head (dense to the labels), trained by every method."""
+    return spec.hidden_size * num_labels + num_labels if num_labels else 0
+
+
+def activation_bytes(spec: ModelSpec, batch: int, seq: int, width: float, checkpointing: bool) -> float:
+    """Activations kept for the backward pass, all blocks, at `width` bytes per value."""
+    h, f, tokens = spec.hidden_size, spec.intermediate_size, batch * seq
+    attention = 11 * h  # Korthikanti et al.: q/k/v input, q, k, v, attention output, dropout mask
+    mlp = 2 * h + (8 * f if spec.gated_mlp else 4 * f + h)
+    norms = 4 * h
+    per_block = tokens * (attention + mlp + norms) * width / 2  # the formula counts 16-bit values
+    stored = spec.num_layers * tokens * h * width + per_block if checkpointing else spec.num_layers * per_block
+    if spec.kind == "causal-lm":
+        stored += 2 * 4 * tokens * spec.vocab_size  # fp32 logits and their gradient
+    return stored
+
+
+def training_flops_per_token(spec: ModelSpec, method: Method, checkpointing: bool, seq: int) -> float:
+    # The input embedding is a lookup; the LM head is a real matmul.
+    matmul_params = spec.num_layers * spec.block_linear_params()
+    if spec.kind == "causal-lm":
+        matmul_params += spec.vocab_size * spec.hidden_size
+    forward = 2 * matmul_params + 2 * spec.num_layers * seq * spec.hidden_size  # + attention scores
+    passes = {"full": 3.0, "lora": 2.0, "qlora": 2.0}[method] + (1.0 if checkpointing else 0.0)
+    return forward * passes
+
+
+def estimate_training(spec: ModelSpec, plan: TrainingPlan, hardware: Hardware) -> Estimate:
+    """Estimate one fine-tuning run of `spec` on `hardware`."""
+    on_gpu = hardware.on_gpu
+    dtype: Dtype = plan.dtype or ("nf4" if plan.method == "qlora" else "bf16" if on_gpu else "fp32")
+    compute_width = 2.0 if on_gpu and dtype != "fp32" else 4.0  # bytes of an activation value
+    total = spec.n_params()
+    head = head_params(spec, plan.num_labels)
+    notes: list[str] = []
+
+    if plan.method == "full":
+        trainable = total + head
+        weight_width = bytes_per_param(dtype if dtype != "nf4" else "bf16")
+        weights = trainable * weight_width
+        gradients = trainable * weight_width
+        optimizer = trainable * ADAM_BYTES
+        adapter_bytes = int(trainable * weight_width)
+    else:
+        adapters = lora_params(spec, plan.lora_r, plan.target_modules)
+        trainable = adapters + head
+        if plan.method == "qlora":
+            quantized = spec.quantizable_params()
+            other_width = 2.0 if on_gpu else 4.0
+            weights = quantized * bytes_per_param("nf4") + (total - quantized) * other_width
+        else:
+            weights = total * bytes_per_param(dtype)
+        # peft keeps adapters in fp32; the QLoRA recipe casts them to bf16 on a GPU.
+        adapter_width = 2.0 if plan.method == "qlora" and on_gpu else 4.0
+        weights += trainable * adapter_width
+        gradients = trainable * adapter_width
+        optimizer = trainable * ADAM_BYTES
+        adapter_bytes = int(adapters * (2 if on_gpu else 4) + head * 4)
+
+    # On several GPUs the weights, gradients and optimizer states are sharded (FSDP / ZeRO-3,
+    # which also works with LoRA and QLoRA) and the batch is split between them.
+    devices = hardware.gpu_count if on_gpu else 1
+    shard = devices if devices > 1 else 1
+    if shard > 1:
+        notes.append(f"weights, gradients and optimizer states sharded over {shard} GPUs (FSDP)")
+    per_device_batch = max(1, plan.batch_size // devices) if devices > 1 else plan.batch_size
+    activations = activation_bytes(spec, per_device_batch, plan.seq_len, compute_width, plan.gradient_checkpointing)
+    memory = Memory(
+        weights / shard,
+        gradients / shard,
+        optimizer / shard,
+        activations,
+        GPU_OVERHEAD_BYTES if on_gpu else 0.0,
+    )
+
+    mean_tokens = plan.tokens_per_example or max(1, plan.seq_len // 2)
+    tokens = plan.n_examples * plan.epochs * min(mean_tokens, plan.seq_len)
+    flops = tokens * training_flops_per_token(spec, plan.method, plan.gradient_checkpointing, plan.seq_len)
+    if plan.method == "qlora":
+        flops *= QLORA_SLOWDOWN["gpu" if on_gpu else "cpu"]
+    hours = flops / hardware.flops_per_second / 3600
+    cost = hours * hardware.gpu_count * hardware.price_per_gpu_hour if on_gpu else 0.0
+    fits = memory.total <= hardware.device_memory_bytes
+    return Estimate(
+        plan.method,
+        spec.name,
+        dtype,
+        hardware.describe(),
+        total + head,
+        trainable,
+        memory,
+        adapter_bytes,
+        tokens,
+        hours,
+        cost,
+        fits,
+        notes,
+    )
+
+
+def estimate_inference(
+    spec: ModelSpec,
+    hardware: Hardware,
+    *,
+    n_queries: int,
+    prompt_tokens: int,
+    new_tokens: int,
+    extra_bytes: float = 0.0,
+    extra_hours: float = 0.0,
+    label: str = "prompting",
+) -> Estimate:
+    """Memory and time to answer `n_queries` prompts (prompting, or the generation side of RAG)."""
+    on_gpu = hardware.on_gpu
+    dtype: Dtype = "bf16" if on_gpu else "fp32"
+    devices = hardware.gpu_count if on_gpu and hardware.gpu_count > 1 else 1
+    weights = spec.n_params() * bytes_per_param(dtype) / devices  # split layer-wise across GPUs
+    kv_cache = 2 * spec.num_layers * spec.kv_heads * spec.attention_head_dim * (prompt_tokens + new_tokens)
+    memory = Memory(
+        weights, 0.0, 0.0, kv_cache * bytes_per_param(dtype) + extra_bytes, GPU_OVERHEAD_BYTES if on_gpu else 0.0
+    )
+    flops = 2 * spec.n_params() * n_queries * (prompt_tokens + new_tokens)
+    hours = flops / hardware.flops_per_second / 3600 + extra_hours
+    cost = hours * hardware.gpu_count * hardware.price_per_gpu_hour if on_gpu else 0.0
+    fits = memory.total <= hardware.device_memory_bytes
+    return Estimate(label, spec.name, dtype, hardware.describe(), spec.n_params(), 0, memory, 0, 0.0, hours, cost, fits)

@@ -1,0 +1,140 @@
+"""Hyper-parameters for the user's data size and hardware, and the exact command to run them.
+
+The defaults follow the sources the advisor cites: LoRA on all linear layers (QLoRA paper),
+learning rates of 2e-4 for adapters and 2e-5 to 5e-5 for full fine-tuning (the BERT and LoRA
+papers' ranges), fewer epochs as data grows, and the largest batch that fits in memory with
+gradient accumulation up to an effective batch of 16.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from advisor.answers import Answers
+from advisor.architectures import ModelSpec
+from advisor.estimate import Estimate, Hardware, Method, TrainingPlan, estimate_training
+
+EFFECTIVE_BATCH = 16
+MAX_BATCH = 32
+
+
+@dataclass(frozen=True)
+class Hyperparameters:
+    """A training config in Hugging Face's names (`TrainingArguments`, peft's `LoraConfig`)."""
+
+    method: Method
+    learning_rate: float
+    num_train_epochs: int
+    per_device_train_batch_size: int
+    gradient_accumulation_steps: int
+    max_length: int
+    gradient_checkpointing: bool
+    lora_r: int | None = None
+    lora_alpha: int | None = None
+    lora_dropout: float | None = None
+    target_modules: str | list[str] | None = None
+
+    def to_config(self, base_model: str, task: str, data: str) -> dict[str, Any]:
+        config: dict[str, Any] = {
+            "base_model": base_model,
+            "method": self.method,
+            "task": task,
+            "data": data,
+            "max_length": self.max_length,
+            "learning_rate": self.learning_rate,
+            "num_train_epochs": self.num_train_epochs,
+            "per_device_train_batch_size": self.per_device_train_batch_size,
+            "gradient_accumulation_steps": self.gradient_accumulation_steps,
+            "gradient_checkpointing": self.gradient_checkpointing,
+        }
+        if self.method != "full":
+            config |= {
+                "lora_r": self.lora_r,
+                "lora_alpha": self.lora_alpha,
+                "lora_dropout": self.lora_dropout,
+                "target_modules": self.target_modules,
+            }
+        return config
+
+
+def epochs_for(n_examples: int) -> int:
+    """Small data needs more passes to be learned; large data overfits with many."""
+    if n_examples < 1_000:
+        return 5
+    if n_examples < 10_000:
+        return 3
+    return 2
+
+
+def lora_rank_for(n_examples: int) -> int:
+    if n_examples < 1_000:
+        return 8
+    if n_examples < 10_000:
+        return 16
+    return 32
+
+
+def max_length_for(answers: Answers, spec: ModelSpec) -> int:
+    """The data's 95th-percentile length, rounded up to a multiple of 32, within the model's limit."""
+    rounded = -(-answers.seq_len // 32) * 32
+    return max(32, min(rounded, spec.max_position))
+
+
+def base_plan(answers: Answers, spec: ModelSpec, method: Method) -> TrainingPlan:
+    n = max(answers.n_examples, 1)
+    return TrainingPlan(
+        method=method,
+        batch_size=EFFECTIVE_BATCH,
+        seq_len=max_length_for(answers, spec),
+        lora_r=lora_rank_for(n),
+        target_modules="all-linear",
+        num_labels=answers.n_labels if spec.kind == "encoder" else None,
+        n_examples=n,
+        epochs=epochs_for(n),
+        tokens_per_example=answers.mean_tokens,
+    )
+
+
+def fit_plan(plan: TrainingPlan, spec: ModelSpec, hardware: Hardware) -> tuple[TrainingPlan, Estimate]:
+    """The largest per-device batch (a power of two up to 32) that fits; else checkpointing, then batch 1."""
+    candidates = [b for b in (32, 16, 8, 4, 2, 1) if b <= max(plan.batch_size, 1) * 2]
+    for checkpointing in (False, True):
+        for batch in candidates:
+            trial = replace(plan, batch_size=batch, gradient_checkpointing=checkpointing)
+            estimate = estimate_training(spec, trial, hardware)
+            if estimate.fits:
+                return trial, estimate
+    smallest = replace(plan, batch_size=1, gradient_checkpointing=True)
+    return smallest, estimate_training(spec, smallest, hardware)
+
+
+def hyperparameters(answers: Answers, spec: ModelSpec, plan: TrainingPlan) -> Hyperparameters:
+    method = plan.method
+    devices = 1
+    per_device = min(plan.batch_size, MAX_BATCH)
+    accumulation = max(1, EFFECTIVE_BATCH // (per_device * devices))
+    if method == "full":
+        learning_rate = 5e-5 if spec.kind == "encoder" else (2e-5 if spec.n_params() < 1e9 else 1e-5)
+        return Hyperparameters(
+            method, learning_rate, epochs_for(plan.n_examples), per_device, accumulation, plan.seq_len,
+            plan.gradient_checkpointing,
+        )  # fmt: skip
+    rank = plan.lora_r
+    # QLoRA used 2e-4 up to 13B and 1e-4 for 33B and 65B.
+    learning_rate = 1e-4 if spec.n_params() > 20e9 else 2e-4
+    if spec.kind == "encoder":
+        learning_rate = 5e-4  # small encoders with a fresh head learn faster
+    return Hyperparameters(
+        method,
+        learning_rate,
+        epochs_for(plan.n_examples),
+        per_device,
+        accumulation,
+        plan.seq_len,
+        plan.gradient_checkpointing,
+        lora_r=rank,
+        lora_alpha=2 * rank,
+        lora_dropout=0.1 if plan.n_examples < 1_000 else 0.05,
+        target_modules="all-linear",
+    )

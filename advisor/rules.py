@@ -1,0 +1,386 @@
+"""The advisor's rules: each reads the answers (and the estimates) and moves methods up or down.
+
+A rule returns `Reason`s (points for or against a method, naming the criterion and source)
+and `Constraint`s (a method cannot work: it fails a hard limit). Every rule is a plain
+function listed in `RULES`; `docs/advisor.md` restates them for people.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from advisor.answers import Answers
+from advisor.architectures import ModelSpec
+from advisor.estimate import Estimate, Hardware
+
+METHODS = ("prompting", "rag", "full", "lora", "qlora", "rag+lora")
+TRAINED = ("full", "lora", "qlora", "rag+lora")
+ADAPTERS = ("full", "lora", "qlora")  # what "fine-tuning alone" means
+RETRIEVAL = ("rag", "rag+lora")
+# Where each method starts: simple methods first, since they cost least when they work.
+BASE_SCORE = {"prompting": 50.0, "rag": 50.0, "full": 45.0, "lora": 50.0, "qlora": 45.0, "rag+lora": 40.0}
+
+MIN_EXAMPLES = 10  # OpenAI: the minimum to fine-tune at all
+FEW_EXAMPLES = 50  # OpenAI: improvements usually appear from 50-100 examples
+SOME_EXAMPLES = 100
+MANY_EXAMPLES = 1_000
+LOTS_OF_EXAMPLES = 10_000
+MANY_LABELS = 20
+FAST_LATENCY_MS = 1_000
+
+
+@dataclass(frozen=True)
+class Reason:
+    method: str
+    points: float
+    criterion: str
+    text: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Constraint:
+    method: str
+    criterion: str
+    text: str
+    source: str
+
+
+@dataclass
+class Context:
+    """What the rules see."""
+
+    answers: Answers
+    spec: ModelSpec
+    hardware: Hardware
+    estimates: dict[str, Estimate]  # per method, on the user's hardware (or a rented one)
+    rented: dict[str, Hardware] = field(default_factory=dict)  # methods moved to a rented GPU
+
+    def fits_locally(self, method: str) -> bool:
+        estimate = self.estimates.get(method)
+        return estimate is not None and estimate.fits and method not in self.rented
+
+
+Finding = Reason | Constraint
+Rule = Callable[[Context], Iterator[Finding]]
+
+
+def _each(methods: tuple[str, ...], points: float, criterion: str, text: str, source: str) -> Iterator[Reason]:
+    for method in methods:
+        yield Reason(method, points, criterion, text, source)
+
+
+# ---------------------------------------------------------------------------- the guide, section 6
+
+
+def one_off_or_production(ctx: Context) -> Iterator[Finding]:
+    if ctx.answers.one_off:
+        text = "a one-off job: prompting answers it now, with nothing to train or maintain"
+        yield Reason("prompting", 30, "one-off use", text, "guide:when-not")
+        yield from _each(TRAINED, -25, "one-off use", "a one-off job does not repay training a model", "guide:when-not")
+    else:
+        text = "a production model with reusable logic repays training once and serving many times"
+        yield from _each(TRAINED, 10, "production use", text, "guide:do")
+
+
+def amount_of_data(ctx: Context) -> Iterator[Finding]:
+    n = ctx.answers.n_examples
+    if n < MIN_EXAMPLES:
+        text = f"{n} labelled examples: fine-tuning needs at least {MIN_EXAMPLES}; with too little data use embeddings + RAG"
+        for method in TRAINED:
+            yield Constraint(method, "too little data", text, "openai:ft")
+        if n > 0:
+            yield Reason(
+                "rag",
+                15,
+                "too little data",
+                f"{n} examples can still be retrieved as few-shot demonstrations",
+                "guide:when-not",
+            )
+        return
+    if n < FEW_EXAMPLES:
+        text = f"only {n} examples: too little data to fine-tune well (improvements usually appear from 50-100)"
+        yield from _each(TRAINED, -25, "too little data", text, "openai:ft")
+        yield Reason(
+            "rag",
+            15,
+            "too little data",
+            f"with {n} examples, retrieve the closest ones instead (embeddings + RAG)",
+            "guide:when-not",
+        )
+        yield Reason("prompting", 10, "too little data", f"{n} examples fit in a few-shot prompt", "guide:when-not")
+    elif n < SOME_EXAMPLES:
+        yield from _each(
+            TRAINED,
+            -5,
+            "little data",
+            f"{n} examples: at the edge of where fine-tuning starts to help (50-100)",
+            "openai:ft",
+        )
+        yield Reason("rag", 5, "little data", f"{n} examples make a small but usable retrieval set", "guide:when-not")
+    elif n < MANY_EXAMPLES:
+        yield from _each(
+            TRAINED, 10, "enough data", f"{n} examples: enough for fine-tuning to improve on prompting", "openai:ft"
+        )
+    else:
+        yield from _each(
+            TRAINED,
+            20,
+            "plenty of data",
+            f"{n:,} examples: fine-tuning can learn from far more than a prompt can show",
+            "openai:ft",
+        )
+        yield Reason(
+            "prompting",
+            -10,
+            "plenty of data",
+            f"a prompt can show only a handful of your {n:,} examples",
+            "guide:table",
+        )
+        if n >= LOTS_OF_EXAMPLES and ctx.spec.n_params() <= 1e9:
+            text = f"{n:,} examples on a {ctx.spec.n_params() / 1e6:.0f}M-parameter model: updating every weight pays off and stays affordable"
+            yield Reason("full", 10, "plenty of data", text, "guide:techniques")
+
+
+def prompt_controllable(ctx: Context) -> Iterator[Finding]:
+    if ctx.answers.prompt_controllable:
+        yield Reason(
+            "prompting",
+            35,
+            "controllable by prompt",
+            "a system prompt or structured input already gets the behaviour",
+            "guide:when-not",
+        )
+        yield from _each(
+            TRAINED,
+            -20,
+            "controllable by prompt",
+            "fine-tuning would teach what the prompt already achieves",
+            "guide:when-not",
+        )
+
+
+def tone_and_style(ctx: Context) -> Iterator[Finding]:
+    if ctx.answers.task == "style":
+        yield from _each(
+            TRAINED,
+            25,
+            "tone and style",
+            "a specific tone or style is learned from examples, not instructed",
+            "guide:do",
+        )
+        yield from _each(("rag",), -15, "tone and style", "retrieval adds facts, not a tone of voice", "guide:do")
+        yield Reason("prompting", -5, "tone and style", "prompts describe a style only shallowly", "guide:table")
+
+
+def domain_adaptation(ctx: Context) -> Iterator[Finding]:
+    if ctx.answers.needs_domain_adaptation:
+        yield from _each(
+            TRAINED, 20, "domain adaptation", "precise domain adaptation is what fine-tuning is for", "guide:do"
+        )
+        yield Reason(
+            "prompting",
+            -10,
+            "domain adaptation",
+            "a general model prompted in a narrow domain stays shallow",
+            "guide:table",
+        )
+
+
+# ---------------------------------------------------------------------------- knowledge and retrieval
+
+
+def knowledge_in_documents(ctx: Context) -> Iterator[Finding]:
+    a = ctx.answers
+    if a.n_documents > 0:
+        text = (
+            f"the knowledge lives in {a.n_documents:,} documents: RAG beat fine-tuning for injecting knowledge on every "
+            "model and task tried (Mistral-7B, current events: 0.875 with RAG against 0.504 fine-tuned)"
+        )
+        yield from _each(RETRIEVAL, 25, "knowledge injection", text, "ovadia2023")
+        yield from _each(
+            ADAPTERS, -10, "knowledge injection", "fine-tuning alone injects new facts poorly", "ovadia2023"
+        )
+        if a.task in ("qa", "generation", "extraction"):
+            text = "the model has never seen your documents: prompting alone cannot answer from them"
+            yield Reason("prompting", -20, "knowledge injection", text, "ovadia2023")
+        if a.knowledge_changes == "often":
+            text = "the knowledge changes often: re-indexing takes minutes, a fine-tuned model goes stale"
+            yield from _each(RETRIEVAL, 15, "changing knowledge", text, "lewis2020")
+            yield from _each(
+                ADAPTERS,
+                -15,
+                "changing knowledge",
+                "every change of the facts would need another training run",
+                "lewis2020",
+            )
+        elif a.knowledge_changes == "rarely":
+            yield from _each(
+                RETRIEVAL,
+                5,
+                "changing knowledge",
+                "the knowledge changes now and then: an index updates without retraining",
+                "lewis2020",
+            )
+    elif a.task == "qa":
+        text = "question answering with no documents: only the facts inside the model and your examples can answer"
+        yield Reason("rag", -10, "no documents", text, "tunewise")
+    if a.n_documents == 0 and a.n_examples == 0:
+        for method in RETRIEVAL:
+            yield Constraint(
+                method,
+                "nothing to retrieve",
+                "no documents and no labelled examples: there is nothing to retrieve",
+                "tunewise",
+            )
+    elif a.n_documents == 0 and a.n_examples >= FEW_EXAMPLES and a.task in ("generation", "style", "extraction"):
+        yield Reason(
+            "rag", -10, "no documents", "with no documents, retrieval can only show similar examples", "tunewise"
+        )
+
+
+def citations(ctx: Context) -> Iterator[Finding]:
+    if ctx.answers.needs_citations:
+        text = "answers must cite their sources: only retrieval returns the passages an answer came from"
+        yield from _each(RETRIEVAL, 20, "citations", text, "lewis2020")
+        yield from _each(
+            ADAPTERS, -20, "citations", "a fine-tuned model cannot say where an answer came from", "lewis2020"
+        )
+        yield Reason("prompting", -10, "citations", "a prompted model has no sources to cite", "lewis2020")
+
+
+def gains_add_up(ctx: Context) -> Iterator[Finding]:
+    a = ctx.answers
+    if a.n_documents > 0 and a.n_examples >= FEW_EXAMPLES and a.task in ("qa", "generation", "extraction"):
+        text = f"documents and {a.n_examples:,} examples: fine-tuning (+6 points) and RAG (+5) gains add up"
+        yield Reason("rag+lora", 20, "combined gains", text, "balaguer2024")
+
+
+def classification(ctx: Context) -> Iterator[Finding]:
+    a = ctx.answers
+    if a.task != "classification":
+        return
+    if a.n_examples >= SOME_EXAMPLES:
+        text = "a nearest-neighbour vote over embeddings is a strong classifier (0.920 on BANKING77)"
+        yield Reason("rag", 10, "classification", text, "casanueva2020")
+        if a.n_examples >= MANY_EXAMPLES:
+            yield from _each(
+                ADAPTERS,
+                5,
+                "classification",
+                "trained classifiers beat it by 1-2 points given enough data (93-94% on BANKING77)",
+                "casanueva2020",
+            )
+    if a.n_labels is not None and a.n_labels > MANY_LABELS:
+        yield Reason(
+            "prompting",
+            -15,
+            "many labels",
+            f"{a.n_labels} labels are too many to describe and tell apart in a prompt",
+            "tunewise",
+        )
+    if a.n_documents == 0:
+        yield Reason(
+            "rag+lora",
+            -20,
+            "classification",
+            "with no documents, retrieval adds nothing to a trained classifier",
+            "tunewise",
+        )
+
+
+def latency(ctx: Context) -> Iterator[Finding]:
+    budget = ctx.answers.latency_ms
+    if budget is not None and budget < FAST_LATENCY_MS:
+        text = f"a {budget:g} ms budget: retrieval adds a search and k passages to every prompt"
+        yield from _each(RETRIEVAL, -10, "latency", text, "tunewise")
+        if ctx.answers.n_examples > 0:
+            yield Reason("prompting", -5, "latency", "few-shot examples lengthen every prompt", "tunewise")
+        yield from _each(
+            ADAPTERS, 5, "latency", "a fine-tuned model needs no examples or passages in its prompt", "tunewise"
+        )
+
+
+# ---------------------------------------------------------------------------- techniques, memory and money
+
+
+def techniques(ctx: Context) -> Iterator[Finding]:
+    full, lora = ctx.estimates.get("full"), ctx.estimates.get("lora")
+    cheap = (
+        full is not None
+        and lora is not None
+        and ctx.fits_locally("full")
+        and full.memory_gb <= 2 * lora.memory_gb
+        and full.hours <= 1.5 * lora.hours + 0.05
+    )
+    if cheap and full is not None:
+        text = f"a small model: updating all weights costs about as little as LoRA here ({full.memory_gb:.1f} GB)"
+        yield Reason("full", 5, "technique", text, "guide:techniques")
+    else:
+        yield Reason("full", -10, "technique", "updates all weights: the costly option", "guide:techniques")
+    text = "LoRA matches full fine-tuning with far fewer trainable parameters and no added latency once merged"
+    yield Reason("lora", 5, "technique", text, "lora2021")
+    if ctx.fits_locally("lora") and ctx.fits_locally("qlora"):
+        yield Reason(
+            "qlora",
+            -5,
+            "technique",
+            "LoRA already fits, so 4-bit quantization would only slow training down",
+            "qlora2023",
+        )
+    elif ctx.fits_locally("qlora"):
+        text = "only QLoRA fits your hardware; 4-bit NF4 with double quantization matches 16-bit quality"
+        yield Reason("qlora", 20, "memory", text, "qlora2023")
+    if not ctx.hardware.on_gpu:
+        if ctx.spec.kind == "encoder":
+            text = "4-bit training of BERT-style encoders fails on CPU with bitsandbytes 0.50; use LoRA"
+            yield Constraint("qlora", "no 4-bit kernels", text, "tunewise")
+        else:
+            yield Reason("qlora", -10, "CPU only", "4-bit kernels are slow on a CPU", "tunewise")
+
+
+def memory(ctx: Context) -> Iterator[Finding]:
+    for method, estimate in ctx.estimates.items():
+        if method in ctx.rented:
+            gpu = ctx.rented[method]
+            text = (
+                f"needs {estimate.memory_gb:.1f} GB, more than your {ctx.hardware.describe()}: "
+                f"planned on a rented {gpu.describe()}"
+            )
+            yield Reason(method, -15, "memory", text, "estimator")
+        elif not estimate.fits:
+            where = ctx.hardware.describe()
+            if ctx.answers.must_run_locally:
+                text = f"needs {estimate.memory_gb:.1f} GB: does not fit in {where}, and it must run locally"
+            else:
+                text = f"needs {estimate.memory_gb:.1f} GB: more than any single 8-GPU machine offers"
+            yield Constraint(method, "memory", text, "estimator")
+
+
+def budget(ctx: Context) -> Iterator[Finding]:
+    a = ctx.answers
+    for method, estimate in ctx.estimates.items():
+        if a.budget_usd is not None and estimate.cost_usd > a.budget_usd:
+            text = f"costs about ${estimate.cost_usd:,.2f}, over your ${a.budget_usd:,.2f} budget"
+            yield Constraint(method, "budget", text, "estimator")
+        if a.budget_hours is not None and estimate.hours > a.budget_hours:
+            text = f"takes about {estimate.hours:,.1f} h, over your {a.budget_hours:g} h budget"
+            yield Constraint(method, "time budget", text, "estimator")
+
+
+RULES: tuple[Rule, ...] = (
+    one_off_or_production,
+    amount_of_data,
+    prompt_controllable,
+    tone_and_style,
+    domain_adaptation,
+    knowledge_in_documents,
+    citations,
+    gains_add_up,
+    classification,
+    latency,
+    techniques,
+    memory,
+    budget,
+)

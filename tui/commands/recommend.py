@@ -1,0 +1,128 @@
+"""`tunewise recommend`: prompting, RAG or fine-tuning, ranked, explained and costed."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tui.commands.answer_flags import add_answer_arguments, answers_from_flags
+
+if TYPE_CHECKING:
+    from advisor.answers import Answers
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "recommend",
+        help="rank prompting, RAG, full fine-tuning, LoRA and QLoRA for your case, with reasons and costs",
+        description=(
+            "Rank prompting, RAG, full fine-tuning, LoRA, QLoRA and RAG + LoRA for your answers, with the reasons, "
+            "their sources, and memory, time and cost estimates. Later sources win: defaults, --detect-hardware, "
+            "--from-data, --answers, then flags."
+        ),
+    )
+    parser.add_argument("--answers", type=Path, metavar="FILE", help="a YAML file of answers (see --save-answers)")
+    parser.add_argument("--from-data", metavar="DATA", help="fill task, sizes and token lengths from your data")
+    parser.add_argument(
+        "--columns", metavar="MAP", help="column mapping for --from-data, e.g. text=utterance,label=intent"
+    )
+    parser.add_argument(
+        "--detect-hardware", action="store_true", help="fill GPU memory and count, RAM and cores from this machine"
+    )
+    parser.add_argument("--save-answers", type=Path, metavar="FILE", help="write the resolved answers to FILE (YAML)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    add_answer_arguments(parser)
+    parser.set_defaults(run=run)
+
+
+def resolve_answers(args: argparse.Namespace) -> Answers:
+    from advisor.answers import build_answers, read_answers_file
+
+    flags = answers_from_flags(args)  # parsed first: a bad flag fails before any data is read
+    layers: list[dict[str, Any]] = []
+    if args.detect_hardware:
+        from advisor.hardware import detect_hardware
+
+        layers.append(detect_hardware().answers())
+    if args.from_data:
+        from advisor.answers import from_profile
+        from advisor.data.profile import profile
+        from advisor.data.shapes import parse_column_map
+        from advisor.data.task import DataSpec, load_task_data
+
+        task = flags.get("task")
+        data = load_task_data(DataSpec(path=args.from_data, task=task, columns=parse_column_map(args.columns)))
+        layers.append(from_profile(profile(data, model=flags.get("base_model"))))
+    if args.answers:
+        layers.append(read_answers_file(args.answers))
+    layers.append(flags)
+    return build_answers(*layers)
+
+
+def run(args: argparse.Namespace) -> int:
+    from advisor.answers import save_answers
+    from advisor.recommend import recommend
+
+    answers = resolve_answers(args)
+    result = recommend(answers, data_path=args.from_data)
+    if args.save_answers:
+        save_answers(answers, args.save_answers)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+    else:
+        render(result.to_dict())
+    return 0
+
+
+def render(report: dict[str, Any], detailed: int = 3) -> None:
+    import yaml
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    model = report["model"]
+    console.print(
+        f"[bold]Recommended: {report['recommended']}[/]   model {model['name']} ({model['params'] / 1e6:,.1f}M parameters), "
+        f"hardware {report['hardware']}"
+    )
+    ranking = Table(title="ranking", title_justify="left")
+    for column in ("#", "method", "score", "memory GB", "hours", "cost $"):
+        ranking.add_column(column, justify="right" if column not in ("method",) else "left", no_wrap=True)
+    ranking.add_column("blocked by", overflow="fold")
+    for rank, row in enumerate(report["ranking"], start=1):
+        est = row["estimate"]
+        blocked = "; ".join(c["text"] for c in row["constraints"])
+        style = "" if row["feasible"] else "dim"
+        ranking.add_row(
+            str(rank), row["method"], f"{row['score']:.0f}", f"{est['memory_gb']:.1f}", f"{est['hours']:.2f}",
+            f"{est['cost_usd']:.2f}", blocked, style=style,
+        )  # fmt: skip
+    console.print(ranking)
+    for row in report["ranking"][:detailed]:
+        console.print(f"\n[bold]{row['method']}[/] (score {row['score']:.0f})")
+        for reason in row["reasons"]:
+            sign = "[green]+[/]" if reason["points"] > 0 else "[red]-[/]"
+            console.print(
+                f"  {sign}{abs(reason['points']):g} {reason['criterion']}: {reason['text']} [dim]({reason['source']})[/]"
+            )
+        for constraint in row["constraints"]:
+            console.print(
+                f"  [red]x[/] {constraint['criterion']}: {constraint['text']} [dim]({constraint['source']})[/]"
+            )
+    table = Table(title="\nFine-Tuning vs Prompting, for your case (guide §2)", title_justify="left")
+    for column in ("feature", "prompting", "fine-tuning"):
+        table.add_column(column, overflow="fold")
+    for row in report["fine_tuning_vs_prompting"]:
+        table.add_row(row["feature"], row["prompting"], row["fine_tuning"])
+    console.print(table)
+    step = report["next_step"]
+    console.print(f"\n[bold]Next step ({step['method']})[/]")
+    if "config" in step:
+        console.print(f"  write {step['config_file']}:")
+        console.print(yaml.safe_dump(step["config"], sort_keys=False).rstrip(), markup=False, highlight=False)
+    for command in step["commands"]:
+        console.print(f"  $ {command}", markup=False, highlight=False)
+    for note in report["notes"]:
+        console.print(f"[yellow]note:[/] {note}")
