@@ -55,6 +55,7 @@ class ModelSpec:
     norm_bias: bool = False  # LayerNorm (weight and bias) rather than RMSNorm (weight)
     type_vocab_size: int = 0  # BERT's segment embeddings
     pooler: bool = False  # BERT's pooler layer
+    attention_dropout: bool = False  # dropout on attention probabilities while training (BERT, GPT-2)
     module_names: dict[str, str] | None = None  # role -> the name the library uses
 
     @property
@@ -173,6 +174,7 @@ def _bert(name: str, layers: int, hidden: int, heads: int, vocab: int, **kw: Any
         norm_bias=True,
         type_vocab_size=2,
         pooler=True,
+        attention_dropout=True,
         module_names=BERT_NAMES,
         **kw,
     )
@@ -192,6 +194,7 @@ def _gpt(name: str, layers: int, hidden: int, heads: int, vocab: int = 50257, ct
         bias=True,
         norm_bias=True,
         tied_embeddings=True,
+        attention_dropout=True,
         module_names={"q": "Wq", "k": "Wk", "v": "Wv", "o": "Wo", "up": "c_fc", "down": "mlp.c_proj"},
     )
 
@@ -293,6 +296,8 @@ def spec_from_config(config: dict[str, Any], name: str) -> ModelSpec:
             f"{name}: config.json lacks the sizes needed for an estimate ({exc}); pass --params instead"
         ) from exc
     inter = int(config.get("intermediate_size") or config.get("n_inner") or 4 * hidden)
+    dropout_keys = ("attention_probs_dropout_prob", "attn_pdrop", "attention_dropout")
+    attention_dropout = any(float(config.get(k) or 0) > 0 for k in dropout_keys)
     causal = "CausalLM" in architectures or model_type in CAUSAL_TYPES
     if model_type in {"bert", "roberta", "xlm-roberta", "distilbert", "electra", "deberta-v2", "mpnet"} or not causal:
         return ModelSpec(
@@ -309,6 +314,7 @@ def spec_from_config(config: dict[str, Any], name: str) -> ModelSpec:
             norm_bias=True,
             type_vocab_size=int(config.get("type_vocab_size", 0) or 0),
             pooler=model_type == "bert",
+            attention_dropout=attention_dropout,
             module_names=BERT_NAMES,
         )
     gpt2_like = model_type in {"gpt2", "gpt_neox"}
@@ -329,6 +335,7 @@ def spec_from_config(config: dict[str, Any], name: str) -> ModelSpec:
         bias=gpt2_like or bool(config.get("mlp_bias")),
         qkv_bias=bool(config.get("attention_bias")) or model_type == "qwen2",
         norm_bias=gpt2_like,
+        attention_dropout=attention_dropout,
         module_names=None if gpt2_like else LLAMA_NAMES,
     )
 

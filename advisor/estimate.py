@@ -15,14 +15,17 @@ The accounting, per device, in bytes:
 - activations: per block, Korthikanti et al. 2022 ("Reducing Activation Recomputation in
   Large Transformer Models"), 34*s*b*h bytes at 16 bits for a 4h-wide MLP, generalised to
   any MLP width and to gated (SwiGLU) MLPs; the 5*a*s^2*b attention-score term is left out
-  because transformers uses fused attention (SDPA) by default. Gradient checkpointing keeps
-  each block's input (2*s*b*h bytes) plus one block's full activations. A causal LM adds
-  its fp32 logits and their gradient, 2 * 4*b*s*V bytes.
+  because transformers uses fused attention (SDPA) by default, except for models with attention
+  dropout on a CPU, where the probabilities are materialised (3 * a*s^2*b values). Gradient
+  checkpointing keeps each block's input (2*s*b*h bytes) plus one block's full activations. A
+  causal LM adds its fp32 logits, their copies inside the loss and their gradient: about
+  4 * 4*b*s*V bytes at the peak (measured).
 - overhead: on a GPU, the CUDA context and allocator slack (0.8 GB).
 
-Time: 6 FLOPs per parameter per token for full fine-tuning (forward 2, backward 4), 4 for
-LoRA (frozen weights need no weight gradients), plus 2 more with gradient checkpointing; QLoRA
-also pays for de-quantizing every weight on the fly (x1.3 on a GPU, measured slower on CPU).
+Time: 6 FLOPs per parameter per token for full fine-tuning (forward 2, backward 4), 5 for
+LoRA (frozen weights need no weight gradients, but the adapters cost; measured 1.2x faster than
+full here), plus 2 more with gradient checkpointing; QLoRA also pays for de-quantizing every
+weight on the fly (x1.3 on a GPU; x1.1 measured on the CPU).
 Effective throughput is the device's peak times a utilisation (GPU) or a per-core rate
 calibrated on this project's CPU runs (`docs/benchmarks.md`).
 """
@@ -42,10 +45,11 @@ DTYPES: tuple[Dtype, ...] = ("fp32", "bf16", "nf4")
 NF4_BITS = 4.127  # 4-bit NormalFloat + double-quantized block constants (QLoRA paper)
 ADAM_BYTES = 8
 GPU_OVERHEAD_BYTES = int(0.8e9)
-CPU_FLOPS_PER_CORE = 50e9  # measured: SmolLM2-135M full fine-tuning, 2 cores (docs/benchmarks.md)
+CPU_FLOPS_PER_CORE = 30e9  # measured: SmolLM2-135M full fine-tuning, 2 cores (docs/benchmarks.md)
 GPU_UTILISATION = 0.35  # model FLOPs utilisation of a well-fed single-GPU Trainer run
-QLORA_SLOWDOWN = {"gpu": 1.3, "cpu": 2.0}
+QLORA_SLOWDOWN = {"gpu": 1.3, "cpu": 1.1}  # CPU: measured against LoRA (docs/benchmarks.md)
 MULTI_GPU_EFFICIENCY = 0.9
+LOGIT_COPIES = 4  # measured: SmolLM2's loss holds about four logits-sized fp32 buffers at its peak
 
 
 @dataclass(frozen=True)
@@ -191,9 +195,11 @@ def bytes_per_param(dtype: Dtype) -> float:
 def lora_params(spec: ModelSpec, r: int, target_modules: list[str] | str) -> int:
     """Trainable LoRA parameters: r * (in + out) for each targeted linear layer of every block."""
     shapes = spec.linear_shapes()
-    return spec.num_layers * sum(
-        r * (shapes[role][0] + shapes[role][1]) for role in spec.resolve_targets(target_modules)
-    )
+    roles = spec.resolve_targets(target_modules)
+    count = spec.num_layers * sum(r * (shapes[role][0] + shapes[role][1]) for role in roles)
+    if target_modules == "all-linear" and spec.pooler:
+        count += r * 2 * spec.hidden_size  # peft's all-linear also adapts BERT's pooler dense layer
+    return count
 
 
 def head_params(spec: ModelSpec, num_labels: int | None) -> int:
@@ -201,16 +207,29 @@ def head_params(spec: ModelSpec, num_labels: int | None) -> int:
     return spec.hidden_size * num_labels + num_labels if num_labels else 0
 
 
-def activation_bytes(spec: ModelSpec, batch: int, seq: int, width: float, checkpointing: bool) -> float:
-    """Activations kept for the backward pass, all blocks, at `width` bytes per value."""
+def activation_bytes(
+    spec: ModelSpec, batch: int, seq: int, width: float, checkpointing: bool, fused_attention: bool = True
+) -> float:
+    """Activations alive at the peak of a training step, all blocks, at `width` bytes per value.
+
+    `fused_attention` is False where attention with dropout falls back to materialising the
+    probabilities (on the CPU), adding softmax output, dropout mask and dropout output: three
+    (heads x seq x seq) tensors per sequence and block.
+    """
     h, f, tokens = spec.hidden_size, spec.intermediate_size, batch * seq
     attention = 11 * h  # Korthikanti et al.: q/k/v input, q, k, v, attention output, dropout mask
     mlp = 2 * h + (8 * f if spec.gated_mlp else 4 * f + h)
     norms = 4 * h
     per_block = tokens * (attention + mlp + norms) * width / 2  # the formula counts 16-bit values
-    stored = spec.num_layers * tokens * h * width + per_block if checkpointing else spec.num_layers * per_block
+    if spec.attention_dropout and not fused_attention:
+        per_block += 3 * width * spec.num_heads * seq * seq * batch
+    # Checkpointing keeps only each block's input, plus the one block being recomputed.
+    stored = spec.num_layers * (tokens * h * width if checkpointing else per_block)
+    if checkpointing:
+        stored += per_block
     if spec.kind == "causal-lm":
-        stored += 2 * 4 * tokens * spec.vocab_size  # fp32 logits and their gradient
+        # fp32 logits, their copy and log-softmax inside the loss, and their gradient
+        stored += LOGIT_COPIES * 4 * tokens * spec.vocab_size
     return stored
 
 
@@ -220,7 +239,9 @@ def training_flops_per_token(spec: ModelSpec, method: Method, checkpointing: boo
     if spec.kind == "causal-lm":
         matmul_params += spec.vocab_size * spec.hidden_size
     forward = 2 * matmul_params + 2 * spec.num_layers * seq * spec.hidden_size  # + attention scores
-    passes = {"full": 3.0, "lora": 2.0, "qlora": 2.0}[method] + (1.0 if checkpointing else 0.0)
+    # LoRA skips the frozen weights' gradients but still back-propagates through them and pays
+    # for the adapters: 1.2x faster than full fine-tuning here, 25% in the LoRA paper.
+    passes = {"full": 3.0, "lora": 2.5, "qlora": 2.5}[method] + (1.0 if checkpointing else 0.0)
     return forward * passes
 
 
@@ -263,7 +284,9 @@ def estimate_training(spec: ModelSpec, plan: TrainingPlan, hardware: Hardware) -
     if shard > 1:
         notes.append(f"weights, gradients and optimizer states sharded over {shard} GPUs (FSDP)")
     per_device_batch = max(1, plan.batch_size // devices) if devices > 1 else plan.batch_size
-    activations = activation_bytes(spec, per_device_batch, plan.seq_len, compute_width, plan.gradient_checkpointing)
+    activations = activation_bytes(
+        spec, per_device_batch, plan.seq_len, compute_width, plan.gradient_checkpointing, fused_attention=on_gpu
+    )
     memory = Memory(
         weights / shard,
         gradients / shard,

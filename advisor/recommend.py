@@ -21,6 +21,7 @@ from advisor.models import DEFAULT_CAUSAL_LM, DEFAULT_ENCODER
 from advisor.next_step import Hyperparameters, base_plan, fit_plan, hyperparameters
 from advisor.rules import BASE_SCORE, METHODS, RULES, Constraint, Context, Reason
 from advisor.sources import SOURCES
+from advisor.units import human_duration, human_money
 
 RENTAL_GPU_GB = 80.0  # the card a method is planned on when it outgrows the user's hardware
 MAX_RENTAL_GPUS = 8
@@ -284,9 +285,9 @@ def _guide_table(answers: Answers, ranking: list[MethodResult], hardware: Hardwa
     shots = min(FEW_SHOTS, answers.n_examples)
     where = hardware.describe() if tuned.method not in ("full", "lora", "qlora") else ft.device
     ft_cost = (
-        f"${ft.cost_usd:,.2f} ({ft.hours:,.2f} h at ${answers.price_per_gpu_hour:g}/GPU-hour)"
+        f"{human_money(ft.cost_usd)} ({human_duration(ft.hours)} at ${answers.price_per_gpu_hour:g}/GPU-hour)"
         if ft.cost_usd > 0
-        else f"$0 on your own machine ({ft.hours:,.2f} h)"
+        else f"$0 on your own machine ({human_duration(ft.hours)})"
     )
     labels = f" with {answers.n_labels} labels" if answers.n_labels else ""
     return [
@@ -299,7 +300,7 @@ def _guide_table(answers: Answers, ranking: list[MethodResult], hardware: Hardwa
         {
             "feature": "Speed",
             "prompting": "instant: usable now",
-            "fine_tuning": f"about {ft.hours:,.2f} h of training on {where}",
+            "fine_tuning": f"{human_duration(ft.hours)} of training on {where}",
         },
         {
             "feature": "Use Case",
@@ -308,7 +309,7 @@ def _guide_table(answers: Answers, ranking: list[MethodResult], hardware: Hardwa
         },
         {
             "feature": "Cost",
-            "prompting": f"${prompt.cost_usd:,.2f}: inference only",
+            "prompting": f"{human_money(prompt.cost_usd)}: inference only",
             "fine_tuning": ft_cost,
         },
     ]

@@ -21,17 +21,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     prepare.set_defaults(run=run_prepare)
 
 
-def human_size(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{value:.1f} GB"
-
-
 def run_list(args: argparse.Namespace) -> int:
     from advisor.models import list_models
+    from advisor.units import human_bytes
 
     statuses = list_models()
     if args.json:
@@ -58,7 +50,7 @@ def run_list(args: argparse.Namespace) -> int:
     table.add_column("from", overflow="fold")
     for s in statuses:
         ready = "[green]yes[/]" if s.ready else "[yellow]no[/]"
-        table.add_row(s.alias, s.kind, ready, human_size(s.size_bytes), s.origin)
+        table.add_row(s.alias, s.kind, ready, human_bytes(s.size_bytes), s.origin)
     console = Console()
     console.print(table)
     # Paths are long: one line each under the table instead of a squeezed column.

@@ -81,6 +81,8 @@ def render(report: dict[str, Any], detailed: int = 3) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from advisor.units import human_duration, human_money
+
     console = Console()
     model = report["model"]
     console.print(
@@ -88,7 +90,7 @@ def render(report: dict[str, Any], detailed: int = 3) -> None:
         f"hardware {report['hardware']}"
     )
     ranking = Table(title="ranking", title_justify="left")
-    for column in ("#", "method", "score", "memory GB", "hours", "cost $"):
+    for column in ("#", "method", "score", "memory", "time", "cost"):
         ranking.add_column(column, justify="right" if column not in ("method",) else "left", no_wrap=True)
     ranking.add_column("blocked by", overflow="fold")
     for rank, row in enumerate(report["ranking"], start=1):
@@ -96,8 +98,8 @@ def render(report: dict[str, Any], detailed: int = 3) -> None:
         blocked = "; ".join(c["text"] for c in row["constraints"])
         style = "" if row["feasible"] else "dim"
         ranking.add_row(
-            str(rank), row["method"], f"{row['score']:.0f}", f"{est['memory_gb']:.1f}", f"{est['hours']:.2f}",
-            f"{est['cost_usd']:.2f}", blocked, style=style,
+            str(rank), row["method"], f"{row['score']:.0f}", f"{est['memory_gb']:.1f} GB",
+            human_duration(est["hours"]), human_money(est["cost_usd"]), blocked, style=style,
         )  # fmt: skip
     console.print(ranking)
     for row in report["ranking"][:detailed]:

@@ -96,7 +96,7 @@ class HomeScreen(Screen[None]):
 
     def refresh_models(self) -> None:
         from advisor.models import list_models
-        from tui.commands.models import human_size
+        from advisor.units import human_bytes
 
         table = self.query_one("#models", DataTable)
         table.clear()
@@ -104,7 +104,7 @@ class HomeScreen(Screen[None]):
             table.add_row(
                 status.alias,
                 "yes" if status.ready else "no",
-                human_size(status.size_bytes),
+                human_bytes(status.size_bytes),
                 key=status.alias,
             )
 
