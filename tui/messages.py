@@ -30,3 +30,8 @@ class PrepareProgressed(Message):
 class ModelPrepared(Message):
     model: str
     path: str
+
+
+@dataclass
+class AdviceReady(Message):
+    advice: dict[str, Any]

@@ -37,6 +37,9 @@ async def test_home_shows_the_demo_profile_and_models() -> None:
         assert "classification" in _summary(app)
         models = app.screen.query_one("#models", DataTable)
         assert [str(k.value) for k in models.rows] == ["minilm-l6", "smollm2-135m-instruct"]
+        await wait_for(pilot, lambda: app.screen.advice is not None)
+        advice = str(app.screen.query_one("#advice", Static).render())
+        assert f"Recommended: {app.screen.advice['recommended']}" in advice
 
 
 async def test_bad_data_opens_an_error_modal(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
 
 from advisor.data.task import DataSpec
 from advisor.errors import TunewiseError
-from tui.messages import ModelPrepared, PrepareProgressed, ProfileReady, WorkFailed
+from tui.messages import AdviceReady, ModelPrepared, PrepareProgressed, ProfileReady, WorkFailed
 from tui.screens.error_modal import ErrorModal
 
 
@@ -28,6 +28,7 @@ class HomeScreen(Screen[None]):
         super().__init__()
         self.spec = spec
         self.report: dict[str, Any] | None = None
+        self.advice: dict[str, Any] | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -35,15 +36,19 @@ class HomeScreen(Screen[None]):
             with Vertical(id="data-pane"):
                 yield Static("Reading the data...", id="data-summary")
                 yield DataTable(id="labels", cursor_type="row", zebra_stripes=True)
-            with Vertical(id="models-pane"):
-                yield DataTable(id="models", cursor_type="row")
-                yield ProgressBar(id="prepare-progress", total=1.0, show_eta=False)
-                yield Static("", id="prepare-status")
+            with Vertical(id="side"):
+                with Vertical(id="advice-pane"):
+                    yield Static("Weighing the options...", id="advice")
+                with Vertical(id="models-pane"):
+                    yield DataTable(id="models", cursor_type="row")
+                    yield ProgressBar(id="prepare-progress", total=1.0, show_eta=False)
+                    yield Static("", id="prepare-status")
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#data-pane").border_title = f"Data: {self.spec.path}"
         self.query_one("#models-pane").border_title = "Models"
+        self.query_one("#advice-pane").border_title = "Advice (this machine, this data)"
         labels = self.query_one("#labels", DataTable)
         labels.add_columns("label", "examples", "share")
         models = self.query_one("#models", DataTable)
@@ -60,15 +65,19 @@ class HomeScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="profile")
     def load_profile(self) -> None:
+        from advisor.answers import build_answers, from_profile
         from advisor.data.profile import profile
         from advisor.data.task import load_task_data
+        from advisor.hardware import detect_hardware
+        from advisor.recommend import recommend
 
         try:
             report = profile(load_task_data(self.spec))
+            self.post_message(ProfileReady(report))
+            answers = build_answers(detect_hardware().answers(), from_profile(report))
+            self.post_message(AdviceReady(recommend(answers, data_path=self.spec.path).to_dict()))
         except TunewiseError as exc:
             self.post_message(WorkFailed(exc.title, exc.message))
-            return
-        self.post_message(ProfileReady(report))
 
     @on(ProfileReady)
     def show_profile(self, event: ProfileReady) -> None:
@@ -86,6 +95,24 @@ class HomeScreen(Screen[None]):
         table.clear()
         for label, count in (report["labels"] or {}).items():
             table.add_row(label, f"{count:,}", f"{count / report['n_examples']:.1%}")
+
+    @on(AdviceReady)
+    def show_advice(self, event: AdviceReady) -> None:
+        from advisor.units import human_duration, human_money
+
+        self.advice = advice = event.advice
+        lines = [f"[b]Recommended: {advice['recommended']}[/]  ({advice['hardware']})", ""]
+        for row in advice["ranking"][:4]:
+            est = row["estimate"]
+            mark = "" if row["feasible"] else " [red](blocked)[/]"
+            lines.append(
+                f"{row['method']:<10} {row['score']:>4.0f}  {est['memory_gb']:.1f} GB  "
+                f"{human_duration(est['hours'])}  {human_money(est['cost_usd'])}{mark}"
+            )
+        top = advice["ranking"][0]
+        lines += ["", *[f"+ {r['text']}" for r in top["reasons"] if r["points"] > 0][:3]]
+        lines += ["", "[dim]tunewise recommend --from-data DATA for the full reasoning[/]"]
+        self.query_one("#advice", Static).update("\n".join(lines))
 
     @on(WorkFailed)
     def show_failure(self, event: WorkFailed) -> None:
