@@ -21,7 +21,7 @@ from advisor.errors import DataError, where
 TEXT_SUFFIXES = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
 JSON_SUFFIXES = {".json", ".jsonl", ".ndjson"}
 DOCUMENT_SUFFIXES = {".txt", ".md", ".markdown", ".rst"}
-SUPPORTED = "CSV, TSV, JSON, JSONL, Parquet, a `datasets` save_to_disk folder, or a folder of .txt/.md documents"
+SUPPORTED = "CSV, TSV, JSON, JSONL, Parquet, TREC documents, a `datasets` save_to_disk folder, or a folder of .txt/.md documents"
 
 
 @dataclass
@@ -58,6 +58,10 @@ def read_table(path: Path) -> RawTable:
         return _read_json(path, lines_only=suffix != ".json")
     if suffix == ".parquet":
         return _read_parquet(path)
+    if suffix == ".trec":
+        from advisor.data.trec import read_trec_documents
+
+        return read_trec_documents(path)
     if suffix in DOCUMENT_SUFFIXES:
         text = decode_text(path.read_bytes(), source)
         return RawTable(source, ["id", "text"], [{"id": path.name, "text": text}], [1], "file", [source])

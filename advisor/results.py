@@ -1,0 +1,41 @@
+"""One shape for the results of every arm, so that a comparison only ever reads this record."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from advisor.atomic import atomic_write_json
+
+
+def ids_hash(ids: list[str]) -> str:
+    """A fingerprint of the evaluation examples: two arms compare only on the same hash."""
+    return hashlib.sha256("\n".join(ids).encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass
+class RunResult:
+    arm: str  # prompting, rag, full, lora, qlora, rag+lora
+    config: dict[str, Any]
+    eval_ids: list[str]
+    predictions: list[Any]
+    metrics: dict[str, float]
+    costs: dict[str, float] = field(default_factory=dict)  # setup_seconds, seconds_per_example, disk_bytes...
+    eval_hash: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.eval_hash:
+            self.eval_hash = ids_hash(self.eval_ids)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def save(self, path: Path) -> None:
+        atomic_write_json(path, self.to_dict())
+
+    @classmethod
+    def load(cls, path: Path) -> RunResult:
+        return cls(**json.loads(path.read_text(encoding="utf-8")))

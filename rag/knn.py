@@ -1,0 +1,77 @@
+"""Classification by retrieval: a similarity-weighted vote of the k nearest labelled examples.
+
+k is tuned on the training split itself, leave-one-out: every training example is classified
+by its neighbours other than itself, and the k with the best accuracy wins (the smaller k on a
+tie). The eval split is never looked at. The neighbours are kept as the explanation.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.index import RagIndex, check_k
+
+K_CANDIDATES = (1, 3, 5, 10, 20)
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    id: str
+    text: str
+    label: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Vote:
+    label: str
+    confidence: float  # the winner's share of the total vote weight
+    neighbours: list[Neighbour]
+
+
+def vote(labels: list[str], scores: list[float]) -> tuple[str, float]:
+    """Sum similarities per label; ties go to the label of the nearer neighbour."""
+    weight: dict[str, float] = defaultdict(float)
+    for label, score in zip(labels, scores, strict=True):
+        weight[label] += max(score, 0.0) + 1e-6
+    winner = max(weight, key=lambda label: (weight[label], -labels.index(label)))
+    return winner, weight[winner] / sum(weight.values())
+
+
+def predict(index: RagIndex, vectors: np.ndarray, k: int) -> list[Vote]:
+    scores, positions = index.search(vectors, k)
+    votes = []
+    for row_scores, row_positions in zip(scores, positions, strict=True):
+        neighbours = [
+            Neighbour(index.records[p]["id"], index.records[p]["text"], index.records[p]["label"], float(s))
+            for s, p in zip(row_scores, row_positions, strict=True)
+            if p >= 0
+        ]
+        label, confidence = vote([n.label for n in neighbours], [n.score for n in neighbours])
+        votes.append(Vote(label, confidence, neighbours))
+    return votes
+
+
+def tune_k(
+    index: RagIndex, vectors: np.ndarray, candidates: tuple[int, ...] = K_CANDIDATES
+) -> tuple[int, dict[int, float]]:
+    """Leave-one-out accuracy of each k on the indexed (training) examples themselves."""
+    usable = [k for k in candidates if k < index.size]
+    if not usable:
+        return 1, {}
+    check_k(max(usable) + 1, index.size)
+    scores, positions = index.search(vectors, max(usable) + 1)
+    labels = [r["label"] for r in index.records]
+    accuracy: dict[int, float] = {}
+    for k in usable:
+        correct = 0
+        for row, (row_scores, row_positions) in enumerate(zip(scores, positions, strict=True)):
+            keep = [(p, s) for p, s in zip(row_positions, row_scores, strict=True) if p != row and p >= 0][:k]
+            predicted, _ = vote([labels[p] for p, _ in keep], [float(s) for _, s in keep])
+            correct += predicted == labels[row]
+        accuracy[k] = correct / len(labels)
+    best = max(usable, key=lambda k: (accuracy[k], -k))
+    return best, accuracy
