@@ -16,6 +16,7 @@ from advisor.errors import ConfigError
 
 DEFAULT_CHUNK_TOKENS = 200
 DEFAULT_OVERLAP = 40
+TOKENIZE_BATCH = 1024
 
 
 @dataclass(frozen=True)
@@ -42,8 +43,24 @@ def chunk_document(
     text: str, tokenizer: Any, chunk_tokens: int = DEFAULT_CHUNK_TOKENS, overlap: int = DEFAULT_OVERLAP
 ) -> Iterator[Chunk]:
     """Windows of `chunk_tokens` tokens, each starting `chunk_tokens - overlap` after the last."""
-    encoding = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, truncation=False, verbose=False)
-    offsets: list[tuple[int, int]] = encoding["offset_mapping"]
+    yield from next(chunk_documents([text], tokenizer, chunk_tokens, overlap))
+
+
+def chunk_documents(
+    texts: list[str], tokenizer: Any, chunk_tokens: int = DEFAULT_CHUNK_TOKENS, overlap: int = DEFAULT_OVERLAP
+) -> Iterator[list[Chunk]]:
+    """The chunks of each text, in order; texts are tokenized in batches (the fast tokenizer
+    runs a batch in parallel, which is much faster than one call per document)."""
+    for first in range(0, len(texts), TOKENIZE_BATCH):
+        batch = texts[first : first + TOKENIZE_BATCH]
+        encodings = tokenizer(
+            batch, add_special_tokens=False, return_offsets_mapping=True, truncation=False, verbose=False
+        )
+        for text, offsets in zip(batch, encodings["offset_mapping"], strict=True):
+            yield list(_windows(text, offsets, chunk_tokens, overlap))
+
+
+def _windows(text: str, offsets: list[tuple[int, int]], chunk_tokens: int, overlap: int) -> Iterator[Chunk]:
     if len(offsets) <= chunk_tokens:
         if text.strip():
             yield Chunk(text.strip(), 0, 0, len(text))

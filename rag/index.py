@@ -31,7 +31,7 @@ from advisor import __version__
 from advisor.atomic import atomic_folder
 from advisor.data.shapes import Dataset, Shape
 from advisor.errors import ConfigError, DataError
-from rag.chunking import DEFAULT_CHUNK_TOKENS, DEFAULT_OVERLAP, check_chunking, chunk_document
+from rag.chunking import DEFAULT_CHUNK_TOKENS, DEFAULT_OVERLAP, check_chunking, chunk_documents
 from rag.embed import DEFAULT_EMBEDDER, Embedder
 
 IndexType = Literal["auto", "flat", "hnsw", "ivf"]
@@ -100,11 +100,11 @@ def records_of(dataset: Dataset, embedder: Embedder, options: BuildOptions) -> t
         check_chunking(options.chunk_tokens, options.chunk_overlap, embedder.info.max_tokens)
 
         def chunks() -> Iterator[dict[str, Any]]:
-            for position, record in enumerate(dataset.records):
+            texts = [record["text"] for record in dataset.records]
+            pieces = chunk_documents(texts, embedder.tokenizer, options.chunk_tokens, options.chunk_overlap)
+            for position, (record, doc_chunks) in enumerate(zip(dataset.records, pieces, strict=True)):
                 doc = str(record.get("id") or dataset.where(position))
-                for chunk in chunk_document(
-                    record["text"], embedder.tokenizer, options.chunk_tokens, options.chunk_overlap
-                ):
+                for chunk in doc_chunks:
                     yield {"id": f"{doc}#{chunk.index}", "doc": doc, "chunk": chunk.index, "text": chunk.text}
 
         return "documents", chunks()
@@ -163,7 +163,9 @@ def build_index(
     started = time.perf_counter()
     embedder = Embedder(options.model, batch_size=options.batch_size)
     kind, records_iter = records_of(dataset, embedder, options)
-    records = list(records_iter)  # texts only: small next to their embeddings
+    # Texts only: small next to their embeddings. Longest first, as sentence-transformers
+    # orders a single call, so that every slice batches texts of similar length.
+    records = sorted(records_iter, key=lambda r: -len(r["text"]))
     if not records:
         raise DataError(f"{dataset.source}: nothing to index (every document is empty)")
     index_type = choose_index_type(options.index_type, len(records))
