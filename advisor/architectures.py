@@ -160,24 +160,19 @@ def _llama(name: str, layers: int, hidden: int, heads: int, inter: int, vocab: i
 
 
 def _bert(name: str, layers: int, hidden: int, heads: int, vocab: int, **kw: Any) -> ModelSpec:
-    return ModelSpec(
-        name,
-        "encoder",
-        hidden,
-        layers,
-        heads,
-        kw.pop("intermediate_size", 4 * hidden),
-        vocab,
-        max_position=512,
-        learned_positions=True,
-        bias=True,
-        norm_bias=True,
-        type_vocab_size=2,
-        pooler=True,
-        attention_dropout=True,
-        module_names=BERT_NAMES,
-        **kw,
-    )
+    """A BERT-style encoder; keyword arguments override the BERT defaults."""
+    shape: dict[str, Any] = {
+        "max_position": 512,
+        "learned_positions": True,
+        "bias": True,
+        "norm_bias": True,
+        "type_vocab_size": 2,
+        "pooler": True,
+        "attention_dropout": True,
+        "module_names": BERT_NAMES,
+    } | kw
+    intermediate = shape.pop("intermediate_size", 4 * hidden)
+    return ModelSpec(name, "encoder", hidden, layers, heads, intermediate, vocab, **shape)
 
 
 def _gpt(name: str, layers: int, hidden: int, heads: int, vocab: int = 50257, ctx: int = 2048) -> ModelSpec:
@@ -300,22 +295,17 @@ def spec_from_config(config: dict[str, Any], name: str) -> ModelSpec:
     attention_dropout = any(float(config.get(k) or 0) > 0 for k in dropout_keys)
     causal = "CausalLM" in architectures or model_type in CAUSAL_TYPES
     if model_type in {"bert", "roberta", "xlm-roberta", "distilbert", "electra", "deberta-v2", "mpnet"} or not causal:
-        return ModelSpec(
+        return _bert(
             name,
-            "encoder",
-            hidden,
             layers,
+            hidden,
             heads,
-            inter,
             vocab,
+            intermediate_size=inter,
             max_position=int(config.get("max_position_embeddings", 512)),
-            learned_positions=True,
-            bias=True,
-            norm_bias=True,
             type_vocab_size=int(config.get("type_vocab_size", 0) or 0),
             pooler=model_type == "bert",
             attention_dropout=attention_dropout,
-            module_names=BERT_NAMES,
         )
     gpt2_like = model_type in {"gpt2", "gpt_neox"}
     return ModelSpec(
