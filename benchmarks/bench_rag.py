@@ -137,7 +137,8 @@ def latency(sizes: tuple[int, ...], hnsw_max: int, dim: int = 384, queries: int 
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
         # Probes near stored vectors (noise of norm ~0.2), so that the true neighbours are
         # well defined: with pure random queries every similarity is ~0 and "recall" is noise.
-        probes = vectors[rng.integers(0, size, queries)] + 0.01 * rng.standard_normal((queries, dim), dtype=np.float32)
+        planted = rng.integers(0, size, queries)
+        probes = vectors[planted] + 0.01 * rng.standard_normal((queries, dim), dtype=np.float32)
         for kind in ("flat", "hnsw") if size <= hnsw_max else ("flat",):
             index, _ = new_faiss_index(kind, dim, size)
             start = time.perf_counter()
@@ -148,13 +149,10 @@ def latency(sizes: tuple[int, ...], hnsw_max: int, dim: int = 384, queries: int 
                 t = time.perf_counter()
                 index.search(probe[None, :], 10)
                 timings.append((time.perf_counter() - t) * 1000)
-            exact = None
-            if kind == "hnsw":
-                flat, _ = new_faiss_index("flat", dim, size)
-                flat.add(vectors)
-                _, truth = flat.search(probes, 10)
-                _, found = index.search(probes, 10)
-                exact = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(truth, found, strict=True)]))
+            # Random vectors have no real neighbours besides the planted one: the quality
+            # measure is whether the search finds it.
+            _, found = index.search(probes, 10)
+            found_planted = float(np.mean([p in row for p, row in zip(planted, found, strict=True)]))
             rows.append(
                 {
                     "vectors": size,
@@ -162,11 +160,11 @@ def latency(sizes: tuple[int, ...], hnsw_max: int, dim: int = 384, queries: int 
                     "build_seconds": round(build, 2),
                     "p50_ms": round(float(np.percentile(timings, 50)), 3),
                     "p99_ms": round(float(np.percentile(timings, 99)), 3),
-                    "recall@10_vs_exact": exact if exact is not None else 1.0,
+                    "finds_planted_neighbour": found_planted,
                 }
             )
             print(
-                f"  {size:>9,} {kind:5} build {build:7.1f} s  p50 {rows[-1]['p50_ms']:8.3f} ms  p99 {rows[-1]['p99_ms']:8.3f} ms  recall@10 {rows[-1]['recall@10_vs_exact']:.3f}",
+                f"  {size:>9,} {kind:5} build {build:7.1f} s  p50 {rows[-1]['p50_ms']:8.3f} ms  p99 {rows[-1]['p99_ms']:8.3f} ms  finds planted {rows[-1]['finds_planted_neighbour']:.3f}",
                 flush=True,
             )
             del index
