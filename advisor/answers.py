@@ -134,10 +134,17 @@ def validate(answers: Answers) -> None:
 
 def coerce(name: str, value: Any, where: str = "") -> Any:
     """Turn a YAML or command-line value into the type of answer `name`; name the place on failure."""
-    place = f"{where}: " if where else ""
     if name not in ANSWER_FIELDS:
-        raise ConfigError(f"{place}{unknown_key_message(name)}")
-    kind = str(ANSWER_FIELDS[name].type)
+        raise ConfigError(f"{where + ': ' if where else ''}{unknown_key_message(name)}")
+    return coerce_value(name, str(ANSWER_FIELDS[name].type), value, f"{where}: " if where else "")
+
+
+def coerce_value(name: str, kind: str, value: Any, place: str = "") -> Any:
+    """Turn `value` into `kind` (a dataclass field's type, as text: "int | None", "bool"...).
+
+    Shared by the questionnaire and the training config, so both accept the same spellings
+    (true/yes/1, 7e9, 7B, 1,200).
+    """
     if value is None or (isinstance(value, str) and value.strip().lower() in {"", "null", "none"}):
         if "None" in kind:
             return None

@@ -1,0 +1,210 @@
+"""The training config: Hugging Face's names, validated before anything heavy loads.
+
+Keys are those of `transformers.TrainingArguments` and `peft.LoraConfig` where they exist
+(`learning_rate`, `num_train_epochs`, `per_device_train_batch_size`, `lora_alpha`,
+`target_modules`...), plus tunewise's own (`base_model`, `method`, `task`, `data`,
+`eval_data`, `max_length`). Common aliases from other tools are accepted and the resolved
+config records which spelling was used. Unknown keys and impossible combinations are errors
+that name the key.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.util
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from advisor.answers import coerce_value
+from advisor.errors import ConfigError
+
+METHODS = ("full", "lora", "qlora")
+TASKS = ("classification", "generation")
+SCHEDULERS = ("linear", "cosine", "constant", "constant_with_warmup")
+REPORT_TO = ("tensorboard", "mlflow", "wandb")
+
+# Other tools' names for our keys (Axolotl, LLaMA-Factory, peft, sentence-transformers).
+ALIASES = {
+    "r": "lora_r",
+    "cutoff_len": "max_length",
+    "sequence_len": "max_length",
+    "max_seq_length": "max_length",
+    "epochs": "num_train_epochs",
+    "lr": "learning_rate",
+    "batch_size": "per_device_train_batch_size",
+    "micro_batch_size": "per_device_train_batch_size",
+    "model": "base_model",
+    "base_model_name_or_path": "base_model",
+    "model_name_or_path": "base_model",
+    "train_file": "data",
+    "validation_file": "eval_data",
+}
+LORA_KEYS = ("lora_r", "lora_alpha", "lora_dropout", "target_modules")
+
+
+@dataclass
+class TrainConfig:
+    """One training run; every field has a default, and `validate` states each rule."""
+
+    data: str = "demo"
+    eval_data: str | None = None
+    task: str | None = None  # None: decided by the data's shape
+    base_model: str | None = None  # None: minilm-l6 for classification, smollm2-135m-instruct otherwise
+    method: str = "lora"
+    output_dir: str | None = None  # None: runs/<method>-<time>
+    max_length: int | None = None  # None: the data's longest example, within the model's limit
+    learning_rate: float | None = None  # None: 5e-5 full encoder, 2e-5 full LM, 5e-4 LoRA encoder, 2e-4 LoRA LM
+    num_train_epochs: float = 3.0
+    per_device_train_batch_size: int = 16
+    per_device_eval_batch_size: int = 32
+    gradient_accumulation_steps: int = 1
+    weight_decay: float = 0.0
+    warmup_ratio: float = 0.0
+    lr_scheduler_type: str = "linear"
+    seed: int = 42
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.05
+    target_modules: list[str] | str = "all-linear"
+    gradient_checkpointing: bool = False
+    group_by_length: bool = True
+    packing: bool = False
+    early_stopping_patience: int | None = None
+    report_to: list[str] = field(default_factory=list)
+    eval_fraction: float = 0.2
+    columns: dict[str, str] = field(default_factory=dict)
+    aliases_used: dict[str, str] = field(default_factory=dict)  # alias -> key, for the record
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+CONFIG_FIELDS = {f.name: f for f in fields(TrainConfig) if f.name != "aliases_used"}
+
+
+def _canonical(key: str, used: dict[str, str], where: str) -> str:
+    if key in CONFIG_FIELDS:
+        return key
+    if key in ALIASES:
+        used[key] = ALIASES[key]
+        return ALIASES[key]
+    close = difflib.get_close_matches(key, [*CONFIG_FIELDS, *ALIASES], n=1)
+    hint = f"did you mean '{close[0]}'?" if close else "see `tunewise train --help` for the keys"
+    raise ConfigError(f"{where}unknown config key '{key}'; {hint}")
+
+
+def _typed(key: str, value: Any, where: str) -> Any:
+    kind = str(CONFIG_FIELDS[key].type)
+    if key == "target_modules":
+        if isinstance(value, str):
+            return value if value == "all-linear" else [v.strip() for v in value.split(",") if v.strip()]
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return value
+        raise ConfigError(f"{where}target_modules must be all-linear or a list of module names")
+    if key == "report_to":
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list):
+            raise ConfigError(f"{where}report_to must be a list such as [tensorboard]")
+        return [str(v).strip() for v in items if str(v).strip() and str(v).strip() != "none"]
+    if key == "columns":
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}columns must map fields to column names, e.g. {{label: intent}}")
+        return {str(k): str(v) for k, v in value.items()}
+    return coerce_value(key, kind, value, where)
+
+
+def build_config(values: dict[str, Any], overrides: list[str] | None = None, source: str = "config") -> TrainConfig:
+    """Resolve aliases, apply `key=value` overrides (which win), type and validate."""
+    used: dict[str, str] = {}
+    resolved: dict[str, Any] = {}
+    for key, value in values.items():
+        name = _canonical(str(key), used, f"{source}: ")
+        if name in resolved:
+            spelled = [k for k in values if _resolves_to(str(k)) == name]
+            raise ConfigError(f"{source}: {' and '.join(spelled)} both set {name}; keep one")
+        resolved[name] = _typed(name, value, f"{source}: ")
+    for item in overrides or []:
+        if "=" not in item:
+            raise ConfigError(f"--set {item}: expected KEY=VALUE, e.g. --set learning_rate=1e-4")
+        key, _, raw = item.partition("=")
+        name = _canonical(key.strip(), used, f"--set {key.strip()}: ")
+        resolved[name] = _typed(name, _yaml_value(raw), "--set ")
+    config = TrainConfig(**resolved, aliases_used=used)
+    validate(config, explicit=set(resolved))
+    return config
+
+
+def _resolves_to(key: str) -> str:
+    return ALIASES.get(key, key)
+
+
+def _yaml_value(raw: str) -> Any:
+    import yaml
+
+    try:
+        return yaml.safe_load(raw)
+    except yaml.YAMLError:
+        return raw
+
+
+def load_config(path: Path, overrides: list[str] | None = None) -> TrainConfig:
+    """Read a YAML config file (errors name the file and line), then apply overrides."""
+    import yaml
+
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such config file; check the path")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}{line}: not valid YAML ({getattr(exc, 'problem', exc)}); fix the syntax") from exc
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected key: value lines at the top level")
+    return build_config(data, overrides, str(path))
+
+
+def validate(config: TrainConfig, explicit: set[str] | None = None) -> None:
+    """Raise `ConfigError` naming the key for any value out of range or impossible combination."""
+    explicit = explicit or set()
+    if config.method not in METHODS:
+        raise ConfigError(f"method: '{config.method}' is not one of {', '.join(METHODS)}")
+    if config.task is not None and config.task not in TASKS:
+        raise ConfigError(f"task: '{config.task}' is not one the harness trains ({', '.join(TASKS)})")
+    if config.lr_scheduler_type not in SCHEDULERS:
+        raise ConfigError(f"lr_scheduler_type: '{config.lr_scheduler_type}' is not one of {', '.join(SCHEDULERS)}")
+    positive = {
+        "num_train_epochs": config.num_train_epochs,
+        "per_device_train_batch_size": config.per_device_train_batch_size,
+        "per_device_eval_batch_size": config.per_device_eval_batch_size,
+        "gradient_accumulation_steps": config.gradient_accumulation_steps,
+        "lora_r": config.lora_r,
+        "lora_alpha": config.lora_alpha,
+    }
+    for key, value in positive.items():
+        if value <= 0:
+            raise ConfigError(f"{key}: {value} must be positive")
+    if config.learning_rate is not None and not 0 < config.learning_rate < 1:
+        raise ConfigError(f"learning_rate: {config.learning_rate} must be between 0 and 1 (e.g. 2e-4)")
+    if config.max_length is not None and config.max_length < 8:
+        raise ConfigError(f"max_length: {config.max_length} is too short; give at least 8 tokens")
+    for key, value in (("lora_dropout", config.lora_dropout), ("warmup_ratio", config.warmup_ratio)):
+        if not 0 <= value < 1:
+            raise ConfigError(f"{key}: {value} must be in [0, 1)")
+    if not 0 < config.eval_fraction < 1:
+        raise ConfigError(f"eval_fraction: {config.eval_fraction} must be between 0 and 1")
+    if config.method == "full" and explicit & set(LORA_KEYS):
+        keys = ", ".join(sorted(explicit & set(LORA_KEYS)))
+        raise ConfigError(f"{keys}: only apply to method lora or qlora; remove them or set method: lora")
+    if config.packing and config.task == "classification":
+        raise ConfigError("packing: only applies to generation (instruction tuning), not classification")
+    for target in config.report_to:
+        if target not in REPORT_TO:
+            raise ConfigError(f"report_to: '{target}' is not one of {', '.join(REPORT_TO)}")
+    if config.method == "qlora" and importlib.util.find_spec("bitsandbytes") is None:
+        raise ConfigError(
+            "method: qlora needs bitsandbytes; install the quant extra (pip install 'tunewise[quant]') or use method: lora"
+        )

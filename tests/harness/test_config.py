@@ -1,0 +1,72 @@
+"""The training config: HF names, aliases, overrides, and errors that name the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from advisor.errors import ConfigError
+from harness.config import TrainConfig, build_config, load_config
+
+
+def test_defaults_and_hf_names() -> None:
+    config = build_config({})
+    assert isinstance(config, TrainConfig)
+    assert (config.method, config.per_device_train_batch_size, config.target_modules) == ("lora", 16, "all-linear")
+
+
+def test_yaml_file_with_aliases_and_overrides(tmp_path: Path) -> None:
+    path = tmp_path / "train.yaml"
+    path.write_text(
+        "base_model: minilm-l6\nmethod: lora\nr: 8\ncutoff_len: 128\nlearning_rate: 5e-4\ntarget_modules: [query, value]\n"
+    )
+    config = load_config(path, ["num_train_epochs=2", "lora_alpha=16", "report_to=tensorboard"])
+    assert (config.lora_r, config.max_length, config.learning_rate) == (8, 128, 5e-4)
+    assert (config.num_train_epochs, config.lora_alpha, config.report_to) == (2.0, 16, ["tensorboard"])
+    assert config.target_modules == ["query", "value"]
+    assert config.aliases_used == {"r": "lora_r", "cutoff_len": "max_length"}
+    assert config.to_dict()["aliases_used"]["cutoff_len"] == "max_length"
+
+
+@pytest.mark.parametrize(
+    "values, overrides, message",
+    [
+        ({"learnig_rate": 1e-4}, [], "unknown config key 'learnig_rate'; did you mean 'learning_rate'"),
+        ({"method": "prefix"}, [], "method: 'prefix' is not one of full, lora, qlora"),
+        ({"r": 8, "lora_r": 16}, [], "r and lora_r both set lora_r"),
+        ({"method": "full", "lora_r": 8}, [], "lora_r: only apply to method lora or qlora"),
+        ({"learning_rate": 3}, [], "learning_rate: 3.0 must be between 0 and 1"),
+        ({"per_device_train_batch_size": 0}, [], "per_device_train_batch_size: 0 must be positive"),
+        ({"num_train_epochs": "many"}, [], "num_train_epochs: 'many' is not a number"),
+        ({"report_to": ["comet"]}, [], "report_to: 'comet' is not one of"),
+        ({"task": "classification", "packing": True}, [], "packing: only applies to generation"),
+        ({}, ["learning_rate"], "expected KEY=VALUE"),
+        ({}, ["epoch=3"], "unknown config key 'epoch'"),
+    ],
+)
+def test_bad_configs_name_the_key(values: dict[str, object], overrides: list[str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        build_config(values, overrides)
+
+
+def test_yaml_syntax_errors_name_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("method: lora\nlearning_rate: [1e-4\n")
+    with pytest.raises(ConfigError, match=r"bad\.yaml:\d+: not valid YAML"):
+        load_config(path)
+    with pytest.raises(ConfigError, match="no such config file"):
+        load_config(tmp_path / "missing.yaml")
+
+
+def test_qlora_without_bitsandbytes_suggests_lora(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "bitsandbytes" else real(name, *a)
+    )
+    with pytest.raises(
+        ConfigError, match=r"method: qlora needs bitsandbytes; install the quant extra .* or use method: lora"
+    ):
+        build_config({"method": "qlora"})
