@@ -50,8 +50,8 @@ def worker(model_name: str, method: str, batch: int, seq: int, steps: int) -> di
     import transformers
     from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
 
+    from advisor.inference import pick_device
     from advisor.models import resolve_model
-    from harness.device import pick_device
     from harness.memory import limit_allocator_retention
 
     transformers.utils.logging.disable_progress_bar()

@@ -38,7 +38,7 @@ class Embedder:
         import transformers
         from sentence_transformers import SentenceTransformer
 
-        from harness.device import pick_device
+        from advisor.inference import pick_device
 
         resolved = resolve_model(model, prepare=True)
         if resolved.kind == "causal-lm":

@@ -56,7 +56,8 @@ def evaluate_classification(
 
         predictions = [v.label for v in predict(index, vectors, k)]
     elif mode == "few-shot":
-        from rag.generate import LocalLM, few_shot_label
+        from advisor.inference import LocalLM
+        from rag.generate import few_shot_label
 
         lm = LocalLM()
         labels = sorted({r["label"] for r in index.records})
@@ -112,7 +113,8 @@ def evaluate_answers(
     index: RagIndex, data: Dataset, *, k: int = 4, limit: int | None = None, progress: Progress | None = None
 ) -> RunResult:
     """Exact match and token F1 of answers generated from the retrieved passages."""
-    from rag.generate import LocalLM, answer_with_sources
+    from advisor.inference import LocalLM
+    from rag.generate import answer_with_sources
 
     if data.shape is not Shape.QA:
         raise DataError(f"{data.source}: answer evaluation needs question and answer columns")

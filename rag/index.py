@@ -120,8 +120,9 @@ def records_of(dataset: Dataset, embedder: Embedder, options: BuildOptions) -> t
             {"id": dataset.where(i), "text": r["prompt"], "answer": r["completion"]}
             for i, r in enumerate(dataset.records)
         )
+    inputs = dataset.inputs()  # chats: the user turns, computed once
     return "examples", (
-        {"id": dataset.where(i), "text": dataset.inputs()[i], "answer": r["messages"][-1]["content"]}
+        {"id": dataset.where(i), "text": inputs[i], "answer": r["messages"][-1]["content"]}
         for i, r in enumerate(dataset.records)
     )
 

@@ -8,8 +8,9 @@ import pytest
 
 from advisor.data.shapes import to_dataset
 from advisor.data.task import open_table
+from advisor.inference import LocalLM
 from rag.evaluate import evaluate_answers
-from rag.generate import LocalLM, answer_with_sources, few_shot_label
+from rag.generate import answer_with_sources, few_shot_label
 from rag.index import build_index
 
 
