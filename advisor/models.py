@@ -355,17 +355,26 @@ def prepare_model(name: str, progress: Progress | None = None) -> ResolvedModel:
 
 
 def _convert_gguf_locked(gguf: Path, folder: Path, source_version: str, progress: Progress | None) -> None:
-    lock = folder.parent / f".{folder.name}.lock"
-    with file_lock(lock):
-        # Another process may have finished the conversion while we waited for the lock.
-        if _is_prepared(folder, source_version):
+    _prepare_locked(folder, gguf, source_version, lambda tmp: convert_gguf(gguf, tmp, progress), progress)
+
+
+def _prepare_locked(
+    folder: Path, source: Path, version: str, write: Callable[[Path], None], progress: Progress | None = None
+) -> None:
+    """Run `write` into a temporary folder that replaces `folder`, once, whoever asks first.
+
+    Under the lock, a second process finds the work done; a crash leaves only a stale temporary
+    folder, removed by the next attempt.
+    """
+    with file_lock(folder.parent / f".{folder.name}.lock"):
+        if _is_prepared(folder, version):
             if progress:
                 progress("ready", 1.0)
             return
         remove_stale_temps(folder)
         with atomic_folder(folder) as tmp:
-            convert_gguf(gguf, tmp, progress)
-            _write_manifest(tmp, gguf, source_version)
+            write(tmp)
+            _write_manifest(tmp, source, version)
 
 
 def convert_gguf(gguf: Path, out: Path, progress: Progress | None = None) -> None:
@@ -452,12 +461,7 @@ def tokenizer_folder(name: str) -> Path:
         tok_folder = models_dir() / f"{builtin.alias}.tokenizer"
         if not _is_prepared(tok_folder, version):
             gguf = _require_package(builtin) / builtin.gguf_file
-            with file_lock(tok_folder.parent / f".{tok_folder.name}.lock"):
-                if not _is_prepared(tok_folder, version):
-                    remove_stale_temps(tok_folder)
-                    with atomic_folder(tok_folder) as tmp:
-                        _extract_gguf_tokenizer(gguf, tmp)
-                        _write_manifest(tmp, gguf, version)
+            _prepare_locked(tok_folder, gguf, version, lambda tmp: _extract_gguf_tokenizer(gguf, tmp))
         return tok_folder
     return resolve_model(name, prepare=True).path
 

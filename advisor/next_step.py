@@ -98,9 +98,8 @@ def base_plan(answers: Answers, spec: ModelSpec, method: Method) -> TrainingPlan
 
 def fit_plan(plan: TrainingPlan, spec: ModelSpec, hardware: Hardware) -> tuple[TrainingPlan, Estimate]:
     """The largest per-device batch (a power of two up to 32) that fits; else checkpointing, then batch 1."""
-    candidates = [b for b in (32, 16, 8, 4, 2, 1) if b <= max(plan.batch_size, 1) * 2]
     for checkpointing in (False, True):
-        for batch in candidates:
+        for batch in (b for b in (32, 16, 8, 4, 2, 1) if b <= MAX_BATCH):
             trial = replace(plan, batch_size=batch, gradient_checkpointing=checkpointing)
             estimate = estimate_training(spec, trial, hardware)
             if estimate.fits:
@@ -111,9 +110,8 @@ def fit_plan(plan: TrainingPlan, spec: ModelSpec, hardware: Hardware) -> tuple[T
 
 def hyperparameters(answers: Answers, spec: ModelSpec, plan: TrainingPlan) -> Hyperparameters:
     method = plan.method
-    devices = 1
     per_device = min(plan.batch_size, MAX_BATCH)
-    accumulation = max(1, EFFECTIVE_BATCH // (per_device * devices))
+    accumulation = max(1, EFFECTIVE_BATCH // per_device)
     if method == "full":
         learning_rate = 5e-5 if spec.kind == "encoder" else (2e-5 if spec.n_params() < 1e9 else 1e-5)
         return Hyperparameters(

@@ -175,15 +175,12 @@ def _place(answers: Answers, estimate_on: Callable[[Hardware], Estimate]) -> tup
 
 
 def _training(answers: Answers, spec: ModelSpec, method: Method) -> tuple[Estimate, Hyperparameters, Hardware | None]:
-    plans: dict[int, Any] = {}
-
     def on(hardware: Hardware) -> Estimate:
-        plan, estimate = fit_plan(base_plan(answers, spec, method), spec, hardware)
-        plans[id(estimate)] = plan
-        return estimate
+        return fit_plan(base_plan(answers, spec, method), spec, hardware)[1]
 
     estimate, rental = _place(answers, on)
-    return estimate, hyperparameters(answers, spec, plans[id(estimate)]), rental
+    plan, _ = fit_plan(base_plan(answers, spec, method), spec, rental or hardware_of(answers))
+    return estimate, hyperparameters(answers, spec, plan), rental
 
 
 # ---------------------------------------------------------------------------- the recommendation

@@ -29,7 +29,7 @@ import numpy as np
 
 from advisor import __version__
 from advisor.atomic import atomic_folder
-from advisor.data.shapes import Dataset, Shape
+from advisor.data.shapes import Dataset, Shape, target_text
 from advisor.errors import ConfigError, DataError
 from rag.chunking import DEFAULT_CHUNK_TOKENS, DEFAULT_OVERLAP, check_chunking, chunk_documents
 from rag.embed import DEFAULT_EMBEDDER, Embedder
@@ -122,7 +122,7 @@ def records_of(dataset: Dataset, embedder: Embedder, options: BuildOptions) -> t
         )
     inputs = dataset.inputs()  # chats: the user turns, computed once
     return "examples", (
-        {"id": dataset.where(i), "text": inputs[i], "answer": r["messages"][-1]["content"]}
+        {"id": dataset.where(i), "text": inputs[i], "answer": target_text(shape, r)}
         for i, r in enumerate(dataset.records)
     )
 

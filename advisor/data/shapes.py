@@ -106,6 +106,19 @@ def input_text(shape: Shape, record: dict[str, Any]) -> str:
     return str(record["text"])
 
 
+def target_text(shape: Shape, record: dict[str, Any]) -> str:
+    """What the model must produce for each record (its label, completion or answer)."""
+    if shape is Shape.PROMPT_COMPLETION:
+        return str(record["completion"])
+    if shape is Shape.QA:
+        return str(record["answer"])
+    if shape is Shape.CHAT:
+        return str(record["messages"][-1]["content"])
+    if shape is Shape.LABELLED:
+        return str(record["label"])
+    return ""
+
+
 def full_text(shape: Shape, record: dict[str, Any]) -> str:
     if shape is Shape.PROMPT_COMPLETION:
         return f"{record['prompt']}\n{record['completion']}"

@@ -9,7 +9,7 @@ from pathlib import Path
 from advisor.data.dedup import DuplicateReport, LeakageReport, find_duplicates, find_leakage
 from advisor.data.demo import DEMO_DATASETS, load_demo
 from advisor.data.formats import RawTable, read_table
-from advisor.data.shapes import Dataset, Shape, to_dataset
+from advisor.data.shapes import Dataset, Shape, target_text, to_dataset
 from advisor.data.split import DEFAULT_EVAL_FRACTION, DEFAULT_SEED, split_indices
 from advisor.errors import DataError
 
@@ -115,7 +115,7 @@ def load_task_data(spec: DataSpec) -> TaskData:
         _check_labels(dataset, train, evaluation)
     targets = dataset.labels()
     if targets is None and dataset.shape is not Shape.DOCUMENTS:
-        targets = [_target(dataset.shape, r) for r in dataset.records]
+        targets = [target_text(dataset.shape, r) for r in dataset.records]
     duplicates = find_duplicates(dataset.inputs(), targets)
     leakage = find_leakage(train.inputs(), evaluation.inputs())
     if leakage.total:
@@ -128,16 +128,6 @@ def load_task_data(spec: DataSpec) -> TaskData:
             f"{duplicates.conflicts} inputs occur with different {'labels' if task == 'classification' else 'targets'}"
         )
     return TaskData(spec, task, dataset, train, evaluation, eval_origin, duplicates, leakage, warnings)
-
-
-def _target(shape: Shape, record: dict[str, object]) -> str:
-    if shape is Shape.PROMPT_COMPLETION:
-        return str(record["completion"])
-    if shape is Shape.QA:
-        return str(record["answer"])
-    messages = record["messages"]
-    assert isinstance(messages, list)
-    return str(messages[-1]["content"])
 
 
 def _check_task(task: str, dataset: Dataset) -> None:
