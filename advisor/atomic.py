@@ -36,6 +36,13 @@ def file_lock(path: Path) -> Iterator[None]:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
+def _default_mode(base: int) -> int:
+    """What `open`/`mkdir` would give under the current umask; temp files default to private 0600/0700."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return base & ~umask
+
+
 def _temp_prefix(final: Path) -> str:
     return f".{final.name}.tmp-"
 
@@ -56,6 +63,7 @@ def atomic_folder(final: Path) -> Iterator[Path]:
     """
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=_temp_prefix(final), dir=final.parent))
+    tmp.chmod(_default_mode(0o777))
     try:
         yield tmp
         _fsync_tree(tmp)
@@ -78,6 +86,7 @@ def atomic_write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
     try:
+        os.fchmod(fd, _default_mode(0o666))
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()

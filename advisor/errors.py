@@ -40,6 +40,12 @@ class ConfigError(TunewiseError):
     title = "Configuration error"
 
 
+class StorageError(TunewiseError):
+    """The disk filled up or refused a write; nothing half-written is left behind."""
+
+    title = "Storage error"
+
+
 def where(source: str, line: int | None = None, unit: str = "line") -> str:
     """Format a location the way compilers do: `file:line` for text files, `file row N` otherwise."""
     if line is None:

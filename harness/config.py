@@ -23,6 +23,7 @@ METHODS = ("full", "lora", "qlora")
 TASKS = ("classification", "generation")
 SCHEDULERS = ("linear", "cosine", "constant", "constant_with_warmup")
 REPORT_TO = ("tensorboard", "mlflow", "wandb")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 # Other tools' names for our keys (Axolotl, LLaMA-Factory, peft, sentence-transformers).
 ALIASES = {
@@ -41,6 +42,7 @@ ALIASES = {
     "validation_file": "eval_data",
 }
 LORA_KEYS = ("lora_r", "lora_alpha", "lora_dropout", "target_modules")
+TARGET_PRESETS = ("all-linear", "attention")
 
 
 @dataclass
@@ -57,7 +59,9 @@ class TrainConfig:
     learning_rate: float | None = None  # None: 5e-5 full encoder, 2e-5 full LM, 5e-4 LoRA encoder, 2e-4 LoRA LM
     num_train_epochs: float = 3.0
     per_device_train_batch_size: int = 16
-    per_device_eval_batch_size: int = 32
+    per_device_eval_batch_size: int | None = (
+        None  # None: twice the train batch for classification, the same for generation
+    )
     gradient_accumulation_steps: int = 1
     weight_decay: float = 0.0
     warmup_ratio: float = 0.0
@@ -70,7 +74,17 @@ class TrainConfig:
     gradient_checkpointing: bool = False
     group_by_length: bool = True
     packing: bool = False
-    early_stopping_patience: int | None = None
+    early_stopping_patience: int | None = None  # evaluations without improvement before stopping
+    metric_for_best_model: str | None = None  # None: accuracy for classification, eval_loss for generation
+    max_steps: int = -1  # > 0 stops after that many optimizer steps, whatever the epochs
+    save_steps: int | None = None  # None: a checkpoint (and an evaluation) each epoch
+    save_total_limit: int = 2
+    logging_steps: int = 10
+    precision: str = "auto"  # auto: bf16 (or fp16) on a GPU that has it, fp32 on CPU
+    use_cpu: bool = False
+    init_adapter: str | None = None  # continue training from this saved LoRA adapter
+    eval_generate: int = 64  # generation: eval examples answered at the end for exact match / F1
+    max_new_tokens: int = 128
     report_to: list[str] = field(default_factory=list)
     eval_fraction: float = 0.2
     columns: dict[str, str] = field(default_factory=dict)
@@ -98,10 +112,10 @@ def _typed(key: str, value: Any, where: str) -> Any:
     kind = str(CONFIG_FIELDS[key].type)
     if key == "target_modules":
         if isinstance(value, str):
-            return value if value == "all-linear" else [v.strip() for v in value.split(",") if v.strip()]
+            return value if value in TARGET_PRESETS else [v.strip() for v in value.split(",") if v.strip()]
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
             return value
-        raise ConfigError(f"{where}target_modules must be all-linear or a list of module names")
+        raise ConfigError(f"{where}target_modules must be all-linear, attention or a list of module names")
     if key == "report_to":
         items = value.split(",") if isinstance(value, str) else value
         if not isinstance(items, list):
@@ -179,7 +193,7 @@ def validate(config: TrainConfig, explicit: set[str] | None = None) -> None:
     positive = {
         "num_train_epochs": config.num_train_epochs,
         "per_device_train_batch_size": config.per_device_train_batch_size,
-        "per_device_eval_batch_size": config.per_device_eval_batch_size,
+        "per_device_eval_batch_size": config.per_device_eval_batch_size or 1,
         "gradient_accumulation_steps": config.gradient_accumulation_steps,
         "lora_r": config.lora_r,
         "lora_alpha": config.lora_alpha,
@@ -204,6 +218,35 @@ def validate(config: TrainConfig, explicit: set[str] | None = None) -> None:
     for target in config.report_to:
         if target not in REPORT_TO:
             raise ConfigError(f"report_to: '{target}' is not one of {', '.join(REPORT_TO)}")
+    if config.precision not in PRECISIONS:
+        raise ConfigError(f"precision: '{config.precision}' is not one of {', '.join(PRECISIONS)}")
+    for key, count in (("early_stopping_patience", config.early_stopping_patience), ("save_steps", config.save_steps)):
+        if count is not None and count < 1:
+            raise ConfigError(f"{key}: {count} must be at least 1")
+    if config.max_steps == 0 or config.max_steps < -1:
+        raise ConfigError(f"max_steps: {config.max_steps} must be positive (or -1 to train for num_train_epochs)")
+    for key, count in (
+        ("save_total_limit", config.save_total_limit),
+        ("logging_steps", config.logging_steps),
+        ("max_new_tokens", config.max_new_tokens),
+    ):
+        if count < 1:
+            raise ConfigError(f"{key}: {count} must be at least 1")
+    if config.eval_generate < 0:
+        raise ConfigError(f"eval_generate: {config.eval_generate} must be 0 (skip) or more")
+    if config.init_adapter is not None:
+        if config.method == "full":
+            raise ConfigError("init_adapter: continues a LoRA adapter; set method: lora or qlora, or remove it")
+        if not (Path(config.init_adapter).expanduser() / "adapter_config.json").is_file():
+            raise ConfigError(
+                f"init_adapter: {config.init_adapter} holds no adapter_config.json; give the adapter folder of a run "
+                "(RUN/model)"
+            )
+    if isinstance(config.target_modules, str) and config.target_modules not in TARGET_PRESETS:
+        raise ConfigError(
+            f"target_modules: '{config.target_modules}' is not a preset ({', '.join(TARGET_PRESETS)}); "
+            "give a list of module names"
+        )
     if config.method == "qlora" and importlib.util.find_spec("bitsandbytes") is None:
         raise ConfigError(
             "method: qlora needs bitsandbytes; install the quant extra (pip install 'tunewise[quant]') or use method: lora"

@@ -19,8 +19,9 @@ from tui.commands import profile as profile_cmd
 from tui.commands import rag as rag_cmd
 from tui.commands import recommend as recommend_cmd
 from tui.commands import run_tui as tui_cmd
+from tui.commands import train as train_cmd
 
-COMMANDS = (tui_cmd, profile_cmd, recommend_cmd, estimate_cmd, rag_cmd, models_cmd, generate_cmd)
+COMMANDS = (tui_cmd, profile_cmd, recommend_cmd, estimate_cmd, rag_cmd, models_cmd, generate_cmd, train_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

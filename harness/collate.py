@@ -1,0 +1,39 @@
+"""Batches: padded to their own longest example, never to a fixed length.
+
+Padding every example to `max_length` (as the classic recipe does) spends most of the compute
+on padding when texts are short; padding each batch to its longest member, with batches of
+similar lengths grouped together, removes nearly all of it. Packing goes further for
+instruction tuning: a batch becomes one row of concatenated examples with positions restarting
+at each, which transformers turns into a block-diagonal attention mask, so examples never see
+each other.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.tokenize import IGNORE
+
+
+def collator_for(task: str, tokenizer: Any, *, packing: bool = False, multiple_of: int | None = None) -> Any:
+    from transformers import DataCollatorForSeq2Seq, DataCollatorWithFlattening, DataCollatorWithPadding
+
+    if task == "classification":
+        return DataCollatorWithPadding(tokenizer, pad_to_multiple_of=multiple_of)
+    if packing:
+        return DataCollatorWithFlattening(return_position_ids=True, separator_id=IGNORE)
+    # Pads labels with -100 as well, so padded positions never count in the loss.
+    return DataCollatorForSeq2Seq(tokenizer, label_pad_token_id=IGNORE, pad_to_multiple_of=multiple_of)
+
+
+class ListDataset:
+    """Encoded examples as a map-style dataset (what the Trainer and its samplers expect)."""
+
+    def __init__(self, examples: list[dict[str, Any]]) -> None:
+        self.examples = examples
+
+    def __len__(self) -> int:
+        return len(self.examples)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        return self.examples[index]

@@ -1,0 +1,166 @@
+"""Load the model a run trains: full weights, LoRA adapters, or LoRA over 4-bit NF4 weights.
+
+Everything that can be checked from `config.json` alone (the model fits the task, the sequence
+length fits the model) is checked before any weights load.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from advisor.errors import ConfigError, ModelError
+from advisor.models import DEFAULT_CAUSAL_LM, DEFAULT_ENCODER, ResolvedModel, resolve_model
+from harness.config import TrainConfig
+from harness.targets import resolve_target_modules
+
+# Heads that stay in full precision under QLoRA: they are new, small, and bitsandbytes cannot
+# quantize a freshly initialised head.
+UNQUANTIZED_HEADS = ["classifier", "pooler", "score", "lm_head"]
+
+
+@dataclass
+class LoadedModel:
+    model: Any
+    tokenizer: Any
+    resolved: ResolvedModel
+    trainable_params: int
+    total_params: int
+
+
+def default_model(task: str) -> str:
+    return DEFAULT_ENCODER if task == "classification" else DEFAULT_CAUSAL_LM
+
+
+def resolve_for_task(config: TrainConfig, task: str) -> ResolvedModel:
+    """Resolve `base_model` and check that it can learn `task`, from its config alone."""
+    name = config.base_model or default_model(task)
+    resolved = resolve_model(name, prepare=True)
+    if task == "generation" and resolved.kind == "encoder":
+        raise ModelError(
+            f"base_model: '{name}' is an encoder and cannot learn to generate text; use a causal LM such as "
+            f"{DEFAULT_CAUSAL_LM}, or task: classification for labelled data"
+        )
+    return resolved
+
+
+def position_limit(path: Path) -> int | None:
+    """The longest sequence the model's position embeddings allow, from `config.json`."""
+    try:
+        config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    for key in ("max_position_embeddings", "n_positions", "max_sequence_length"):
+        value = config.get(key)
+        if isinstance(value, int) and value > 0:
+            return value
+    return None
+
+
+def check_max_length(max_length: int, resolved: ResolvedModel) -> None:
+    limit = position_limit(resolved.path)
+    if limit is not None and max_length > limit:
+        raise ConfigError(
+            f"max_length: {max_length} is above {resolved.name}'s limit of {limit} positions; set max_length <= {limit}"
+        )
+
+
+def compute_dtype(precision: str, device_type: str) -> Any:
+    """The dtype activations are computed in: bf16 where the GPU has it, fp16 on older GPUs, fp32 on CPU."""
+    import torch
+
+    if precision == "fp32" or (precision == "auto" and device_type != "cuda"):
+        return torch.float32
+    if precision == "fp16" or (precision == "auto" and not torch.cuda.is_bf16_supported()):
+        return torch.float16
+    return torch.bfloat16
+
+
+def load_for_training(
+    config: TrainConfig, task: str, resolved: ResolvedModel, label2id: dict[str, int] | None, device_type: str
+) -> LoadedModel:
+    import transformers
+    from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
+
+    transformers.utils.logging.set_verbosity_error()  # the "newly initialised head" report is expected
+    # peft calls a transformers property that transformers now calls deprecated; nothing to do here.
+    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+    transformers.utils.logging.disable_progress_bar()
+    tokenizer = AutoTokenizer.from_pretrained(resolved.path)
+    if tokenizer.pad_token is None:
+        # Causal LMs often have no pad token; padded positions are masked, so any id works.
+        tokenizer.pad_token = tokenizer.eos_token
+    kwargs: dict[str, Any] = {}
+    if config.method == "qlora":
+        kwargs |= _quantization_kwargs(config, device_type)
+    try:
+        if task == "classification":
+            assert label2id is not None
+            model = AutoModelForSequenceClassification.from_pretrained(
+                resolved.path,
+                num_labels=len(label2id),
+                label2id=label2id,
+                id2label={i: label for label, i in label2id.items()},
+                **kwargs,
+            )
+            model.config.pad_token_id = tokenizer.pad_token_id
+        else:
+            model = AutoModelForCausalLM.from_pretrained(resolved.path, **kwargs)
+            # A KV cache is useless in training, costs memory, and (because transformers only
+            # detects packed rows without one) would let packed examples attend to each other.
+            model.config.use_cache = False
+    except ValueError as exc:
+        if "Unrecognized configuration class" in str(exc):
+            raise ModelError(
+                f"base_model: '{resolved.name}' has no {'sequence classification' if task == 'classification' else 'causal LM'} "
+                f"head in transformers; pick a model made for {task}"
+            ) from exc
+        raise
+    except (AssertionError, RuntimeError) as exc:
+        if config.method == "qlora":
+            raise ModelError(
+                f"method: qlora could not quantize '{resolved.name}' to 4 bits on {device_type} ({exc}); "
+                "use method: lora, which trains the same adapters on full-precision weights"
+            ) from exc
+        raise
+    if config.method != "full":
+        model = _add_adapters(model, config, task)
+    if config.gradient_checkpointing and config.method != "full":
+        model.enable_input_require_grads()  # checkpointed blocks need inputs that carry grad
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in model.parameters())
+    return LoadedModel(model, tokenizer, resolved, trainable, total)
+
+
+def _quantization_kwargs(config: TrainConfig, device_type: str) -> dict[str, Any]:
+    from transformers import BitsAndBytesConfig
+
+    quantization = BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type="nf4",
+        bnb_4bit_use_double_quant=True,
+        bnb_4bit_compute_dtype=compute_dtype(config.precision, device_type),
+        llm_int8_skip_modules=UNQUANTIZED_HEADS,
+    )
+    # Quantized weights cannot be moved after loading, so they load where they will train.
+    return {"quantization_config": quantization, "device_map": {"": 0} if device_type == "cuda" else "cpu"}
+
+
+def _add_adapters(model: Any, config: TrainConfig, task: str) -> Any:
+    from peft import LoraConfig, PeftModel, TaskType, get_peft_model, prepare_model_for_kbit_training
+
+    if config.method == "qlora":
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=config.gradient_checkpointing)
+    if config.init_adapter is not None:
+        return PeftModel.from_pretrained(model, str(Path(config.init_adapter).expanduser()), is_trainable=True)
+    lora = LoraConfig(
+        task_type=TaskType.SEQ_CLS if task == "classification" else TaskType.CAUSAL_LM,
+        r=config.lora_r,
+        lora_alpha=config.lora_alpha,
+        lora_dropout=config.lora_dropout,
+        target_modules=resolve_target_modules(model, config.target_modules),
+    )
+    return get_peft_model(model, lora)

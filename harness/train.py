@@ -1,0 +1,394 @@
+"""`train(config)`: one fine-tuning run, from the user's data to a published run folder.
+
+The same function serves `tunewise train`, the app (through `on_progress` and `cancel`), and
+multi-process launches (`torchrun`, `accelerate launch`), where the Trainer does data-parallel
+work and only the first process writes the run folder.
+
+A finished run folder holds:
+    config.yaml        the resolved config
+    model/             full weights, or the LoRA adapter, with the tokenizer and labels.json
+    metrics.json       final eval metrics, per-evaluation history, throughput and memory
+    result.json        predictions on the eval split (`advisor.results.RunResult`)
+    trainer_log.jsonl  the Trainer's log history
+    loss.png           the loss curve
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import resource
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from advisor.atomic import atomic_write_json
+from advisor.errors import StorageError
+from advisor.metrics import answer_metrics, classification_metrics
+from advisor.paths import folder_size
+from advisor.results import RunResult
+from harness import distributed
+from harness.callbacks import CheckpointSealer, OnProgress, ProgressReporter
+from harness.checkpoints import latest_sealed, remove_unsealed
+from harness.config import TrainConfig
+from harness.examples import Examples, encode, load_examples_data, training_task
+from harness.modeling import (
+    LoadedModel,
+    check_max_length,
+    compute_dtype,
+    load_for_training,
+    position_limit,
+    resolve_for_task,
+)
+from harness.predict import MODEL_DIR, generate_answers
+from harness.report import plot_loss, write_log
+from harness.run_folder import RunFolder, default_output_dir
+
+DEFAULT_LEARNING_RATES = {
+    ("full", "classification"): 5e-5,
+    ("full", "generation"): 2e-5,
+    ("lora", "classification"): 5e-4,
+    ("lora", "generation"): 2e-4,
+}
+
+
+@dataclass
+class TrainOutcome:
+    status: str  # finished or cancelled
+    run_dir: Path  # the published folder, or the work folder of a cancelled run
+    metrics: dict[str, Any] = field(default_factory=dict)
+    result: RunResult | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def learning_rate(config: TrainConfig, task: str) -> float:
+    if config.learning_rate is not None:
+        return config.learning_rate
+    method = "full" if config.method == "full" else "lora"
+    return DEFAULT_LEARNING_RATES[(method, task)]
+
+
+def eval_batch_size(config: TrainConfig, task: str) -> int:
+    # Generation evaluates a vocabulary-wide logit per token: keep its batches as small as training's.
+    if config.per_device_eval_batch_size is not None:
+        return config.per_device_eval_batch_size
+    return config.per_device_train_batch_size * (2 if task == "classification" else 1)
+
+
+def train(
+    config: TrainConfig,
+    *,
+    resume: bool = False,
+    overwrite: bool = False,
+    on_progress: OnProgress | None = None,
+    cancel: threading.Event | None = None,
+    on_stage: Any = None,
+) -> TrainOutcome:
+    """Train, evaluate and publish one run; `TunewiseError` for anything the user can fix."""
+
+    def stage(text: str) -> None:
+        if on_stage is not None and distributed.is_main():
+            on_stage(text)
+
+    stage("reading data")
+    data = load_examples_data(config)
+    task = training_task(config, data)
+    resolved = resolve_for_task(config, task)
+    if config.max_length is not None:
+        check_max_length(config.max_length, resolved)
+    folder = RunFolder(Path(config.output_dir) if config.output_dir else default_output_dir(config, task))
+    # Only the first process touches the folder; the others learn the checkpoint after the barrier.
+    resume_from = folder.open(config, resume=resume, overwrite=overwrite) if distributed.is_main() else None
+    try:
+        return _train_in(config, task, data, resolved, folder, resume, resume_from, on_progress, cancel, stage)
+    except BaseException:
+        if distributed.is_main():
+            folder.discard_if_unresumable()  # a failure before the first checkpoint leaves nothing behind
+        raise
+
+
+def _train_in(
+    config: TrainConfig,
+    task: str,
+    data: Any,
+    resolved: Any,
+    folder: RunFolder,
+    resume: bool,
+    resume_from: Path | None,
+    on_progress: OnProgress | None,
+    cancel: threading.Event | None,
+    stage: Any,
+) -> TrainOutcome:
+    if "mlflow" in config.report_to and not os.environ.get("MLFLOW_TRACKING_URI"):
+        # One local store beside the run folders, so that `mlflow ui` shows every run together.
+        # MLflow 3 keeps its file store but asks for an explicit opt-in; a set URI is the user's choice.
+        os.environ["MLFLOW_TRACKING_URI"] = (folder.final.parent.resolve() / "mlruns").as_uri()
+        os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
+    import torch
+    from transformers import set_seed
+
+    device_type = "cuda" if torch.cuda.is_available() and not config.use_cpu else "cpu"
+    if device_type == "cpu":
+        from harness.memory import limit_allocator_retention
+
+        limit_allocator_retention()
+    set_seed(config.seed)  # the new head's initial weights, too
+    stage(f"loading {resolved.name} for {config.method}")
+    loaded = load_for_training(config, task, resolved, _labels_of(data, task), device_type)
+    stage("tokenising")
+    examples = encode(config, data, loaded.tokenizer, resolved.path, position_limit(resolved.path))
+
+    trainer = _build_trainer(config, task, loaded, examples, folder, device_type)
+    reporter = ProgressReporter(on_progress, cancel)
+    trainer.add_callback(reporter)
+    trainer.add_callback(CheckpointSealer())
+    distributed.barrier()
+    if resume and not distributed.is_main():
+        resume_from = latest_sealed(folder.checkpoints)
+
+    stage("training")
+    started = time.perf_counter()
+    try:
+        output = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+    except OSError as exc:
+        raise _storage_error(exc, folder) from exc
+    train_seconds = time.perf_counter() - started
+    if reporter.cancelled:
+        return TrainOutcome("cancelled", folder.work, warnings=examples.warnings)
+
+    stage("evaluating")
+    digests = distributed.gather_digests(trainer.model)
+    if len(set(digests)) > 1:
+        raise RuntimeError(f"ranks ended with different weights ({', '.join(digests)}); the data-parallel run diverged")
+    metrics, result = _evaluate(config, task, trainer, loaded, examples, output.metrics)
+    metrics |= {
+        "train_seconds": train_seconds,
+        "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        * (1 if sys.platform == "darwin" else 1024),
+        "world_size": distributed.world_size(),
+        "rank_digests": digests,
+        "resumed_from": str(resume_from.name) if resume_from else None,
+    }
+    if device_type == "cuda":
+        metrics["peak_gpu_bytes"] = torch.cuda.max_memory_allocated()
+
+    stage("saving")
+    try:
+        # Every rank enters save_model (sharded models gather their weights there); only the
+        # first writes, and only it publishes the folder.
+        trainer.save_model(str(folder.work / MODEL_DIR))
+        if distributed.is_main():
+            _save_run(trainer, examples, folder, metrics, result)
+            folder.publish()
+    except OSError as exc:
+        raise _storage_error(exc, folder) from exc
+    finally:
+        distributed.barrier()
+    return TrainOutcome("finished", folder.final, metrics, result, examples.warnings)
+
+
+def _labels_of(data: Any, task: str) -> dict[str, int] | None:
+    from harness.tokenize import label_ids
+
+    return label_ids(data.train.labels() or []) if task == "classification" else None
+
+
+def _build_trainer(
+    config: TrainConfig, task: str, loaded: LoadedModel, examples: Examples, folder: RunFolder, device_type: str
+) -> Any:
+    import numpy as np
+    from transformers import EarlyStoppingCallback, PrinterCallback, Trainer, TrainingArguments
+
+    from harness.collate import ListDataset, collator_for
+
+    dtype = compute_dtype(config.precision, device_type)
+    import torch
+
+    by_steps = config.save_steps is not None
+    best_metric = config.metric_for_best_model or ("accuracy" if task == "classification" else "eval_loss")
+    args = TrainingArguments(
+        output_dir=str(folder.checkpoints),
+        learning_rate=learning_rate(config, task),
+        num_train_epochs=config.num_train_epochs,
+        max_steps=config.max_steps,
+        per_device_train_batch_size=config.per_device_train_batch_size,
+        per_device_eval_batch_size=eval_batch_size(config, task),
+        gradient_accumulation_steps=config.gradient_accumulation_steps,
+        weight_decay=config.weight_decay,
+        warmup_steps=config.warmup_ratio,  # a float below 1 is a share of all steps
+        lr_scheduler_type=config.lr_scheduler_type,
+        seed=config.seed,
+        eval_strategy="steps" if by_steps else "epoch",
+        save_strategy="steps" if by_steps else "epoch",
+        eval_steps=config.save_steps,
+        save_steps=config.save_steps or 500,
+        save_total_limit=config.save_total_limit,
+        load_best_model_at_end=True,
+        metric_for_best_model=best_metric,
+        logging_steps=config.logging_steps,
+        logging_first_step=True,
+        train_sampling_strategy="group_by_length" if config.group_by_length and not config.packing else "random",
+        activation_checkpointing=config.gradient_checkpointing,
+        bf16=dtype == torch.bfloat16 and config.method != "qlora",
+        fp16=dtype == torch.float16 and config.method != "qlora",
+        use_cpu=device_type == "cpu",
+        ddp_backend="gloo" if device_type == "cpu" and distributed.world_size() > 1 else None,
+        report_to=config.report_to or "none",
+        include_num_input_tokens_seen="non_padding",
+        disable_tqdm=True,
+        dataloader_pin_memory=device_type == "cuda",
+        save_only_model=False,
+    )
+    id2label = {i: label for label, i in (examples.label2id or {}).items()}
+
+    def preprocess_logits(logits: Any, labels: Any) -> Any:
+        # Keep only the predicted ids: the eval set's logits never pile up in memory.
+        return (logits[0] if isinstance(logits, tuple) else logits).argmax(dim=-1)
+
+    def compute_metrics(prediction: Any) -> dict[str, float]:
+        predicted = [id2label[int(i)] for i in np.asarray(prediction.predictions).reshape(-1)]
+        gold = [id2label[int(i)] for i in np.asarray(prediction.label_ids).reshape(-1)]
+        return classification_metrics(gold, predicted)
+
+    callbacks: list[Any] = []
+    if config.early_stopping_patience is not None:
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
+    classification = task == "classification"
+    trainer = Trainer(
+        model=loaded.model,
+        args=args,
+        train_dataset=ListDataset(examples.train),
+        eval_dataset=ListDataset(examples.eval),
+        data_collator=collator_for(task, loaded.tokenizer, packing=config.packing),
+        processing_class=loaded.tokenizer,
+        compute_metrics=compute_metrics if classification else None,
+        preprocess_logits_for_metrics=preprocess_logits if classification else None,
+        callbacks=callbacks,
+    )
+    trainer.remove_callback(PrinterCallback)  # progress goes through `on_progress` instead
+    for callback in trainer.callback_handler.callbacks:
+        if type(callback).__name__ == "TensorBoardCallback" and callback.logging_dir is None:
+            # Inside the run folder (the checkpoints folder is removed when the run finishes).
+            callback.logging_dir = str(folder.work / "tensorboard")
+    return trainer
+
+
+def _evaluate(
+    config: TrainConfig, task: str, trainer: Any, loaded: LoadedModel, examples: Examples, train_metrics: dict[str, Any]
+) -> tuple[dict[str, Any], RunResult]:
+    import math
+
+    from harness.collate import ListDataset
+
+    started = time.perf_counter()
+    if task == "classification":
+        prediction = trainer.predict(ListDataset(examples.eval))
+        id2label = {i: label for label, i in (examples.label2id or {}).items()}
+        predictions: list[Any] = [id2label[int(i)] for i in prediction.predictions.reshape(-1)]
+        final = {k.removeprefix("test_"): float(v) for k, v in prediction.metrics.items() if isinstance(v, int | float)}
+        eval_ids = examples.eval_ids()
+    else:
+        final = {k.removeprefix("eval_"): float(v) for k, v in _best_evaluation(trainer).items()}
+        final["perplexity"] = math.exp(min(final["loss"], 50.0))
+        limit = min(config.eval_generate, len(examples.eval))
+        records = examples.eval_set.records[:limit]
+        predictions = []
+        if distributed.is_main():  # answers are written by the first process only
+            predictions = generate_answers(
+                trainer.model, loaded.tokenizer, examples.eval_set.shape, records, config.max_new_tokens
+            )
+        if predictions:
+            final |= answer_metrics(predictions, [[t] for t in examples.eval_targets()[:limit]])
+        eval_ids = examples.eval_ids()[:limit]
+    inference_seconds = time.perf_counter() - started
+    state = trainer.state
+    tokens = int(getattr(state, "num_input_tokens_seen", 0) or 0)
+    runtime = float(train_metrics.get("train_runtime", 0.0)) or 1e-9
+    metrics: dict[str, Any] = {
+        "task": task,
+        "method": config.method,
+        "base_model": loaded.resolved.name,
+        "eval": final,
+        "history": [e for e in state.log_history if any(k.startswith("eval_") for k in e)],
+        "best_checkpoint_step": _step_of(state.best_model_checkpoint),
+        "best_metric": state.best_metric,
+        "epochs": float(state.epoch or 0.0),
+        "steps": int(state.global_step),
+        "train_examples": len(examples.train),
+        "eval_examples": len(examples.eval),
+        "max_length": examples.max_length,
+        "tokenization_cached": examples.cache_hit,
+        "train_samples_per_second": float(train_metrics.get("train_samples_per_second", 0.0)),
+        "train_tokens_per_second": tokens / runtime,
+        "trainable_params": loaded.trainable_params,
+        "total_params": loaded.total_params,
+        "warnings": examples.warnings,
+    }
+    result = RunResult(
+        arm=config.method,
+        config=config.to_dict(),
+        eval_ids=eval_ids,
+        predictions=predictions,
+        metrics={k: v for k, v in final.items() if k not in {"runtime", "samples_per_second", "steps_per_second"}},
+        costs={
+            "train_seconds": runtime,
+            "seconds_per_example": inference_seconds / max(len(eval_ids), 1),
+            "trainable_params": float(loaded.trainable_params),
+        },
+    )
+    return metrics, result
+
+
+def _best_evaluation(trainer: Any) -> dict[str, float]:
+    """The logged evaluation of the checkpoint kept as best (the model now loaded): no second pass."""
+    state = trainer.state
+    evaluations = [e for e in state.log_history if "eval_loss" in e]
+    best_step = state.best_global_step or (evaluations[-1]["step"] if evaluations else None)
+    for entry in reversed(evaluations):
+        if entry["step"] == best_step:
+            return {k: float(v) for k, v in entry.items() if k.startswith("eval_") and isinstance(v, int | float)}
+    return {k: float(v) for k, v in trainer.evaluate().items() if isinstance(v, int | float)}
+
+
+def _step_of(checkpoint: str | None) -> int | None:
+    if not checkpoint:
+        return None
+    tail = Path(checkpoint).name.rsplit("-", 1)[-1]
+    return int(tail) if tail.isdigit() else None
+
+
+def _save_run(trainer: Any, examples: Examples, folder: RunFolder, metrics: dict[str, Any], result: RunResult) -> None:
+    work = folder.work
+    model_dir = work / MODEL_DIR
+    if examples.label2id is not None:
+        labels = sorted(examples.label2id, key=examples.label2id.__getitem__)
+        atomic_write_json(model_dir / "labels.json", labels)
+    metrics["model_bytes"] = folder_size(model_dir)
+    result.costs["disk_bytes"] = float(metrics["model_bytes"])
+    atomic_write_json(work / "metrics.json", metrics)
+    result.save(work / "result.json")
+    write_log(work / "trainer_log.jsonl", trainer.state.log_history)
+    plot_loss(work / "loss.png", trainer.state.log_history, f"{metrics['base_model']} · {metrics['method']}")
+
+
+def _storage_error(exc: OSError, folder: RunFolder) -> Exception:
+    if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+        return exc
+    removed = remove_unsealed(folder.checkpoints)
+    last = latest_sealed(folder.checkpoints)
+    dropped = f"; removed the partial {removed[-1].name}" if removed else ""
+    then = (
+        f"the last complete checkpoint is {last.name}. Free some space, then rerun with --resume"
+        if last
+        else "no checkpoint was complete yet. Free some space, then run again"
+    )
+    return StorageError(f"{folder.work}: the disk filled up while writing ({exc.strerror}){dropped}; {then}")
+
+
+def read_metrics(run_dir: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
+    return data

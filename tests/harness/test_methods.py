@@ -1,0 +1,90 @@
+"""QLoRA on 4-bit NF4 weights, packing, and LoRA target modules per architecture."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from advisor.errors import ConfigError
+from harness.config import build_config
+from harness.train import train
+
+needs_bitsandbytes = pytest.mark.skipif(
+    importlib.util.find_spec("bitsandbytes") is None, reason="needs bitsandbytes: pip install 'tunewise[quant]'"
+)
+
+
+@needs_bitsandbytes
+def test_qlora_trains_a_llama_on_4bit_weights(fixed_answer_data: Path, tmp_path: Path, smollm2: Path) -> None:
+    out = tmp_path / "qlora"
+    config = build_config(
+        {"data": str(fixed_answer_data), "output_dir": str(out), "method": "qlora", "learning_rate": 2e-3,
+         "max_steps": 10, "per_device_train_batch_size": 4, "max_length": 64, "eval_generate": 0}
+    )  # fmt: skip
+    outcome = train(config)
+    assert outcome.metrics["eval"]["loss"] < 1.5  # from about 4 before training
+    assert (out / "model" / "adapter_config.json").is_file()
+    assert not (out / "model" / "model.safetensors").exists()  # the adapter only, not 4-bit base weights
+
+
+@needs_bitsandbytes
+def test_qlora_keeps_an_encoder_head_in_full_precision(sentiment_data: Path, tmp_path: Path) -> None:
+    config = build_config(
+        {"data": str(sentiment_data), "output_dir": str(tmp_path / "q"), "method": "qlora", "num_train_epochs": 2,
+         "per_device_train_batch_size": 8}
+    )  # fmt: skip
+    outcome = train(config)
+    assert outcome.metrics["eval"]["accuracy"] >= 0.8
+
+
+def test_packed_batches_give_the_same_loss_as_padded_ones(smollm2: Path) -> None:
+    import torch
+
+    from advisor.models import resolve_model
+    from harness.collate import collator_for
+    from harness.modeling import load_for_training
+    from harness.tokenize import encode_completion
+
+    # The model as the harness loads it for training (no KV cache, so packed rows are detected).
+    loaded = load_for_training(
+        build_config({"method": "full"}), "generation", resolve_model("smollm2-135m-instruct"), None, "cpu"
+    )
+    tokenizer, model = loaded.tokenizer, loaded.model.eval()
+    chats = [
+        [{"role": "user", "content": q}, {"role": "assistant", "content": a}]
+        for q, a in [
+            ("What is 2+2?", "4."),
+            ("Name a colour.", "Blue, like the sky."),
+            ("Hi", "Hello! How can I help?"),
+        ]
+    ]
+    examples = [encode_completion(chat, tokenizer, 128).to_dict() for chat in chats]
+    padded = collator_for("generation", tokenizer)(examples)
+    packed = collator_for("generation", tokenizer, packing=True)(examples)
+    assert packed["input_ids"].shape[0] == 1 and "attention_mask" not in packed
+    with torch.inference_mode():
+        loss_padded = model(**padded).loss
+        loss_packed = model(**packed).loss
+    # Both average over the same answer tokens; a leak across examples would change the packed loss.
+    torch.testing.assert_close(loss_packed, loss_padded, atol=2e-4, rtol=2e-4)
+
+
+def test_target_module_presets_follow_the_architecture(sentiment_data: Path, tmp_path: Path) -> None:
+    from advisor.models import resolve_model
+    from harness.modeling import load_for_training
+
+    resolved = resolve_model("minilm-l6")
+    labels = {"negative": 0, "positive": 1}
+    attention = build_config({"target_modules": "attention", "lora_r": 4})
+    loaded = load_for_training(attention, "classification", resolved, labels, "cpu")
+    adapted = {n.split(".lora_A")[0].rsplit(".", 1)[-1] for n, _ in loaded.model.named_parameters() if "lora_A" in n}
+    assert adapted == {"query", "key", "value", "dense"}
+    assert not any("intermediate" in n and "lora_A" in n for n, _ in loaded.model.named_parameters())
+
+    wrong = build_config({"target_modules": ["q_proj", "v_proj"]})
+    with pytest.raises(
+        ConfigError, match=r"target_modules: q_proj, v_proj matches no linear layer of BertForSequenceClassification"
+    ):
+        load_for_training(wrong, "classification", resolved, labels, "cpu")

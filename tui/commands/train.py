@@ -1,0 +1,111 @@
+"""`tunewise train [CONFIG] [--set KEY=VALUE ...] [--resume]` and `tunewise merge RUN --out DIR`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from harness.callbacks import TrainProgress
+
+KEYS_HELP = (
+    "Keys (Hugging Face names): base_model, method (full|lora|qlora), task (classification|generation), data, "
+    "eval_data, columns, max_length, learning_rate, num_train_epochs, max_steps, per_device_train_batch_size, "
+    "per_device_eval_batch_size, gradient_accumulation_steps, weight_decay, warmup_ratio, lr_scheduler_type, "
+    "seed, lora_r (r), lora_alpha, lora_dropout, target_modules (all-linear|attention|list), init_adapter, "
+    "gradient_checkpointing, group_by_length, packing, early_stopping_patience, metric_for_best_model, "
+    "save_steps, save_total_limit, logging_steps, precision (auto|fp32|bf16|fp16), use_cpu, report_to "
+    "(tensorboard, mlflow, wandb), eval_fraction, eval_generate, max_new_tokens, output_dir."
+)
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "train",
+        help="fine-tune a model (full, LoRA or QLoRA) and evaluate it",
+        description="Fine-tune and evaluate a model from a YAML config and/or --set overrides. " + KEYS_HELP,
+    )
+    parser.add_argument("config", nargs="?", type=Path, metavar="CONFIG", help="a YAML training config (optional)")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one key, e.g. --set learning_rate=1e-4 (repeatable; wins over CONFIG)",
+    )
+    parser.add_argument("--resume", action="store_true", help="continue an interrupted run from its last checkpoint")
+    parser.add_argument("--overwrite", action="store_true", help="replace a finished or interrupted run in output_dir")
+    parser.add_argument("--json", action="store_true", help="print the final metrics as JSON")
+    parser.add_argument("--quiet", action="store_true", help="print only the result")
+    parser.set_defaults(run=run)
+
+    merge = subparsers.add_parser(
+        "merge",
+        help="merge a run's LoRA adapter into its base model",
+        description="Fold a LoRA (or QLoRA) adapter into its full-precision base model and save a plain model folder.",
+    )
+    merge.add_argument("run_dir", type=Path, metavar="RUN", help="a run folder, or an adapter folder")
+    merge.add_argument("--out", type=Path, required=True, metavar="DIR", help="where to write the merged model")
+    merge.set_defaults(run=run_merge)
+
+
+def _print_progress(progress: TrainProgress) -> None:
+    if progress.event == "log" and progress.loss is not None:
+        print(
+            f"step {progress.step}/{progress.max_steps}  epoch {progress.epoch:.2f}  loss {progress.loss:.4f}  "
+            f"{progress.elapsed:.0f}s",
+            file=sys.stderr,
+            flush=True,
+        )
+    elif progress.event == "eval":
+        shown = {k.removeprefix("eval_"): v for k, v in progress.eval_metrics.items() if k.startswith("eval_")}
+        keep = ("loss", "accuracy", "macro_f1")
+        text = "  ".join(f"{k} {shown[k]:.4f}" for k in keep if k in shown)
+        print(f"eval at step {progress.step}: {text}", file=sys.stderr, flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+
+    from harness import distributed
+    from harness.config import build_config, load_config
+
+    config = load_config(args.config, args.overrides) if args.config else build_config({}, args.overrides)
+    from harness.train import train
+
+    quiet = args.quiet or args.json
+    outcome = train(
+        config,
+        resume=args.resume,
+        overwrite=args.overwrite,
+        on_progress=None if quiet else _print_progress,
+        on_stage=None if quiet else (lambda text: print(f"{text}...", file=sys.stderr, flush=True)),
+    )
+    if not distributed.is_main():
+        return 0
+    for warning in outcome.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if args.json:
+        print(json.dumps({"status": outcome.status, "run_dir": str(outcome.run_dir), **outcome.metrics}, indent=2))
+        return 0
+    final = outcome.metrics.get("eval", {})
+    shown = ("accuracy", "macro_f1", "loss", "perplexity", "exact_match", "token_f1")
+    print(f"run: {outcome.run_dir}")
+    print("  ".join(f"{k} {final[k]:.4f}" for k in shown if k in final))
+    print(
+        f"{outcome.metrics.get('train_samples_per_second', 0):.1f} samples/s, "
+        f"{outcome.metrics.get('train_tokens_per_second', 0):.0f} tokens/s, "
+        f"peak memory {outcome.metrics.get('peak_rss_bytes', 0) / 2**30:.2f} GiB"
+    )
+    return 0
+
+
+def run_merge(args: argparse.Namespace) -> int:
+    from harness.predict import merge_adapter
+
+    out = merge_adapter(args.run_dir, args.out)
+    print(f"merged model: {out}")
+    return 0
