@@ -22,6 +22,7 @@ import resource
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -86,7 +87,7 @@ def train(
     overwrite: bool = False,
     on_progress: OnProgress | None = None,
     cancel: threading.Event | None = None,
-    on_stage: Any = None,
+    on_stage: Callable[[str], None] | None = None,
 ) -> TrainOutcome:
     """Train, evaluate and publish one run; `TunewiseError` for anything the user can fix."""
 
@@ -121,7 +122,7 @@ def _train_in(
     resume_from: Path | None,
     on_progress: OnProgress | None,
     cancel: threading.Event | None,
-    stage: Any,
+    stage: Callable[[str], None],
 ) -> TrainOutcome:
     if "mlflow" in config.report_to and not os.environ.get("MLFLOW_TRACKING_URI"):
         # One local store beside the run folders, so that `mlflow ui` shows every run together.

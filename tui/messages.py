@@ -35,3 +35,20 @@ class ModelPrepared(Message):
 @dataclass
 class AdviceReady(Message):
     advice: dict[str, Any]
+
+
+@dataclass
+class TrainStageChanged(Message):
+    stage: str
+
+
+@dataclass
+class TrainProgressed(Message):
+    progress: Any  # harness.callbacks.TrainProgress; typed loosely so this module stays import-light
+
+
+@dataclass
+class TrainFinished(Message):
+    status: str  # finished or cancelled
+    run_dir: str
+    metrics: dict[str, Any]

@@ -15,7 +15,7 @@ from advisor.results import RunResult
 from harness.config import build_config
 from harness.predict import classify, generate_answers, load_trained
 from harness.train import train
-from tests.harness.conftest import ANSWER
+from tests.conftest import ANSWER
 
 
 def _config(data: Path, out: Path, **values: object) -> dict[str, object]:

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
@@ -69,3 +70,37 @@ async def test_quit_key_exits() -> None:
         await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen))
         await pilot.press("q")
         await wait_for(pilot, lambda: not app.is_running)
+
+
+async def test_train_key_trains_the_advice_and_stop_resumes(
+    sentiment_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tui.screens.train import TrainScreen
+
+    monkeypatch.chdir(tmp_path)  # runs/ is created where the app starts
+    app = TunewiseApp(DataSpec(path=str(sentiment_data)))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen) and app.screen.advice is not None)
+        await pilot.press("t")
+        await wait_for(pilot, lambda: isinstance(app.screen, TrainScreen))
+        screen = app.screen
+        assert isinstance(screen, TrainScreen)
+        await wait_for(pilot, lambda: len(screen.losses) >= 1, timeout=120)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: screen.outcome is not None, timeout=120)
+        assert screen.outcome is not None and screen.outcome.status == "cancelled"
+        assert "Stopped" in str(screen.query_one("#train-stage", Static).render())
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen))
+
+        await pilot.press("t")  # the interrupted run is found and resumed, not restarted
+        await wait_for(pilot, lambda: isinstance(app.screen, TrainScreen) and app.screen is not screen)
+        resumed = app.screen
+        assert isinstance(resumed, TrainScreen) and resumed.resume
+        await wait_for(pilot, lambda: resumed.outcome is not None, timeout=300)
+        assert resumed.outcome is not None and resumed.outcome.status == "finished", resumed.outcome
+        run = Path(resumed.outcome.run_dir)
+        run = run if run.is_absolute() else tmp_path / run
+        assert (run / "metrics.json").is_file() and run.parent == tmp_path / "runs"
+        assert resumed.outcome.metrics["resumed_from"] is not None
+        assert "accuracy" in str(resumed.query_one("#train-result", Static).render())

@@ -19,6 +19,7 @@ from tui.screens.error_modal import ErrorModal
 
 class HomeScreen(Screen[None]):
     BINDINGS = [
+        Binding("t", "train", "Train"),
         Binding("p", "prepare", "Prepare model"),
         Binding("r", "reload", "Reload data"),
         Binding("q", "app.quit", "Quit"),
@@ -169,3 +170,45 @@ class HomeScreen(Screen[None]):
         self.query_one("#prepare-progress", ProgressBar).update(progress=1.0)
         self.query_one("#prepare-status", Static).update(f"{event.model}: ready at {event.path}")
         self.refresh_models()
+
+    # ------------------------------------------------------------------ training
+
+    def action_train(self) -> None:
+        """Train what the advice recommends (LoRA by default) on this data, in a new run folder."""
+        try:
+            config, resume = self.training_config()
+        except TunewiseError as exc:
+            self.app.push_screen(ErrorModal(exc.title, exc.message))
+            return
+        from tui.screens.train import TrainScreen
+
+        self.app.push_screen(TrainScreen(config, resume=resume))
+
+    def training_config(self) -> tuple[Any, bool]:
+        from dataclasses import replace
+        from pathlib import Path
+
+        from harness.checkpoints import latest_sealed
+        from harness.config import build_config
+        from harness.run_folder import RunFolder, default_output_dir
+
+        step = (self.advice or {}).get("next_step") or {}
+        values: dict[str, Any] = dict(step.get("config") or {"method": "lora"})
+        values |= {"data": self.spec.path, "eval_fraction": self.spec.eval_fraction, "seed": self.spec.seed}
+        if self.spec.eval_path:
+            values["eval_data"] = self.spec.eval_path
+        if self.spec.columns:
+            values["columns"] = dict(self.spec.columns)
+        config = build_config(values, source="the advice's training config")
+        task = config.task or (
+            "classification" if (self.report or {}).get("task") == "classification" else "generation"
+        )
+        base = default_output_dir(config, "classification" if task == "classification" else "generation")
+        # The app never replaces a finished run: it resumes an interrupted one, or numbers a new one.
+        for attempt in range(1, 1000):
+            folder = RunFolder(base if attempt == 1 else base.with_name(f"{base.name}-{attempt}"))
+            if folder.work.is_dir() and latest_sealed(folder.checkpoints) is not None:
+                return replace(config, output_dir=str(folder.final)), True
+            if not folder.final.exists() and not folder.work.exists():
+                return replace(config, output_dir=str(folder.final)), False
+        return replace(config, output_dir=str(Path(base))), False
