@@ -135,6 +135,11 @@ def load_for_training(
     return LoadedModel(model, tokenizer, resolved, trainable, total)
 
 
+def portable_base_name(resolved: ResolvedModel) -> str:
+    """How a saved adapter should name its base: the alias or hub id (valid on any machine), or the folder."""
+    return str(resolved.path) if resolved.source == "local" else resolved.name
+
+
 def _quantization_kwargs(config: TrainConfig, device_type: str) -> dict[str, Any]:
     from transformers import BitsAndBytesConfig
 
@@ -155,7 +160,11 @@ def _add_adapters(model: Any, config: TrainConfig, task: str) -> Any:
     if config.method == "qlora":
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=config.gradient_checkpointing)
     if config.init_adapter is not None:
-        return PeftModel.from_pretrained(model, str(Path(config.init_adapter).expanduser()), is_trainable=True)
+        adapted = PeftModel.from_pretrained(model, str(Path(config.init_adapter).expanduser()), is_trainable=True)
+        for settings in adapted.peft_config.values():
+            # The saved alias would send peft to the hub when saving; point it at the loaded folder.
+            settings.base_model_name_or_path = model.name_or_path
+        return adapted
     lora = LoraConfig(
         task_type=TaskType.SEQ_CLS if task == "classification" else TaskType.CAUSAL_LM,
         r=config.lora_r,

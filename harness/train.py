@@ -42,6 +42,7 @@ from harness.modeling import (
     check_max_length,
     compute_dtype,
     load_for_training,
+    portable_base_name,
     position_limit,
     resolve_for_task,
 )
@@ -129,6 +130,10 @@ def _train_in(
         # MLflow 3 keeps its file store but asks for an explicit opt-in; a set URI is the user's choice.
         os.environ["MLFLOW_TRACKING_URI"] = (folder.final.parent.resolve() / "mlruns").as_uri()
         os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
+    if "wandb" in config.report_to and not os.environ.get("WANDB_MODE") and not os.environ.get("WANDB_API_KEY"):
+        # No key: log offline beside the runs; `wandb sync runs/wandb/offline-run-*` uploads later.
+        os.environ["WANDB_MODE"] = "offline"
+        os.environ["WANDB_DIR"] = os.environ.get("WANDB_DIR") or str(folder.final.parent.resolve())
     import torch
     from transformers import set_seed
 
@@ -183,7 +188,7 @@ def _train_in(
         # first writes, and only it publishes the folder.
         trainer.save_model(str(folder.work / MODEL_DIR))
         if distributed.is_main():
-            _save_run(trainer, examples, folder, metrics, result)
+            _save_run(trainer, examples, folder, metrics, result, portable_base_name(resolved))
             folder.publish()
     except OSError as exc:
         raise _storage_error(exc, folder) from exc
@@ -362,9 +367,17 @@ def _step_of(checkpoint: str | None) -> int | None:
     return int(tail) if tail.isdigit() else None
 
 
-def _save_run(trainer: Any, examples: Examples, folder: RunFolder, metrics: dict[str, Any], result: RunResult) -> None:
+def _save_run(
+    trainer: Any, examples: Examples, folder: RunFolder, metrics: dict[str, Any], result: RunResult, base_name: str
+) -> None:
     work = folder.work
     model_dir = work / MODEL_DIR
+    adapter_config = model_dir / "adapter_config.json"
+    if adapter_config.is_file():
+        # peft records the folder it loaded; the alias or hub id finds the base on any machine.
+        settings = json.loads(adapter_config.read_text(encoding="utf-8"))
+        settings["base_model_name_or_path"] = base_name
+        atomic_write_json(adapter_config, settings)
     if examples.label2id is not None:
         labels = sorted(examples.label2id, key=examples.label2id.__getitem__)
         atomic_write_json(model_dir / "labels.json", labels)

@@ -15,13 +15,24 @@ from advisor.errors import TunewiseError
 from tui.commands import estimate as estimate_cmd
 from tui.commands import generate as generate_cmd
 from tui.commands import models as models_cmd
+from tui.commands import predict as predict_cmd
 from tui.commands import profile as profile_cmd
 from tui.commands import rag as rag_cmd
 from tui.commands import recommend as recommend_cmd
 from tui.commands import run_tui as tui_cmd
 from tui.commands import train as train_cmd
 
-COMMANDS = (tui_cmd, profile_cmd, recommend_cmd, estimate_cmd, rag_cmd, models_cmd, generate_cmd, train_cmd)
+COMMANDS = (
+    tui_cmd,
+    profile_cmd,
+    recommend_cmd,
+    estimate_cmd,
+    rag_cmd,
+    models_cmd,
+    generate_cmd,
+    train_cmd,
+    predict_cmd,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

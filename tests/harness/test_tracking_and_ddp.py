@@ -22,7 +22,7 @@ def test_tensorboard_events_and_an_mlflow_run_appear(
     for module in ("tensorboard", "mlflow"):
         if importlib.util.find_spec(module) is None:
             pytest.skip(f"needs {module}: pip install 'tunewise[track]'")
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "")  # unset for tunewise, restored afterwards
     monkeypatch.delenv("MLFLOW_ALLOW_FILE_STORE", raising=False)
     out = tmp_path / "runs" / "tracked"
     config = build_config(
@@ -67,3 +67,17 @@ def test_two_gloo_processes_agree(sentiment_data: Path, tmp_path: Path) -> None:
     assert len(metrics["rank_digests"]) == 2 and len(set(metrics["rank_digests"])) == 1
     # Each step consumed one batch per process: 3 steps x 2 ranks x 4 examples.
     assert metrics["steps"] == 3 and metrics["epochs"] == pytest.approx(24 / metrics["train_examples"], rel=0.05)
+
+
+def test_wandb_logs_offline_without_a_key(
+    sentiment_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if importlib.util.find_spec("wandb") is None:
+        pytest.skip("needs wandb: pip install 'tunewise[track]'")
+    for name in ("WANDB_MODE", "WANDB_API_KEY", "WANDB_DIR"):
+        monkeypatch.setenv(name, "")  # unset as far as tunewise is concerned, and restored afterwards
+    out = tmp_path / "runs" / "wandb-run"
+    train(build_config({"data": str(sentiment_data), "output_dir": str(out), "max_steps": 2, "report_to": ["wandb"]}))
+    offline = list((tmp_path / "runs" / "wandb").glob("offline-run-*"))
+    assert len(offline) == 1 and list(offline[0].glob("*.wandb"))
+    assert os.environ["WANDB_MODE"] == "offline"

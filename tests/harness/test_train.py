@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import struct
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from advisor.results import RunResult
 from harness.config import build_config
 from harness.predict import classify, generate_answers, load_trained
 from harness.train import train
-from tests.conftest import ANSWER
+from tests.conftest import ANSWER, CliResult
 
 
 def _config(data: Path, out: Path, **values: object) -> dict[str, object]:
@@ -157,3 +158,21 @@ def test_demo_topics_beat_the_majority_class(tmp_path: Path) -> None:
     majority = Counter(gold).most_common(1)[0][1] / len(gold)
     assert outcome.result is not None and len(outcome.result.predictions) == len(gold)
     assert outcome.result.metrics["accuracy"] > majority + 0.05
+
+
+def test_predict_command_labels_with_a_saved_adapter(
+    sentiment_data: Path, tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
+    out = tmp_path / "run"
+    trained = cli(
+        "train", "--quiet", "--set", f"data={sentiment_data}", "--set", f"output_dir={out}", "--set", "num_train_epochs=3",
+        "--set", "per_device_train_batch_size=8",
+    )  # fmt: skip
+    assert trained.code == 0, trained.err
+    settings = json.loads((out / "model" / "adapter_config.json").read_text())
+    assert settings["base_model_name_or_path"] == "minilm-l6"  # portable, not a cache path
+    result = cli("predict", out, "the meal was superb, visit 11", "the meal was appalling, visit 11", "--json")
+    assert result.code == 0, result.err
+    assert [row["output"] for row in json.loads(result.out)] == ["positive", "negative"]
+    missing = cli("predict", tmp_path / "nowhere", "text")
+    assert missing.code == 2 and "neither a run folder nor a model or adapter folder" in missing.err
