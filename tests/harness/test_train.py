@@ -176,3 +176,14 @@ def test_predict_command_labels_with_a_saved_adapter(
     assert [row["output"] for row in json.loads(result.out)] == ["positive", "negative"]
     missing = cli("predict", tmp_path / "nowhere", "text")
     assert missing.code == 2 and "neither a run folder nor a model or adapter folder" in missing.err
+
+
+def test_early_stopping_ends_a_run_that_stopped_improving(sentiment_data: Path, tmp_path: Path) -> None:
+    # A learning rate this small leaves accuracy unchanged, so the second evaluation is no improvement.
+    config = build_config(
+        _config(sentiment_data, tmp_path / "early", method="full", learning_rate=1e-12, num_train_epochs=5,
+                per_device_train_batch_size=16, early_stopping_patience=1)
+    )  # fmt: skip
+    outcome = train(config)
+    assert outcome.metrics["epochs"] == pytest.approx(2.0)
+    assert len(outcome.metrics["history"]) == 2 and outcome.metrics["best_checkpoint_step"] == 5
