@@ -18,8 +18,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import resource
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -28,8 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from advisor.atomic import atomic_write_json
+from advisor.data.task import TaskData
 from advisor.errors import StorageError
 from advisor.metrics import answer_metrics, classification_metrics
+from advisor.models import ResolvedModel
 from advisor.paths import folder_size
 from advisor.results import RunResult
 from harness import distributed
@@ -37,6 +37,7 @@ from harness.callbacks import CheckpointSealer, OnProgress, ProgressReporter
 from harness.checkpoints import latest_sealed, remove_unsealed
 from harness.config import TrainConfig
 from harness.examples import Examples, encode, load_examples_data, training_task
+from harness.memory import peak_rss_bytes
 from harness.modeling import (
     LoadedModel,
     check_max_length,
@@ -116,8 +117,8 @@ def train(
 def _train_in(
     config: TrainConfig,
     task: str,
-    data: Any,
-    resolved: Any,
+    data: TaskData,
+    resolved: ResolvedModel,
     folder: RunFolder,
     resume: bool,
     resume_from: Path | None,
@@ -151,7 +152,8 @@ def _train_in(
     trainer = _build_trainer(config, task, loaded, examples, folder, device_type)
     reporter = ProgressReporter(on_progress, cancel)
     trainer.add_callback(reporter)
-    trainer.add_callback(CheckpointSealer())
+    sealer = CheckpointSealer()
+    trainer.add_callback(sealer)
     distributed.barrier()
     if resume and not distributed.is_main():
         resume_from = latest_sealed(folder.checkpoints)
@@ -161,7 +163,10 @@ def _train_in(
     try:
         output = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     except OSError as exc:
+        sealer.wait()
         raise _storage_error(exc, folder) from exc
+    finally:
+        sealer.wait()
     train_seconds = time.perf_counter() - started
     if reporter.cancelled:
         return TrainOutcome("cancelled", folder.work, warnings=examples.warnings)
@@ -170,11 +175,11 @@ def _train_in(
     digests = distributed.gather_digests(trainer.model)
     if len(set(digests)) > 1:
         raise RuntimeError(f"ranks ended with different weights ({', '.join(digests)}); the data-parallel run diverged")
-    metrics, result = _evaluate(config, task, trainer, loaded, examples, output.metrics)
+    metrics, result = _evaluate(config, task, trainer, loaded, examples, output.metrics, reporter.step_seconds)
     metrics |= {
         "train_seconds": train_seconds,
-        "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        * (1 if sys.platform == "darwin" else 1024),
+        "step_seconds": reporter.step_seconds,
+        "peak_rss_bytes": peak_rss_bytes(),
         "world_size": distributed.world_size(),
         "rank_digests": digests,
         "resumed_from": str(resume_from.name) if resume_from else None,
@@ -197,7 +202,7 @@ def _train_in(
     return TrainOutcome("finished", folder.final, metrics, result, examples.warnings)
 
 
-def _labels_of(data: Any, task: str) -> dict[str, int] | None:
+def _labels_of(data: TaskData, task: str) -> dict[str, int] | None:
     from harness.tokenize import label_ids
 
     return label_ids(data.train.labels() or []) if task == "classification" else None
@@ -284,7 +289,13 @@ def _build_trainer(
 
 
 def _evaluate(
-    config: TrainConfig, task: str, trainer: Any, loaded: LoadedModel, examples: Examples, train_metrics: dict[str, Any]
+    config: TrainConfig,
+    task: str,
+    trainer: Any,
+    loaded: LoadedModel,
+    examples: Examples,
+    train_metrics: dict[str, Any],
+    step_seconds: float,
 ) -> tuple[dict[str, Any], RunResult]:
     import math
 
@@ -329,7 +340,7 @@ def _evaluate(
         "max_length": examples.max_length,
         "tokenization_cached": examples.cache_hit,
         "train_samples_per_second": float(train_metrics.get("train_samples_per_second", 0.0)),
-        "train_tokens_per_second": tokens / runtime,
+        "train_tokens_per_second": tokens / max(step_seconds, 1e-9),  # inside optimizer steps
         "trainable_params": loaded.trainable_params,
         "total_params": loaded.total_params,
         "warnings": examples.warnings,
