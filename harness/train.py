@@ -412,8 +412,3 @@ def _storage_error(exc: OSError, folder: RunFolder) -> Exception:
         else "no checkpoint was complete yet. Free some space, then run again"
     )
     return StorageError(f"{folder.work}: the disk filled up while writing ({exc.strerror}){dropped}; {then}")
-
-
-def read_metrics(run_dir: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
-    return data
