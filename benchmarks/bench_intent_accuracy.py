@@ -5,8 +5,8 @@ never on the test set; the chosen model is then scored once on the 3,080 test qu
 the same metric code as the retrieval arm. The k-NN retrieval baseline on the same data gets
 0.920-0.924 (benchmarks/bench_rag.py).
 
-    python benchmarks/bench_banking77.py --method full   # about 25 minutes on 2 cores
-    python benchmarks/bench_banking77.py --method lora
+    python benchmarks/bench_intent_accuracy.py --method full   # about 25 minutes on 2 cores
+    python benchmarks/bench_intent_accuracy.py --method lora
 """
 
 from __future__ import annotations
