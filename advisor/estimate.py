@@ -16,7 +16,9 @@ The accounting, per device, in bytes:
   Large Transformer Models"), 34*s*b*h bytes at 16 bits for a 4h-wide MLP, generalised to
   any MLP width and to gated (SwiGLU) MLPs; the 5*a*s^2*b attention-score term is left out
   because transformers uses fused attention (SDPA) by default, except for models with attention
-  dropout on a CPU, where the probabilities are materialised (3 * a*s^2*b values). Gradient
+  dropout on a CPU, where the probabilities are materialised (3 * a*s^2*b values). LoRA with
+  `lora_dropout` > 0 adds, for every adapted layer, the dropped-out copy of its input that the
+  adapter's backward pass needs and the dropout mask (one byte a value). Gradient
   checkpointing keeps each block's input (2*s*b*h bytes) plus one block's full activations. A
   causal LM adds its fp32 logits, their copies inside the loss and their gradient: about
   4 * 4*b*s*V bytes at the peak (measured).
@@ -142,6 +144,7 @@ class TrainingPlan:
     seq_len: int = 256
     lora_r: int = 16
     target_modules: list[str] | str = "all-linear"
+    lora_dropout: float = 0.05  # the harness's default
     gradient_checkpointing: bool = False
     num_labels: int | None = None  # a classification head instead of the LM head
     n_examples: int = 1000
@@ -207,14 +210,28 @@ def head_params(spec: ModelSpec, num_labels: int | None) -> int:
     return spec.hidden_size * num_labels + num_labels if num_labels else 0
 
 
+def lora_dropout_inputs(spec: ModelSpec, target_modules: list[str] | str) -> int:
+    """Values per token and block that LoRA's dropout keeps: the input width of each adapted layer."""
+    shapes = spec.linear_shapes()
+    return sum(shapes[role][0] for role in spec.resolve_targets(target_modules))
+
+
 def activation_bytes(
-    spec: ModelSpec, batch: int, seq: int, width: float, checkpointing: bool, fused_attention: bool = True
+    spec: ModelSpec,
+    batch: int,
+    seq: int,
+    width: float,
+    checkpointing: bool,
+    fused_attention: bool = True,
+    dropped_inputs: int = 0,
 ) -> float:
     """Activations alive at the peak of a training step, all blocks, at `width` bytes per value.
 
     `fused_attention` is False where attention with dropout falls back to materialising the
     probabilities (on the CPU), adding softmax output, dropout mask and dropout output: three
-    (heads x seq x seq) tensors per sequence and block.
+    (heads x seq x seq) tensors per sequence and block. `dropped_inputs` counts the values per
+    token and block that LoRA's dropout copies (`lora_dropout_inputs`); each also has a
+    one-byte mask.
     """
     h, f, tokens = spec.hidden_size, spec.intermediate_size, batch * seq
     attention = 11 * h  # Korthikanti et al.: q/k/v input, q, k, v, attention output, dropout mask
@@ -223,6 +240,7 @@ def activation_bytes(
     per_block = tokens * (attention + mlp + norms) * width / 2  # the formula counts 16-bit values
     if spec.attention_dropout and not fused_attention:
         per_block += 3 * width * spec.num_heads * seq * seq * batch
+    per_block += tokens * dropped_inputs * (width + 1)
     # Checkpointing keeps only each block's input, plus the one block being recomputed.
     stored = spec.num_layers * (tokens * h * width if checkpointing else per_block)
     if checkpointing:
@@ -284,8 +302,16 @@ def estimate_training(spec: ModelSpec, plan: TrainingPlan, hardware: Hardware) -
     if shard > 1:
         notes.append(f"weights, gradients and optimizer states sharded over {shard} GPUs (FSDP)")
     per_device_batch = max(1, plan.batch_size // devices) if devices > 1 else plan.batch_size
+    # peft replaces a zero dropout by the identity, which keeps no copy.
+    dropped = lora_dropout_inputs(spec, plan.target_modules) if plan.method != "full" and plan.lora_dropout > 0 else 0
     activations = activation_bytes(
-        spec, per_device_batch, plan.seq_len, compute_width, plan.gradient_checkpointing, fused_attention=on_gpu
+        spec,
+        per_device_batch,
+        plan.seq_len,
+        compute_width,
+        plan.gradient_checkpointing,
+        fused_attention=on_gpu,
+        dropped_inputs=dropped,
     )
     memory = Memory(
         weights / shard,

@@ -75,6 +75,11 @@ def lora_rank_for(n_examples: int) -> int:
     return 32
 
 
+def lora_dropout_for(n_examples: int) -> float:
+    """More regularisation where a few hundred examples are easy to memorise."""
+    return 0.1 if n_examples < 1_000 else 0.05
+
+
 def max_length_for(answers: Answers, spec: ModelSpec) -> int:
     """The data's 95th-percentile length, rounded up to a multiple of 32, within the model's limit."""
     rounded = -(-answers.seq_len // 32) * 32
@@ -89,6 +94,7 @@ def base_plan(answers: Answers, spec: ModelSpec, method: Method) -> TrainingPlan
         seq_len=max_length_for(answers, spec),
         lora_r=lora_rank_for(n),
         target_modules="all-linear",
+        lora_dropout=lora_dropout_for(n),
         num_labels=answers.n_labels if spec.kind == "encoder" else None,
         n_examples=n,
         epochs=epochs_for(n),
@@ -133,6 +139,6 @@ def hyperparameters(answers: Answers, spec: ModelSpec, plan: TrainingPlan) -> Hy
         plan.gradient_checkpointing,
         lora_r=rank,
         lora_alpha=2 * rank,
-        lora_dropout=0.1 if plan.n_examples < 1_000 else 0.05,
+        lora_dropout=plan.lora_dropout,
         target_modules="all-linear",
     )

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -35,6 +36,7 @@ CASES = [
 ]
 NUM_LABELS = 77
 LORA_R = 16
+LORA_DROPOUT = 0.05  # the harness's default; a copy of each adapted layer's input
 
 
 def _rss(field: str) -> int:
@@ -89,6 +91,7 @@ def worker(model_name: str, method: str, batch: int, seq: int, steps: int) -> di
         config = LoraConfig(
             r=LORA_R,
             lora_alpha=2 * LORA_R,
+            lora_dropout=LORA_DROPOUT,
             target_modules="all-linear",
             task_type="SEQ_CLS" if encoder else "CAUSAL_LM",
         )
@@ -135,6 +138,7 @@ def estimate_for(model_name: str, method: str, batch: int, seq: int, on_gpu: boo
         seq_len=seq,
         lora_r=LORA_R,
         target_modules="all-linear",
+        lora_dropout=LORA_DROPOUT,
         num_labels=NUM_LABELS if spec.kind == "encoder" else None,
         n_examples=batch,
         epochs=1,
@@ -160,7 +164,7 @@ def main() -> None:
         print(json.dumps(worker(model, method, int(batch), int(seq), args.steps)))
         return
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     print(
         f"{'model':24} {'method':6} {'batch x seq':>11} {'estimated':>10} {'measured':>10} {'ratio':>6} {'tok/s':>8} {'est tok/s':>9}"
     )

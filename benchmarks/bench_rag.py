@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -127,7 +128,7 @@ def vaswani() -> dict[str, float]:
     return {"queries": len(result.eval_ids), "chunks": index.size, "build_seconds": build_seconds, **result.metrics}
 
 
-def latency(sizes: tuple[int, ...], hnsw_max: int, dim: int = 384, queries: int = 200) -> list[dict[str, float]]:
+def latency(sizes: tuple[int, ...], hnsw_max: int, dim: int = 384, queries: int = 200) -> list[dict[str, Any]]:
     from rag.index import new_faiss_index
 
     rng = np.random.default_rng(0)

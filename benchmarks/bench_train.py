@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -204,7 +205,12 @@ def side_smollm2(method: str, steps: int, batch: int, out: Path) -> dict[str, An
     }
 
 
-SIDES = {"guide": side_guide, "tunewise": side_tunewise, "loop": side_loop, "smollm2": side_smollm2}
+SIDES: dict[str, Callable[..., dict[str, Any]]] = {
+    "guide": side_guide,
+    "tunewise": side_tunewise,
+    "loop": side_loop,
+    "smollm2": side_smollm2,
+}
 
 
 def run_worker(side: str, **kwargs: Any) -> dict[str, Any]:

@@ -100,6 +100,20 @@ def test_gradient_checkpointing_and_smaller_batches_save_activation_memory() -> 
     assert checkpointed.hours > base.hours  # recomputation costs a forward pass
 
 
+def test_lora_dropout_keeps_a_copy_and_a_mask_of_each_adapted_layers_input() -> None:
+    spec, cpu = KNOWN["smollm2-135m-instruct"], Hardware(0, 0, 64, 2)
+
+    def activations(method: str, dropout: float, targets: list[str] | str = "all-linear") -> float:
+        plan = TrainingPlan(method, batch_size=4, seq_len=256, lora_dropout=dropout, target_modules=targets)  # type: ignore[arg-type]
+        return estimate_training(spec, plan, cpu).memory.activations
+
+    # q, k, v, o, gate and up read 576 values a token, down 1,536: 4,992 a block, 30 blocks,
+    # fp32 copies plus one-byte masks, for 4 x 256 tokens.
+    assert activations("lora", 0.05) - activations("lora", 0.0) == 4 * 256 * 30 * 4992 * (4 + 1)
+    assert activations("lora", 0.05, ["q_proj", "v_proj"]) - activations("lora", 0.0) == 4 * 256 * 30 * 1152 * 5
+    assert activations("full", 0.05) == activations("full", 0.0)  # no adapters, no copies
+
+
 def test_time_and_cost_scale_with_data_and_price() -> None:
     spec = KNOWN["mistral-7b"]
     one = estimate_training(spec, TrainingPlan("lora", n_examples=1000), Hardware(80, 1, price_per_gpu_hour=2.0))

@@ -42,6 +42,7 @@ def estimated(model: str, method: str, batch: int, seq: int) -> tuple[float, int
         seq_len=seq,
         lora_r=16,
         target_modules="all-linear",
+        lora_dropout=0.05,  # as benchmarks/bench_memory.py trains
         num_labels=NUM_LABELS if spec.kind == "encoder" else None,
     )
     estimate = estimate_training(spec, plan, Hardware(0, 0, 64, 2))

@@ -27,6 +27,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("--seq-len", type=int, default=256, help="tokens per sequence (default: 256)")
     parser.add_argument("--batch-size", type=int, default=8, help="sequences per step on each device (default: 8)")
     parser.add_argument("--lora-r", type=int, default=16, help="LoRA rank (default: 16)")
+    parser.add_argument("--lora-dropout", type=float, default=0.05, help="LoRA dropout (default: 0.05)")
     parser.add_argument("--target-modules", default="all-linear", help="comma-separated names or all-linear (default)")
     parser.add_argument(
         "--gradient-checkpointing", action="store_true", help="recompute activations in the backward pass"
@@ -62,6 +63,8 @@ def run(args: argparse.Namespace) -> int:
     ):
         if value < minimum:
             raise ConfigError(f"{flag} must be at least {minimum}, got {value:g}")
+    if not 0 <= args.lora_dropout < 1:
+        raise ConfigError(f"--lora-dropout must be in [0, 1), got {args.lora_dropout:g}")
     spec = spec_for(args.model) if args.model else spec_from_params(parse_param_count(args.params), args.kind)
     answers = build_answers(
         {
@@ -84,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
         seq_len=args.seq_len,
         lora_r=args.lora_r,
         target_modules=targets,
+        lora_dropout=args.lora_dropout,
         gradient_checkpointing=args.gradient_checkpointing,
         num_labels=args.num_labels,
         n_examples=args.n_examples,
