@@ -51,6 +51,7 @@ CPU_FLOPS_PER_CORE = 30e9  # measured: SmolLM2-135M full fine-tuning, 2 cores (d
 GPU_UTILISATION = 0.35  # model FLOPs utilisation of a well-fed single-GPU Trainer run
 QLORA_SLOWDOWN = {"gpu": 1.3, "cpu": 1.1}  # CPU: measured against LoRA (docs/benchmarks.md)
 MULTI_GPU_EFFICIENCY = 0.9
+DEFAULT_LORA_DROPOUT = 0.05  # what the harness trains with unless told otherwise
 LOGIT_COPIES = 4  # measured: SmolLM2's loss holds about four logits-sized fp32 buffers at its peak
 
 
@@ -144,7 +145,7 @@ class TrainingPlan:
     seq_len: int = 256
     lora_r: int = 16
     target_modules: list[str] | str = "all-linear"
-    lora_dropout: float = 0.05  # the harness's default
+    lora_dropout: float = DEFAULT_LORA_DROPOUT
     gradient_checkpointing: bool = False
     num_labels: int | None = None  # a classification head instead of the LM head
     n_examples: int = 1000

@@ -36,7 +36,6 @@ CASES = [
 ]
 NUM_LABELS = 77
 LORA_R = 16
-LORA_DROPOUT = 0.05  # the harness's default; a copy of each adapted layer's input
 
 
 def _rss(field: str) -> int:
@@ -52,6 +51,7 @@ def worker(model_name: str, method: str, batch: int, seq: int, steps: int) -> di
     import transformers
     from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
 
+    from advisor.estimate import DEFAULT_LORA_DROPOUT
     from advisor.inference import pick_device
     from advisor.models import resolve_model
     from harness.memory import limit_allocator_retention
@@ -91,7 +91,7 @@ def worker(model_name: str, method: str, batch: int, seq: int, steps: int) -> di
         config = LoraConfig(
             r=LORA_R,
             lora_alpha=2 * LORA_R,
-            lora_dropout=LORA_DROPOUT,
+            lora_dropout=DEFAULT_LORA_DROPOUT,  # as the harness trains: a copy of each adapted input
             target_modules="all-linear",
             task_type="SEQ_CLS" if encoder else "CAUSAL_LM",
         )
@@ -138,7 +138,6 @@ def estimate_for(model_name: str, method: str, batch: int, seq: int, on_gpu: boo
         seq_len=seq,
         lora_r=LORA_R,
         target_modules="all-linear",
-        lora_dropout=LORA_DROPOUT,
         num_labels=NUM_LABELS if spec.kind == "encoder" else None,
         n_examples=batch,
         epochs=1,

@@ -18,6 +18,7 @@ from typing import Any
 
 from advisor.answers import coerce_value
 from advisor.errors import ConfigError
+from advisor.estimate import DEFAULT_LORA_DROPOUT
 
 METHODS = ("full", "lora", "qlora")
 TASKS = ("classification", "generation")
@@ -69,7 +70,7 @@ class TrainConfig:
     seed: int = 42
     lora_r: int = 16
     lora_alpha: int = 32
-    lora_dropout: float = 0.05
+    lora_dropout: float = DEFAULT_LORA_DROPOUT
     target_modules: list[str] | str = "all-linear"
     gradient_checkpointing: bool = False
     group_by_length: bool = True

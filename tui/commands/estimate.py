@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from advisor.estimate import DEFAULT_LORA_DROPOUT
+
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
@@ -27,7 +29,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("--seq-len", type=int, default=256, help="tokens per sequence (default: 256)")
     parser.add_argument("--batch-size", type=int, default=8, help="sequences per step on each device (default: 8)")
     parser.add_argument("--lora-r", type=int, default=16, help="LoRA rank (default: 16)")
-    parser.add_argument("--lora-dropout", type=float, default=0.05, help="LoRA dropout (default: 0.05)")
+    parser.add_argument(
+        "--lora-dropout",
+        type=float,
+        default=DEFAULT_LORA_DROPOUT,
+        help=f"LoRA dropout (default: {DEFAULT_LORA_DROPOUT})",
+    )
     parser.add_argument("--target-modules", default="all-linear", help="comma-separated names or all-linear (default)")
     parser.add_argument(
         "--gradient-checkpointing", action="store_true", help="recompute activations in the backward pass"
