@@ -10,19 +10,37 @@ from __future__ import annotations
 
 import difflib
 import math
+import os
+import sys
 from dataclasses import MISSING, asdict, dataclass, field, fields
+from decimal import Context
 from pathlib import Path
 from typing import Any
 
-from advisor.errors import ConfigError
+from advisor.errors import ConfigError, StorageError, shorten
 
 TASKS = ("classification", "extraction", "generation", "qa", "style")
 KNOWLEDGE_CHANGES = ("never", "rarely", "often")
 DEFAULT_GPU_MEMORY_GB = 24.0
 
+# Upper bounds: past them a number is a typo or a wrong unit, and the estimates would only
+# print absurd figures. Shared with the estimator and the training config.
+MAX_EXAMPLES = 10**10  # more than any fine-tuning data set or knowledge base
+MAX_LABELS = 10**7  # more classes than the largest extreme-classification label sets
+MAX_TOKENS = 10**7  # longer than any model's context window
+MAX_PARAMS = 1e14  # fifty times the largest published models
 
-def _answer(default: Any, help: str, *, choices: tuple[str, ...] | None = None, minimum: float | None = None) -> Any:
-    metadata = {"help": help, "choices": choices, "minimum": minimum}
+
+def _answer(
+    default: Any,
+    help: str,
+    *,
+    choices: tuple[str, ...] | None = None,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    why: str = "",
+) -> Any:
+    metadata = {"help": help, "choices": choices, "minimum": minimum, "maximum": maximum, "why": why}
     return field(default=default, metadata=metadata)
 
 
@@ -36,9 +54,23 @@ class Answers:
         "qa (question answering over documents) or style (tone/style adaptation)",
         choices=TASKS,
     )
-    n_examples: int = _answer(0, "labelled examples (input -> desired output) available for training", minimum=0)
-    n_labels: int | None = _answer(None, "distinct labels, for classification", minimum=2)
-    n_documents: int = _answer(0, "documents in the knowledge base the answers must draw on", minimum=0)
+    n_examples: int = _answer(
+        0,
+        "labelled examples (input -> desired output) available for training",
+        minimum=0,
+        maximum=MAX_EXAMPLES,
+        why="more than any fine-tuning data set",
+    )
+    n_labels: int | None = _answer(
+        None, "distinct labels, for classification", minimum=2, maximum=MAX_LABELS, why="more than any label set"
+    )
+    n_documents: int = _answer(
+        0,
+        "documents in the knowledge base the answers must draw on",
+        minimum=0,
+        maximum=MAX_EXAMPLES,
+        why="more than any knowledge base",
+    )
     knowledge_changes: str = _answer(
         "never", "how often that knowledge changes: never, rarely or often", choices=KNOWLEDGE_CHANGES
     )
@@ -57,16 +89,54 @@ class Answers:
         "the model to start from: a built-in alias, a local folder or a hub id "
         "(default: minilm-l6 for classification, smollm2-135m-instruct otherwise)",
     )
-    model_params: float | None = _answer(None, "the base model's size when no model is named, e.g. 7e9", minimum=1)
-    seq_len: int = _answer(256, "tokens per example to plan for (the 95th percentile of your data)", minimum=8)
-    tokens_per_example: int | None = _answer(None, "mean tokens per example (default: half of seq_len)", minimum=1)
-    gpu_memory_gb: float = _answer(DEFAULT_GPU_MEMORY_GB, "memory of each GPU in GB; 0 means CPU only", minimum=0)
-    gpu_count: int | None = _answer(None, "number of GPUs (default: 1 with GPU memory, 0 without)", minimum=0)
-    ram_gb: float = _answer(32.0, "system memory in GB", minimum=0.5)
-    cpu_cores: int = _answer(8, "CPU cores, for CPU-only estimates", minimum=1)
+    model_params: float | None = _answer(
+        None,
+        "the base model's size when no model is named, e.g. 7e9",
+        minimum=1,
+        maximum=MAX_PARAMS,
+        why="fifty times the largest published models",
+    )
+    seq_len: int = _answer(
+        256,
+        "tokens per example to plan for (the 95th percentile of your data)",
+        minimum=8,
+        maximum=MAX_TOKENS,
+        why="longer than any model's context window",
+    )
+    tokens_per_example: int | None = _answer(
+        None,
+        "mean tokens per example (default: half of seq_len)",
+        minimum=1,
+        maximum=MAX_TOKENS,
+        why="longer than any model's context window",
+    )
+    gpu_memory_gb: float = _answer(
+        DEFAULT_GPU_MEMORY_GB,
+        "memory of each GPU in GB; 0 means CPU only",
+        minimum=0,
+        maximum=1024,
+        why="no single GPU has that much: give one GPU's memory, and their number in gpu_count",
+    )
+    gpu_count: int | None = _answer(
+        None,
+        "number of GPUs (default: 1 with GPU memory, 0 without)",
+        minimum=0,
+        maximum=100_000,
+        why="more than the largest clusters",
+    )
+    ram_gb: float = _answer(32.0, "system memory in GB", minimum=0.5, maximum=100_000, why="more than any one machine")
+    cpu_cores: int = _answer(
+        8, "CPU cores, for CPU-only estimates", minimum=1, maximum=100_000, why="more than any one machine"
+    )
     budget_usd: float | None = _answer(None, "the most you will spend on compute, in US dollars", minimum=0)
     budget_hours: float | None = _answer(None, "the longest you will wait for training, in hours", minimum=0)
-    price_per_gpu_hour: float = _answer(2.0, "what one GPU-hour costs you, in US dollars", minimum=0)
+    price_per_gpu_hour: float = _answer(
+        2.0,
+        "what one GPU-hour costs you, in US dollars",
+        minimum=0,
+        maximum=10_000,
+        why="thousands of times what GPUs rent for",
+    )
 
     def __post_init__(self) -> None:
         if self.gpu_count is None:
@@ -97,17 +167,42 @@ def validate(answers: Answers) -> None:
     """Raise `ConfigError` for a value out of range or answers that contradict each other."""
     for f in fields(answers):
         value = getattr(answers, f.name)
-        choices, minimum = f.metadata.get("choices"), f.metadata.get("minimum")
+        choices = f.metadata.get("choices")
         if value is None:
             continue
         if choices and value not in choices:
-            raise ConfigError(f"{f.name}: '{value}' is not one of {', '.join(choices)}")
+            raise ConfigError(f"{f.name}: '{shorten(value)}' is not one of {', '.join(choices)}")
         if isinstance(value, int | float) and not isinstance(value, bool):
-            if isinstance(value, float) and not math.isfinite(value):
-                raise ConfigError(f"{f.name}: {value} is not a finite number")
-            if minimum is not None and value < minimum:
-                rule = "negative" if minimum == 0 and value < 0 else f"below the minimum of {minimum:g}"
-                raise ConfigError(f"{f.name}: {value:g} is {rule}; give a value of at least {minimum:g}")
+            check_range(f.name, value, f.metadata.get("minimum"), f.metadata.get("maximum"), f.metadata.get("why", ""))
+    _check_consistency(answers)
+
+
+def check_range(name: str, value: float, minimum: float | None, maximum: float | None, why: str = "") -> None:
+    """Raise `ConfigError` naming `name` for a value that is not finite or is outside [minimum, maximum].
+
+    `why` says what a value above `maximum` would mean, so the user sees it is a typo and not a limit of tunewise.
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{name}: {value} is not a finite number; give a finite value")
+    if minimum is not None and value < minimum:
+        rule = "negative" if minimum == 0 and value < 0 else f"below the minimum of {minimum:g}"
+        raise ConfigError(f"{name}: {show_number(value)} is {rule}; give a value of at least {minimum:g}")
+    if maximum is not None and value > maximum:
+        reason = f" ({why})" if why else ""
+        raise ConfigError(
+            f"{name}: {show_number(value)} is above the maximum of {show_number(maximum)}{reason}; check the number"
+        )
+
+
+def show_number(value: float) -> str:
+    """A number as a message shows it: 1,200 or 0.05, and 1e+30 rather than thirty-one digits."""
+    if isinstance(value, int):
+        # Through Decimal: 'g' formatting of an int goes through a float, which 10**400 overflows.
+        return f"{Context(prec=3).create_decimal(value).normalize():g}" if abs(value) >= 10**15 else f"{value:,}"
+    return f"{value:.3g}" if abs(value) >= 1e15 else f"{value:,g}"
+
+
+def _check_consistency(answers: Answers) -> None:
     if answers.gpus > 0 and answers.gpu_memory_gb == 0:
         raise ConfigError(
             f"gpu_count is {answers.gpus} but gpu_memory_gb is 0 (a GPU with 0 GB); give each GPU's memory, "
@@ -127,6 +222,27 @@ def validate(answers: Answers) -> None:
         )
     if answers.n_labels is not None and answers.task != "classification":
         raise ConfigError(f"n_labels is given but task is {answers.task}; labels belong to classification")
+    if answers.n_labels is not None and 0 < answers.n_examples < answers.n_labels:
+        raise ConfigError(
+            f"n_labels is {answers.n_labels:,} but n_examples is {answers.n_examples:,}: more labels than examples, "
+            "and every label needs at least one; give the real counts (n_examples 0 if you have no examples yet)"
+        )
+
+
+def answer_warnings(answers: Answers) -> list[str]:
+    """Answers that are possible but unusual enough to point out (one line each)."""
+    warnings: list[str] = []
+    if answers.n_labels is not None and answers.n_labels <= answers.n_examples < 2 * answers.n_labels:
+        warnings.append(
+            f"n_labels {answers.n_labels:,} with n_examples {answers.n_examples:,}: fewer than two examples per label, "
+            "so some labels cannot be both trained and evaluated"
+        )
+    if answers.tokens_per_example is not None and answers.tokens_per_example > answers.seq_len:
+        warnings.append(
+            f"tokens_per_example {answers.tokens_per_example:,} is above seq_len {answers.seq_len:,}: "
+            "longer examples are cut to seq_len; raise seq_len to keep them whole"
+        )
+    return warnings
 
 
 # ---------------------------------------------------------------------------- parsing values
@@ -171,35 +287,51 @@ def _bool(value: Any) -> bool:
         return True
     if text in {"false", "no", "n", "0", "off"}:
         return False
-    raise ValueError(f"'{value}' is not true or false")
+    raise ValueError(f"'{shorten(value)}' is not true or false")
 
 
 def _number(value: Any) -> float:
+    """A finite float from a number or its text (7e9, 7B, 1,200); NaN and infinity are refused here,
+    where the place is known, since they would pass every range check later (all comparisons with NaN are false).
+    """
     if isinstance(value, bool):
         raise ValueError(f"'{value}' is not a number")
-    if isinstance(value, int | float):
-        return float(value)
-    text = str(value).strip().replace("_", "").replace(",", "")
-    suffixes = {"k": 1e3, "m": 1e6, "b": 1e9, "t": 1e12}
-    if text and text[-1].lower() in suffixes:
-        return float(text[:-1]) * suffixes[text[-1].lower()]
     try:
-        return float(text)
+        number = float(value) if isinstance(value, int | float) else _parse_number(str(value))
+    except OverflowError:  # an int too large for a float
+        raise ValueError(f"{shorten(value)} is too large") from None
+    if math.isnan(number):
+        raise ValueError(f"'{shorten(value)}' is not a number (NaN); give a number such as 1 or 0.5")
+    if math.isinf(number):
+        raise ValueError(f"'{shorten(value)}' is infinite or too large; give a finite number")
+    return number
+
+
+def _parse_number(text: str) -> float:
+    cleaned = text.strip().replace("_", "").replace(",", "")
+    suffixes = {"k": 1e3, "m": 1e6, "b": 1e9, "t": 1e12}
+    scale = suffixes.get(cleaned[-1:].lower(), 1.0)
+    if scale != 1.0:
+        cleaned = cleaned[:-1]
+    try:
+        return float(cleaned) * scale
     except ValueError:
-        raise ValueError(f"'{value}' is not a number") from None
+        raise ValueError(f"'{shorten(text)}' is not a number") from None
 
 
 def _int(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value  # exact, however large: the range check names the problem
     number = _number(value)
     if not number.is_integer():
-        raise ValueError(f"'{value}' is not a whole number")
+        raise ValueError(f"'{shorten(value)}' is not a whole number")
     return int(number)
 
 
 def unknown_key_message(name: str) -> str:
     close = difflib.get_close_matches(name, ANSWER_FIELDS, n=1)
     hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(ANSWER_FIELDS)}"
-    return f"unknown key '{name}'; {hint}"
+    return f"unknown key '{shorten(name)}'; {hint}"
 
 
 def build_answers(*layers: dict[str, Any]) -> Answers:
@@ -215,29 +347,111 @@ def build_answers(*layers: dict[str, Any]) -> Answers:
 
 def read_answers_file(path: Path) -> dict[str, Any]:
     """Read a YAML answers file into coerced values; errors name the file, line and key."""
-    import yaml
-
     source = str(path)
-    if not path.is_file():
-        raise ConfigError(f"{source}: no such file; check the path")
-    text = path.read_text(encoding="utf-8")
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{source}{line}: not valid YAML ({getattr(exc, 'problem', exc)}); fix the syntax") from exc
-    if data is None:
-        return {}
-    if not isinstance(data, dict) or not isinstance(root, yaml.MappingNode):
-        raise ConfigError(f"{source}: expected key: value lines at the top level")
-    lines = {str(key.value): key.start_mark.line + 1 for key, _ in root.value}
+    data, lines = read_yaml_mapping(path, "answers file")
     return {str(key): coerce(str(key), value, f"{source}:{lines.get(str(key), 1)}") for key, value in data.items()}
 
 
+def read_yaml_mapping(path: Path, what: str) -> tuple[dict[Any, Any], dict[str, int]]:
+    """A YAML file of `key: value` lines and the line of each key; any failure is a `ConfigError` naming the file.
+
+    Shared by the answers file and the training config. `what` names the file in messages ("config file").
+    """
+    import yaml
+
+    source = str(path)
+    text = _read_yaml_text(path, what)
+    root: Any = None  # composed first: it keeps each key's line, and nodes are not yet converted to values
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.reader.ReaderError as exc:  # a character YAML forbids: usually a binary file
+        line, column = _line_and_column(text, exc.position)
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        raise ConfigError(
+            f"{source}:{line}: character U+{code:04X} at column {column} is not allowed in YAML (a binary "
+            f"file?); save the {what} as UTF-8 text of key: value lines"
+        ) from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f":{mark.line + 1}" if mark is not None else ""
+        problem = shorten(getattr(exc, "problem", None) or exc, 200)
+        raise ConfigError(f"{source}{at}: not valid YAML ({problem}); fix the syntax") from exc
+    except RecursionError as exc:  # PyYAML recurses once per level of nesting
+        raise ConfigError(
+            f"{source}: YAML nested too deeply to read; write the {what} as key: value lines with plain values"
+        ) from exc
+    except ValueError as exc:  # an integer longer than Python converts (sys.get_int_max_str_digits)
+        long_line, digits = _long_integer(root)
+        raise ConfigError(
+            f"{source}{f':{long_line}' if long_line else ''}: a whole number of {digits} digits, more than Python "
+            f"reads ({sys.get_int_max_str_digits():,}); fix the value"
+        ) from exc
+    if data is None:
+        return {}, {}
+    if not isinstance(data, dict) or not isinstance(root, yaml.MappingNode):
+        raise ConfigError(f"{source}: expected key: value lines at the top level")
+    return data, {str(key.value): key.start_mark.line + 1 for key, _ in root.value}
+
+
+def _read_yaml_text(path: Path, what: str) -> str:
+    source = str(path)
+    if path.is_dir():
+        raise ConfigError(f"{source}: a folder, not a file; give the YAML {what} itself")
+    if not path.is_file():
+        raise ConfigError(f"{source}: no such {what}; check the path")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{source}: cannot read the {what} ({exc.strerror or exc}); check its permissions") from exc
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ConfigError(
+            f"{source}:{line}: byte 0x{data[exc.start : exc.start + 1].hex()} at column {column} is not UTF-8 text "
+            f"(a binary file?); save the {what} as UTF-8 text of key: value lines"
+        ) from exc
+
+
+def _line_and_column(text: str, offset: int) -> tuple[int, int]:
+    return text.count("\n", 0, offset) + 1, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def _long_integer(root: Any) -> tuple[int | None, str]:
+    """The line and digit count of the first integer too long for Python to convert, in a composed YAML tree."""
+    import yaml
+
+    limit = sys.get_int_max_str_digits()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, yaml.ScalarNode):
+            if node.tag == "tag:yaml.org,2002:int" and limit and len(node.value) > limit:
+                return int(node.start_mark.line) + 1, f"{len(node.value):,}"
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(reversed(node.value))
+        elif isinstance(node, yaml.MappingNode):
+            stack.extend(item for pair in reversed(node.value) for item in reversed(pair))
+    return None, "thousands of"
+
+
+def check_destination(path: Path, flag: str) -> None:
+    """Refuse, before any work, a file path that cannot be written: a folder, or under a file."""
+    if path.is_dir():
+        raise ConfigError(f"{flag} {path}: a folder; give a file name, e.g. {path / 'answers.yaml'}")
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ConfigError(f"{flag} {path}: {parent} is a file, not a folder; choose another path")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ConfigError(f"{flag} {path}: cannot write in {parent} (permission denied); choose another folder")
+
+
 def save_answers(answers: Answers, path: Path) -> None:
-    """Write every answer with its help text as a comment, atomically."""
+    """Write every answer with its help text as a comment, atomically; a `StorageError` if the disk refuses."""
     from advisor.atomic import atomic_write_text
 
     lines = ["# tunewise answers: edit and pass back with --answers FILE", ""]
@@ -245,7 +459,10 @@ def save_answers(answers: Answers, path: Path) -> None:
         value = getattr(answers, f.name)
         lines.append(f"# {f.metadata['help']}")
         lines.append(f"{f.name}: {_yaml_scalar(value)}")
-    atomic_write_text(path, "\n".join(lines) + "\n")
+    try:
+        atomic_write_text(path, "\n".join(lines) + "\n")
+    except OSError as exc:  # atomic_write_text removes its temporary file: nothing is left behind
+        raise StorageError(f"{path}: cannot write the answers ({exc.strerror or exc}); choose another path") from exc
 
 
 def _yaml_scalar(value: Any) -> str:

@@ -274,6 +274,9 @@ def known_spec(name: str) -> ModelSpec | None:
     return KNOWN.get(key)
 
 
+# Both commands size models, with different flags for a bare parameter count.
+SIZE_HINT = "give its size instead: model_params (--model-params 7e9) for recommend, --params 7e9 for estimate"
+
 CAUSAL_TYPES = {"llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "phi3", "gpt2", "gpt_neox", "olmo", "smollm3"}
 
 
@@ -287,9 +290,7 @@ def spec_from_config(config: dict[str, Any], name: str) -> ModelSpec:
         heads = int(config.get("num_attention_heads") or config["n_head"])
         vocab = int(config["vocab_size"])
     except (KeyError, TypeError, ValueError) as exc:
-        raise ConfigError(
-            f"{name}: config.json lacks the sizes needed for an estimate ({exc}); pass --params instead"
-        ) from exc
+        raise ConfigError(f"{name}: config.json lacks the sizes needed for an estimate ({exc}); {SIZE_HINT}") from exc
     inter = int(config.get("intermediate_size") or config.get("n_inner") or 4 * hidden)
     dropout_keys = ("attention_probs_dropout_prob", "attn_pdrop", "attention_dropout")
     attention_dropout = any(float(config.get(k) or 0) > 0 for k in dropout_keys)
@@ -416,7 +417,7 @@ def spec_for(name: str) -> ModelSpec:
     if path.is_dir():
         config = read_config(path)
         if config is None:
-            raise ConfigError(f"model folder {name} holds no readable config.json; pass --params instead")
+            raise ConfigError(f"model folder {name} holds no readable config.json; {SIZE_HINT}")
         return spec_from_config(config, name)
     if known is not None:
         return known
@@ -426,5 +427,5 @@ def spec_for(name: str) -> ModelSpec:
             return spec_from_config(config, name)
     raise ConfigError(
         f"cannot size model '{name}' offline: it is not a local folder, not in the Hugging Face cache and not a "
-        "well-known architecture; give model_params (e.g. --model-params 7e9) or run `tunewise models prepare` first"
+        f"well-known architecture; {SIZE_HINT}, or run `tunewise models prepare` first"
     )

@@ -1,13 +1,25 @@
 """Write folders and files so that a crash or a second process never sees half of them.
 
-The pattern is the classic one: build everything in a temporary sibling on the same file
-system, then `os.replace` it into place, which is atomic. A lock file serialises writers
-that target the same path, so two processes preparing the same model do the work once.
+A folder is built in a temporary sibling on the same file system, flushed to disk, and then
+put in place:
+
+- when nothing is at the target, by one `rename`, which is atomic;
+- when an older copy is there, by exchanging the two folders in one `renameat2(RENAME_EXCHANGE)`
+  call (Linux), after which the old copy sits in the temporary name and is deleted;
+- where the exchange is not available, by two renames recorded in a journal (`.NAME.swap`)
+  written before the first one. A crash between the two renames leaves the journal behind, and
+  `recover` (run by the next writer, or the next reader that finds the target missing) rolls the
+  swap forward with the new copy or back to the old one.
+
+Writers call these while holding the target's write lock (`advisor.locks`), so any temporary
+sibling they find is a leftover of a crashed writer and is removed.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
 import json
 import os
 import shutil
@@ -16,24 +28,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-try:  # POSIX only; elsewhere writers are not serialised, but each write stays atomic.
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
+from advisor.errors import ConfigError
+from advisor.locks import BusyError, writer_lock
+from advisor.ownership import Owned, may_replace
+from advisor.paths import absolute
 
-
-@contextlib.contextmanager
-def file_lock(path: Path) -> Iterator[None]:
-    """Hold an exclusive advisory lock on `path` (created if missing) for the block."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as handle:
-        if fcntl is not None:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            if fcntl is not None:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
 
 
 def _default_mode(base: int) -> int:
@@ -47,6 +48,10 @@ def _temp_prefix(final: Path) -> str:
     return f".{final.name}.tmp-"
 
 
+def _journal(final: Path) -> Path:
+    return final.parent / f".{final.name}.swap"
+
+
 def remove_stale_temps(final: Path) -> None:
     """Delete temporary siblings left by writers that crashed; call it while holding the lock."""
     if not final.parent.is_dir():
@@ -55,27 +60,96 @@ def remove_stale_temps(final: Path) -> None:
         shutil.rmtree(leftover, ignore_errors=True)
 
 
+def recover(final: Path) -> None:
+    """Finish or undo a swap that a crash interrupted, then remove temporary leftovers.
+
+    Call it while holding the target's write lock. The journal is written only once the new copy
+    is complete, so a missing target is always restored from the new copy when it is there.
+    """
+    journal = _journal(final)
+    if journal.is_file():
+        try:
+            names = json.loads(journal.read_text(encoding="utf-8"))
+            new, old = final.parent / str(names["new"]), final.parent / str(names["old"])
+        except (OSError, ValueError, KeyError, TypeError):
+            new = old = final  # an unreadable journal names nothing to restore
+        if not final.exists():
+            for candidate in (new, old):  # forward to the new copy, else back to the old one
+                if candidate != final and candidate.is_dir():
+                    candidate.replace(final)
+                    break
+        journal.unlink(missing_ok=True)
+    remove_stale_temps(final)
+
+
+def recover_if_idle(final: Path) -> None:
+    """For readers: repair an interrupted swap at `final`, unless a writer is at work on it now."""
+    if final.exists() or not _journal(final).is_file():
+        return
+    with contextlib.suppress(BusyError), writer_lock(final):
+        recover(final)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically; False where the system cannot (then nothing has changed)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP):
+        return False
+    raise OSError(code, os.strerror(code), str(b))
+
+
+def swap_into_place(tmp: Path, final: Path) -> None:
+    """Put the complete folder `tmp` at `final`, replacing what is there without a gap when possible.
+
+    The caller holds the write lock of `final` and has checked that what is there may go.
+    """
+    if not final.exists():
+        tmp.replace(final)
+        return
+    if _exchange(tmp, final):
+        shutil.rmtree(tmp, ignore_errors=True)  # it now holds the old copy
+        return
+    journal = _journal(final)
+    old = Path(tempfile.mkdtemp(prefix=_temp_prefix(final), dir=final.parent)) / "old"
+    atomic_write_json(journal, {"new": tmp.name, "old": str(old.relative_to(final.parent))})
+    try:
+        final.replace(old)
+        tmp.replace(final)
+    finally:
+        # Also on Ctrl-C between the renames: put a whole folder back before giving up.
+        recover(final)
+
+
 @contextlib.contextmanager
-def atomic_folder(final: Path) -> Iterator[Path]:
+def atomic_folder(final: Path, owned: Owned | None = None) -> Iterator[Path]:
     """Yield an empty temporary folder that replaces `final` only if the block succeeds.
 
-    On an exception the temporary folder is removed and `final` is left as it was.
+    `owned` names the kind of folder that may be replaced; anything else found at `final` is
+    refused (None: `final` is in tunewise's own cache and any leftover there may go). On an
+    exception the temporary folder is removed and `final` is left as it was. Hold the write lock
+    of `final` around this.
     """
+    final = absolute(final)
     final.parent.mkdir(parents=True, exist_ok=True)
+    recover(final)
+    if owned is not None and not may_replace(final, owned):
+        raise ConfigError(f"{final}: exists and is not {owned.what} written by tunewise; it was left untouched")
     tmp = Path(tempfile.mkdtemp(prefix=_temp_prefix(final), dir=final.parent))
-    tmp.chmod(_default_mode(0o777))
     try:
+        tmp.chmod(_default_mode(0o777))
         yield tmp
         _fsync_tree(tmp)
-        if final.exists():
-            # Two renames: the old folder moves aside, the new one moves in, then the
-            # old one is deleted. A crash between them leaves only a stale temp folder.
-            trash = Path(tempfile.mkdtemp(prefix=_temp_prefix(final), dir=final.parent))
-            final.replace(trash / "old")
-            tmp.replace(final)
-            shutil.rmtree(trash, ignore_errors=True)
-        else:
-            tmp.replace(final)
+        if owned is not None and not may_replace(final, owned):  # something appeared meanwhile
+            raise ConfigError(f"{final}: exists and is not {owned.what} written by tunewise; it was left untouched")
+        swap_into_place(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -37,7 +37,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from advisor.answers import MAX_EXAMPLES, MAX_LABELS, MAX_TOKENS, check_range
 from advisor.architectures import ModelSpec
+from advisor.errors import ConfigError
 
 Method = Literal["full", "lora", "qlora"]
 Dtype = Literal["fp32", "bf16", "nf4"]
@@ -53,6 +55,10 @@ QLORA_SLOWDOWN = {"gpu": 1.3, "cpu": 1.1}  # CPU: measured against LoRA (docs/be
 MULTI_GPU_EFFICIENCY = 0.9
 DEFAULT_LORA_DROPOUT = 0.05  # what the harness trains with unless told otherwise
 LOGIT_COPIES = 4  # measured: SmolLM2's loss holds about four logits-sized fp32 buffers at its peak
+# Past these a value is a typo, not a plan; shared with the training config.
+MAX_BATCH_SIZE = 4096  # no device holds more sequences in one step
+MAX_LORA_R = 4096  # wider than nearly every layer, where an adapter stops being low-rank
+MAX_EPOCHS = 1000  # more passes than any fine-tuning needs: the model would memorise the data
 
 
 @dataclass(frozen=True)
@@ -151,6 +157,58 @@ class TrainingPlan:
     n_examples: int = 1000
     epochs: float = 3.0
     tokens_per_example: int | None = None  # mean; default half of seq_len
+
+
+def validate_plan(plan: TrainingPlan) -> list[str]:
+    """Refuse an impossible plan with a `ConfigError` naming its `tunewise estimate` flags; warn of unusual ones."""
+    ranges: tuple[tuple[str, float | None, float, float, str], ...] = (
+        ("--batch-size", plan.batch_size, 1, MAX_BATCH_SIZE, "no device holds more sequences in one step"),
+        ("--seq-len", plan.seq_len, 1, MAX_TOKENS, "longer than any model's context window"),
+        ("--tokens-per-example", plan.tokens_per_example, 1, MAX_TOKENS, "longer than any model's context window"),
+        ("--lora-r", plan.lora_r, 1, MAX_LORA_R, "wider than nearly every layer; typical ranks are 8 to 64"),
+        ("--n-examples", plan.n_examples, 0, MAX_EXAMPLES, "more than any fine-tuning data set"),
+        ("--epochs", plan.epochs, 0, MAX_EPOCHS, "more passes than any fine-tuning needs"),
+        ("--num-labels", plan.num_labels, 2, MAX_LABELS, "more than any label set"),
+    )
+    if plan.num_labels is not None and plan.num_labels < 2:
+        raise ConfigError(
+            f"--num-labels: {plan.num_labels} is below 2: a classification head needs at least two labels; "
+            "give the number of classes, or leave --num-labels out for a language-model head"
+        )
+    for flag, value, minimum, maximum, why in ranges:
+        if value is not None:
+            check_range(flag, value, minimum, maximum, why)
+    if not 0 <= plan.lora_dropout < 1:
+        raise ConfigError(f"--lora-dropout: {plan.lora_dropout:g} must be in [0, 1), e.g. {DEFAULT_LORA_DROPOUT}")
+    _check_method_and_dtype(plan.method, plan.dtype)
+    if plan.num_labels is not None and 0 < plan.n_examples < plan.num_labels:
+        raise ConfigError(
+            f"--num-labels {plan.num_labels:,} with --n-examples {plan.n_examples:,}: more labels than examples, "
+            "and every label needs at least one; give the real counts"
+        )
+    warnings: list[str] = []
+    if plan.tokens_per_example is not None and plan.tokens_per_example > plan.seq_len:
+        warnings.append(
+            f"--tokens-per-example {plan.tokens_per_example:,} is above --seq-len {plan.seq_len:,}: examples are "
+            "cut to --seq-len, so time is estimated for that; raise --seq-len to keep them whole"
+        )
+    return warnings
+
+
+def _check_method_and_dtype(method: Method, dtype: Dtype | None) -> None:
+    """The weights' dtype follows from the method for 4-bit training: anything else is another method."""
+    if method == "qlora" and dtype not in (None, "nf4"):
+        raise ConfigError(
+            f"--method qlora with --dtype {dtype}: QLoRA keeps the base weights in 4-bit NF4, so they cannot be "
+            f"{dtype}; leave --dtype out (or give nf4), or use --method lora for {dtype} weights"
+        )
+    if method == "lora" and dtype == "nf4":
+        raise ConfigError("--method lora with --dtype nf4: LoRA on 4-bit weights is QLoRA; use --method qlora")
+    if method == "full" and dtype == "nf4":
+        raise ConfigError(
+            "--method full with --dtype nf4: 4-bit weights cannot be trained; use --method qlora, or --dtype bf16 "
+            "or fp32 for full fine-tuning"
+        )
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from advisor.errors import ModelError
-from advisor.models import DEFAULT_CAUSAL_LM, resolve_model
+from advisor.errors import ConfigError, ModelError
+from advisor.model_files import check_model_folder, load_errors
+from advisor.models import DEFAULT_CAUSAL_LM, resolve_model, trust_remote_code
 
 if TYPE_CHECKING:
     import torch
+
+DEVICE_KINDS = ("cpu", "cuda", "mps")
 
 
 def pick_device(requested: str | None = None) -> torch.device:
@@ -22,13 +25,59 @@ def pick_device(requested: str | None = None) -> torch.device:
     import torch
 
     if requested:
-        return torch.device(requested)
+        return _checked_device(requested)
     if torch.cuda.is_available():
         return torch.device("cuda")
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
+    if _mps_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def present_devices() -> list[str]:
+    """The devices this machine has, as `--device` takes them."""
+    import torch
+
+    cuda = [f"cuda:{i}" for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
+    return ["cpu", *cuda, *(["mps"] if _mps_available() else [])]
+
+
+def _mps_available() -> bool:
+    import torch
+
+    mps = getattr(torch.backends, "mps", None)
+    return mps is not None and bool(mps.is_available())
+
+
+def _checked_device(requested: str) -> torch.device:
+    """`requested` as a torch device, if this machine has it; `ConfigError` naming the ones it has otherwise.
+
+    torch itself accepts "cuda" on a machine without a GPU and fails only at the first transfer,
+    after the model has loaded.
+    """
+    import torch
+
+    present = ", ".join(present_devices())
+    try:
+        device = torch.device(requested.strip())
+    except (RuntimeError, ValueError) as exc:
+        raise ConfigError(
+            f"--device {requested}: not a device name; give cpu, cuda, cuda:N or mps (this machine has: {present})"
+        ) from exc
+    if device.type not in DEVICE_KINDS:
+        raise ConfigError(
+            f"--device {requested}: tunewise runs on cpu, cuda, cuda:N or mps (this machine has: {present})"
+        )
+    has_it = (
+        device.type == "cpu"
+        or (device.type == "cuda" and torch.cuda.is_available() and (device.index or 0) < torch.cuda.device_count())
+        or (device.type == "mps" and _mps_available() and not device.index)
+    )
+    if not has_it:
+        raise ConfigError(
+            f"--device {requested}: this machine has no such device (it has: {present}); pick one of those, or leave "
+            "--device out to use the fastest"
+        )
+    return device
 
 
 class LocalLM:
@@ -38,15 +87,18 @@ class LocalLM:
         import transformers
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
+        self.device = pick_device(device)  # a wrong --device fails before a GGUF conversion, not after
         resolved = resolve_model(model, prepare=True)
+        check_model_folder(resolved.path)
         if resolved.kind == "encoder":
             raise ModelError(
                 f"model '{model}' is an encoder and cannot generate text; use a causal LM such as smollm2-135m-instruct"
             )
         transformers.utils.logging.disable_progress_bar()
-        self.device = pick_device(device)
-        self.tokenizer: Any = AutoTokenizer.from_pretrained(resolved.path)
-        loaded: Any = AutoModelForCausalLM.from_pretrained(resolved.path)
+        trust = trust_remote_code()
+        with load_errors(resolved.path):
+            self.tokenizer: Any = AutoTokenizer.from_pretrained(resolved.path, trust_remote_code=trust)
+            loaded: Any = AutoModelForCausalLM.from_pretrained(resolved.path, trust_remote_code=trust)
         self.model: Any = loaded.to(self.device).eval()
         self.name = model
 

@@ -26,8 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from advisor.atomic import atomic_folder, file_lock, remove_stale_temps
+from advisor.atomic import atomic_folder
 from advisor.errors import ModelError
+from advisor.locks import wait_lock
 from advisor.paths import folder_size, hub_offline, models_dir
 
 ModelKind = Literal["encoder", "causal-lm"]
@@ -108,6 +109,24 @@ class ModelStatus:
     size_bytes: int
     path: Path | None
     detail: str  # what is missing and how to fix it, or where it lives
+
+
+# ---------------------------------------------------------------------------- code in model folders
+
+# A model folder can ship Python files that transformers imports (its `auto_map`): running them
+# is the user's explicit choice, made once per process by `--trust-remote-code`.
+_trust_remote_code = False
+
+
+def set_trust_remote_code(allowed: bool) -> None:
+    """Let (or stop) every loader run Python code a model folder ships; the command line sets this once."""
+    global _trust_remote_code
+    _trust_remote_code = allowed
+
+
+def trust_remote_code() -> bool:
+    """What every loader passes as `trust_remote_code`: False unless the user asked for it."""
+    return _trust_remote_code
 
 
 # ---------------------------------------------------------------------------- locating
@@ -234,7 +253,13 @@ def check_model_name(name: str) -> None:
     if builtin is not None:
         _require_package(builtin)
         return
-    if Path(name).expanduser().exists() or _HUB_ID.match(name):
+    path = Path(name).expanduser()
+    if path.is_file() and path.suffix == ".gguf":
+        from advisor.model_files import check_gguf  # it imports this module
+
+        check_gguf(path)
+        return
+    if path.exists() or _HUB_ID.match(name):
         return
     resolve_model(name, prepare=False)  # raises the precise error for this name
 
@@ -269,6 +294,9 @@ def _resolve_local(name: str, path: Path, *, prepare: bool, progress: Progress |
         if not _is_prepared(folder, version):
             if not prepare:
                 raise ModelError(f"{name} needs a one-time conversion from GGUF; run: tunewise models prepare {name}")
+            from advisor.model_files import check_gguf  # it imports this module
+
+            check_gguf(path)
             _convert_gguf_locked(path, folder, version, progress)
         return ResolvedModel(name, folder, "local", "causal-lm")
     if not (path / "config.json").is_file():
@@ -366,13 +394,12 @@ def _prepare_locked(
     Under the lock, a second process finds the work done; a crash leaves only a stale temporary
     folder, removed by the next attempt.
     """
-    with file_lock(folder.parent / f".{folder.name}.lock"):
+    with wait_lock(folder):
         if _is_prepared(folder, version):
             if progress:
                 progress("ready", 1.0)
             return
-        remove_stale_temps(folder)
-        with atomic_folder(folder) as tmp:
+        with atomic_folder(folder) as tmp:  # also finishes a swap a crash interrupted
             write(tmp)
             _write_manifest(tmp, source, version)
 
@@ -387,11 +414,13 @@ def convert_gguf(gguf: Path, out: Path, progress: Progress | None = None) -> Non
             progress(stage, fraction)
 
     transformers.utils.logging.disable_progress_bar()
+    trust = trust_remote_code()
     report("reading tokenizer", 0.05)
-    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    report("de-quantizing weights", 0.25)
-    with _tensor_progress(lambda done: report("de-quantizing weights", 0.25 + 0.55 * done)):
-        model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    with _gguf_errors(gguf):
+        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name, trust_remote_code=trust)
+        report("de-quantizing weights", 0.25)
+        with _tensor_progress(lambda done: report("de-quantizing weights", 0.25 + 0.55 * done)):
+            model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, trust_remote_code=trust)
     report("writing safetensors", 0.8)
     # A model loaded from GGUF refuses save_pretrained while its GGUF quantizer is
     # attached; the weights are already plain fp32 tensors, so detaching it is safe.
@@ -405,6 +434,20 @@ def convert_gguf(gguf: Path, out: Path, progress: Progress | None = None) -> Non
     config.pop("quantization_config", None)
     config_path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     report("done", 1.0)
+
+
+@contextlib.contextmanager
+def _gguf_errors(gguf: Path) -> Iterator[None]:
+    """A GGUF file transformers cannot convert (an architecture it does not map yet) is the user's to replace."""
+    try:
+        yield
+    except ValueError as exc:
+        if "GGUF" not in str(exc):
+            raise
+        first = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
+        raise ModelError(
+            f"{gguf}: transformers cannot convert this GGUF file ({first}); give a Hugging Face model folder instead"
+        ) from exc
 
 
 @contextlib.contextmanager
@@ -469,4 +512,8 @@ def tokenizer_folder(name: str) -> Path:
 def _extract_gguf_tokenizer(gguf: Path, out: Path) -> None:
     from transformers import AutoTokenizer
 
-    AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name).save_pretrained(out)
+    with _gguf_errors(gguf):
+        tokenizer = AutoTokenizer.from_pretrained(
+            gguf.parent, gguf_file=gguf.name, trust_remote_code=trust_remote_code()
+        )
+    tokenizer.save_pretrained(out)

@@ -34,3 +34,12 @@ def folder_size(path: Path) -> int:
     if not path.is_dir():
         return 0
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def absolute(path: Path | str) -> Path:
+    """`path` made absolute with `.` and `..` folded away, without following symbolic links.
+
+    Writers need a real final name (`--out .` must name the folder, not `.`), but must not
+    silently retarget a symlink the way `Path.resolve()` would.
+    """
+    return Path(os.path.abspath(Path(path).expanduser()))  # noqa: PTH100 - lexical on purpose

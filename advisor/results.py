@@ -36,6 +36,15 @@ class RunResult:
     def save(self, path: Path) -> None:
         atomic_write_json(path, self.to_dict())
 
+    @staticmethod
+    def is_result_file(path: Path) -> bool:
+        """True if `path` holds a saved result (so writing a new one over it loses nothing else)."""
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return False
+        return isinstance(data, dict) and {"arm", "eval_ids", "metrics"} <= data.keys()
+
     @classmethod
     def load(cls, path: Path) -> RunResult:
         return cls(**json.loads(path.read_text(encoding="utf-8")))

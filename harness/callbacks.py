@@ -111,8 +111,10 @@ class CheckpointSealer(TrainerCallback):
 
     @staticmethod
     def _seal(folder: Path) -> None:
-        # A checkpoint rotated away (save_total_limit) before it was flushed has nothing to seal.
-        with contextlib.suppress(FileNotFoundError):
+        # A checkpoint rotated away (save_total_limit) before it was flushed has nothing to seal, and
+        # one that cannot be flushed (a full disk) stays unsealed: resuming never trusts it, and the
+        # training thread meets the same full disk at its next write, where it is reported.
+        with contextlib.suppress(OSError):
             seal(folder)
 
     def wait(self) -> None:

@@ -16,9 +16,9 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from advisor.answers import coerce_value
-from advisor.errors import ConfigError
-from advisor.estimate import DEFAULT_LORA_DROPOUT
+from advisor.answers import MAX_EXAMPLES, MAX_TOKENS, check_range, coerce_value, read_yaml_mapping
+from advisor.errors import ConfigError, shorten
+from advisor.estimate import DEFAULT_LORA_DROPOUT, MAX_BATCH_SIZE, MAX_EPOCHS, MAX_LORA_R
 
 METHODS = ("full", "lora", "qlora")
 TASKS = ("classification", "generation")
@@ -44,6 +44,29 @@ ALIASES = {
 }
 LORA_KEYS = ("lora_r", "lora_alpha", "lora_dropout", "target_modules")
 TARGET_PRESETS = ("all-linear", "attention")
+MAX_STEPS = 10**8  # at even ten steps a second, more than three months of training
+# Upper bounds with what a larger value would mean: past them a value is a typo, and the run
+# would fail late (out of memory, years of steps) instead of now.
+MAXIMA: dict[str, tuple[float, str]] = {
+    "num_train_epochs": (MAX_EPOCHS, "more passes than any fine-tuning needs; to train by steps, set max_steps"),
+    "per_device_train_batch_size": (
+        MAX_BATCH_SIZE,
+        "no device holds more sequences in one step; reach larger batches with gradient_accumulation_steps",
+    ),
+    "per_device_eval_batch_size": (MAX_BATCH_SIZE, "no device holds more sequences in one step"),
+    "gradient_accumulation_steps": (MAX_BATCH_SIZE, "so few updates would barely train; lower it"),
+    "lora_r": (MAX_LORA_R, "wider than nearly every layer; typical ranks are 8 to 64"),
+    "lora_alpha": (16 * MAX_LORA_R, "updates are scaled by lora_alpha / lora_r; typical values are r to 2 x r"),
+    "max_length": (MAX_TOKENS, "longer than any model's context window"),
+    "max_new_tokens": (MAX_TOKENS, "longer than any model's context window"),
+    "max_steps": (MAX_STEPS, "months of training"),
+    "save_steps": (MAX_STEPS, "more steps than any run takes"),
+    "logging_steps": (MAX_STEPS, "more steps than any run takes"),
+    "early_stopping_patience": (MAX_STEPS, "more evaluations than any run makes"),
+    "save_total_limit": (10_000, "each checkpoint is a full copy on disk"),
+    "eval_generate": (MAX_EXAMPLES, "more than any eval set"),
+}
+MAX_SEED = 2**32 - 1  # NumPy's seeds are 32-bit
 
 
 @dataclass
@@ -159,26 +182,13 @@ def _yaml_value(raw: str) -> Any:
 
     try:
         return yaml.safe_load(raw)
-    except yaml.YAMLError:
-        return raw
+    except (yaml.YAMLError, ValueError, RecursionError):  # ValueError: an integer past Python's digit limit
+        return raw  # read as text; the key's own type check then names the problem
 
 
 def load_config(path: Path, overrides: list[str] | None = None) -> TrainConfig:
     """Read a YAML config file (errors name the file and line), then apply overrides."""
-    import yaml
-
-    if not path.is_file():
-        raise ConfigError(f"{path}: no such config file; check the path")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{path}{line}: not valid YAML ({getattr(exc, 'problem', exc)}); fix the syntax") from exc
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected key: value lines at the top level")
+    data, _ = read_yaml_mapping(path, "config file")
     return build_config(data, overrides, str(path))
 
 
@@ -186,11 +196,14 @@ def validate(config: TrainConfig, explicit: set[str] | None = None) -> None:
     """Raise `ConfigError` naming the key for any value out of range or impossible combination."""
     explicit = explicit or set()
     if config.method not in METHODS:
-        raise ConfigError(f"method: '{config.method}' is not one of {', '.join(METHODS)}")
+        raise ConfigError(f"method: '{shorten(config.method)}' is not one of {', '.join(METHODS)}")
     if config.task is not None and config.task not in TASKS:
-        raise ConfigError(f"task: '{config.task}' is not one the harness trains ({', '.join(TASKS)})")
+        raise ConfigError(f"task: '{shorten(config.task)}' is not one the harness trains ({', '.join(TASKS)})")
     if config.lr_scheduler_type not in SCHEDULERS:
-        raise ConfigError(f"lr_scheduler_type: '{config.lr_scheduler_type}' is not one of {', '.join(SCHEDULERS)}")
+        raise ConfigError(
+            f"lr_scheduler_type: '{shorten(config.lr_scheduler_type)}' is not one of {', '.join(SCHEDULERS)}"
+        )
+    _check_finite(config)
     positive = {
         "num_train_epochs": config.num_train_epochs,
         "per_device_train_batch_size": config.per_device_train_batch_size,
@@ -235,6 +248,7 @@ def validate(config: TrainConfig, explicit: set[str] | None = None) -> None:
             raise ConfigError(f"{key}: {count} must be at least 1")
     if config.eval_generate < 0:
         raise ConfigError(f"eval_generate: {config.eval_generate} must be 0 (skip) or more")
+    _check_maxima(config)
     if config.init_adapter is not None:
         if config.method == "full":
             raise ConfigError("init_adapter: continues a LoRA adapter; set method: lora or qlora, or remove it")
@@ -252,3 +266,26 @@ def validate(config: TrainConfig, explicit: set[str] | None = None) -> None:
         raise ConfigError(
             "method: qlora needs bitsandbytes; install the quant extra (pip install 'tunewise[quant]') or use method: lora"
         )
+
+
+def _check_finite(config: TrainConfig) -> None:
+    """NaN and infinity pass every comparison-based rule below (NaN compares false), so refuse them first."""
+    for f in fields(config):
+        value = getattr(config, f.name)
+        if isinstance(value, float):
+            check_range(f.name, value, None, None)
+
+
+def _check_maxima(config: TrainConfig) -> None:
+    for key, (maximum, why) in MAXIMA.items():
+        value = getattr(config, key)
+        if value is not None:
+            check_range(key, value, None, maximum, why)
+    check_range(
+        "weight_decay",
+        config.weight_decay,
+        0,
+        1,
+        "each step shrinks every weight by learning_rate x weight_decay; typical values are 0 to 0.1",
+    )
+    check_range("seed", config.seed, 0, MAX_SEED, "NumPy's seeds are 32-bit")

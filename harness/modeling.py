@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from advisor.errors import ConfigError, ModelError
-from advisor.models import DEFAULT_CAUSAL_LM, DEFAULT_ENCODER, ResolvedModel, resolve_model
+from advisor.model_files import check_model_folder, load_errors
+from advisor.models import DEFAULT_CAUSAL_LM, DEFAULT_ENCODER, ResolvedModel, resolve_model, trust_remote_code
 from harness.config import TrainConfig
 from harness.targets import resolve_target_modules
 
@@ -36,9 +37,10 @@ def default_model(task: str) -> str:
 
 
 def resolve_for_task(config: TrainConfig, task: str) -> ResolvedModel:
-    """Resolve `base_model` and check that it can learn `task`, from its config alone."""
+    """Resolve `base_model` and check that it can learn `task`, from its files alone."""
     name = config.base_model or default_model(task)
     resolved = resolve_model(name, prepare=True)
+    check_model_folder(resolved.path)  # before the run folder exists: a broken model leaves nothing behind
     if task == "generation" and resolved.kind == "encoder":
         raise ModelError(
             f"base_model: '{name}' is an encoder and cannot learn to generate text; use a causal LM such as "
@@ -89,26 +91,30 @@ def load_for_training(
     # peft calls a transformers property that transformers now calls deprecated; nothing to do here.
     warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
     transformers.utils.logging.disable_progress_bar()
-    tokenizer = AutoTokenizer.from_pretrained(resolved.path)
+    trust = trust_remote_code()
+    with load_errors(resolved.path):
+        tokenizer = AutoTokenizer.from_pretrained(resolved.path, trust_remote_code=trust)
     if tokenizer.pad_token is None:
         # Causal LMs often have no pad token; padded positions are masked, so any id works.
         tokenizer.pad_token = tokenizer.eos_token
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, Any] = {"trust_remote_code": trust}
     if config.method == "qlora":
         kwargs |= _quantization_kwargs(config, device_type)
     try:
         if task == "classification":
             assert label2id is not None
-            model = AutoModelForSequenceClassification.from_pretrained(
-                resolved.path,
-                num_labels=len(label2id),
-                label2id=label2id,
-                id2label={i: label for label, i in label2id.items()},
-                **kwargs,
-            )
+            with load_errors(resolved.path):
+                model = AutoModelForSequenceClassification.from_pretrained(
+                    resolved.path,
+                    num_labels=len(label2id),
+                    label2id=label2id,
+                    id2label={i: label for label, i in label2id.items()},
+                    **kwargs,
+                )
             model.config.pad_token_id = tokenizer.pad_token_id
         else:
-            model = AutoModelForCausalLM.from_pretrained(resolved.path, **kwargs)
+            with load_errors(resolved.path):
+                model = AutoModelForCausalLM.from_pretrained(resolved.path, **kwargs)
             # A KV cache is useless in training, costs memory, and (because transformers only
             # detects packed rows without one) would let packed examples attend to each other.
             model.config.use_cache = False
@@ -160,7 +166,10 @@ def _add_adapters(model: Any, config: TrainConfig, task: str) -> Any:
     if config.method == "qlora":
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=config.gradient_checkpointing)
     if config.init_adapter is not None:
-        adapted = PeftModel.from_pretrained(model, str(Path(config.init_adapter).expanduser()), is_trainable=True)
+        init_adapter = Path(config.init_adapter).expanduser()
+        # peft takes no trust_remote_code: an adapter folder holds weights and JSON only, never code.
+        with load_errors(init_adapter):
+            adapted = PeftModel.from_pretrained(model, str(init_adapter), is_trainable=True)
         for settings in adapted.peft_config.values():
             # The saved alias would send peft to the hub when saving; point it at the loaded folder.
             settings.base_model_name_or_path = model.name_or_path

@@ -2,24 +2,34 @@
 
 A finished run folder therefore always holds a whole result; an interrupted one keeps its
 sealed checkpoints under the `.incomplete` name until `--resume` finishes it or `--overwrite`
-starts it again.
+starts it again. Both carry the run marker (`advisor.ownership.RUN`): `--overwrite` replaces a
+run and nothing else, and never a folder that holds the run's own data or base model. While a
+process trains, it holds the run's write lock, so a second `train` on the same folder stops at
+once with the holder's pid instead of racing it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from advisor.atomic import atomic_write_text
+from advisor.atomic import atomic_write_text, recover, swap_into_place
 from advisor.errors import ConfigError
+from advisor.locks import writer_lock
+from advisor.ownership import RUN, Owned, check_target
+from advisor.paths import absolute
 from harness.checkpoints import latest_sealed, remove_unsealed
 from harness.config import TrainConfig
 
 CONFIG_FILE = "config.yaml"
+# An interrupted run: the marker, or (folders from before the marker) its config and checkpoints.
+INTERRUPTED = Owned("an interrupted run folder", RUN.marker, legacy=(CONFIG_FILE, "checkpoints"))
 # Keys that may change between an interrupted run and its resumption without changing the result.
 RESUME_MAY_CHANGE = {"report_to", "logging_steps", "eval_generate", "max_new_tokens", "output_dir", "aliases_used"}
 
@@ -30,9 +40,24 @@ def default_output_dir(config: TrainConfig, task: str) -> Path:
     return Path("runs") / f"{stem}-{task}-{config.method}"
 
 
+def run_inputs(config: TrainConfig) -> list[str | None]:
+    """What a run reads from disk: its output may never replace or sit inside any of these."""
+    return [config.data, config.eval_data, config.init_adapter, config.base_model]
+
+
 @dataclass
 class RunFolder:
     final: Path
+
+    def __post_init__(self) -> None:
+        # Absolute, so that `output_dir: .` names a real folder that can be renamed.
+        self.final = absolute(self.final)
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the run's write lock: a second writer fails at once, naming this process."""
+        with writer_lock(self.final, "this run"):
+            yield
 
     @property
     def work(self) -> Path:
@@ -42,9 +67,15 @@ class RunFolder:
     def checkpoints(self) -> Path:
         return self.work / "checkpoints"
 
-    def open(self, config: TrainConfig, *, resume: bool, overwrite: bool) -> Path | None:
-        """Make the work folder ready; return the checkpoint to resume from, if any."""
-        if self.final.exists() and not overwrite:
+    def open(
+        self, config: TrainConfig, *, resume: bool, overwrite: bool, inputs: Iterable[str | None] = ()
+    ) -> Path | None:
+        """Make the work folder ready; return the checkpoint to resume from, if any. Hold `locked()`."""
+        recover(self.final)  # a publish that a crash cut short
+        inputs = list(inputs)
+        check_target(self.final, RUN, flag="output_dir:", inputs=inputs)
+        check_target(self.work, INTERRUPTED, flag="output_dir:", inputs=inputs)
+        if self.final.exists() and not overwrite and next(self.final.iterdir(), None) is not None:
             raise ConfigError(
                 f"output_dir: {self.final} already holds a finished run; set another output_dir or pass --overwrite"
             )
@@ -58,12 +89,15 @@ class RunFolder:
                 )
             shutil.rmtree(self.work)
         self.work.mkdir(parents=True)
+        RUN.mark(self.work)
         save_config(self.work / CONFIG_FILE, config)
         return None
 
     def _reopen(self, config: TrainConfig) -> Path:
         if not self.work.is_dir():
             raise ConfigError(f"--resume: no interrupted run at {self.work}; run without --resume to start one")
+        if not (self.work / CONFIG_FILE).is_file():
+            raise ConfigError(f"--resume: {self.work} is not an interrupted tunewise run (no {CONFIG_FILE})")
         saved = read_saved_config(self.work / CONFIG_FILE)
         changed = sorted(
             key for key, value in config.to_dict().items() if key not in RESUME_MAY_CHANGE and saved.get(key) != value
@@ -85,17 +119,17 @@ class RunFolder:
         if self.work.is_dir() and latest_sealed(self.checkpoints) is None:
             shutil.rmtree(self.work, ignore_errors=True)
 
+    def resume_hint(self) -> str:
+        """What survives an interruption, and the command that continues it."""
+        last = latest_sealed(self.checkpoints)
+        if last is None:
+            return f"stopped before the first checkpoint; nothing was kept at {self.work.name}. Run again to start over"
+        return f"stopped; {self.work} keeps {last.name}: rerun the same command with --resume to continue from it"
+
     def publish(self) -> Path:
         """Move the finished work folder into place (replacing an old run only with --overwrite)."""
         shutil.rmtree(self.checkpoints, ignore_errors=True)
-        if self.final.exists():
-            trash = self.final.with_name(self.final.name + ".replaced")
-            shutil.rmtree(trash, ignore_errors=True)
-            self.final.replace(trash)
-            self.work.replace(self.final)
-            shutil.rmtree(trash, ignore_errors=True)
-        else:
-            self.work.replace(self.final)
+        swap_into_place(self.work, self.final)
         return self.final
 
 

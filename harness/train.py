@@ -15,27 +15,30 @@ A finished run folder holds:
 
 from __future__ import annotations
 
-import errno
+import contextlib
 import json
 import os
+import shutil
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from advisor.atomic import atomic_write_json
 from advisor.data.task import TaskData
-from advisor.errors import StorageError
+from advisor.errors import InterruptionError, StorageError
 from advisor.metrics import answer_metrics, classification_metrics
 from advisor.models import ResolvedModel
 from advisor.paths import folder_size
 from advisor.results import RunResult
+from advisor.units import human_bytes
 from harness import distributed
 from harness.callbacks import CheckpointSealer, OnProgress, ProgressReporter
 from harness.checkpoints import latest_sealed, remove_unsealed
 from harness.config import TrainConfig
+from harness.disk_space import free_bytes, is_disk_full
 from harness.examples import Examples, encode, load_examples_data, training_task
 from harness.memory import peak_rss_bytes
 from harness.modeling import (
@@ -49,7 +52,7 @@ from harness.modeling import (
 )
 from harness.predict import MODEL_DIR, generate_answers
 from harness.report import plot_loss, write_log
-from harness.run_folder import RunFolder, default_output_dir
+from harness.run_folder import RunFolder, default_output_dir, run_inputs
 
 DEFAULT_LEARNING_RATES = {
     ("full", "classification"): 5e-5,
@@ -104,14 +107,22 @@ def train(
     if config.max_length is not None:
         check_max_length(config.max_length, resolved)
     folder = RunFolder(Path(config.output_dir) if config.output_dir else default_output_dir(config, task))
-    # Only the first process touches the folder; the others learn the checkpoint after the barrier.
-    resume_from = folder.open(config, resume=resume, overwrite=overwrite) if distributed.is_main() else None
-    try:
-        return _train_in(config, task, data, resolved, folder, resume, resume_from, on_progress, cancel, stage)
-    except BaseException:
-        if distributed.is_main():
-            folder.discard_if_unresumable()  # a failure before the first checkpoint leaves nothing behind
-        raise
+    # Only the first process touches the folder (and holds its lock); the others learn the
+    # checkpoint after the barrier.
+    with folder.locked() if distributed.is_main() else contextlib.nullcontext():
+        resume_from = (
+            folder.open(config, resume=resume, overwrite=overwrite, inputs=run_inputs(config))
+            if distributed.is_main()
+            else None
+        )
+        try:
+            return _train_in(config, task, data, resolved, folder, resume, resume_from, on_progress, cancel, stage)
+        except BaseException as exc:
+            if distributed.is_main():
+                folder.discard_if_unresumable()  # a failure before the first checkpoint leaves nothing behind
+            if isinstance(exc, KeyboardInterrupt):
+                raise InterruptionError(folder.resume_hint()) from exc
+            raise
 
 
 def _train_in(
@@ -160,13 +171,11 @@ def _train_in(
 
     stage("training")
     started = time.perf_counter()
-    try:
-        output = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
-    except OSError as exc:
-        sealer.wait()
-        raise _storage_error(exc, folder) from exc
-    finally:
-        sealer.wait()
+    with _full_disk_reported(folder, loaded, config.method):
+        try:
+            output = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+        finally:
+            sealer.wait()  # every checkpoint is now sealed, or partial
     train_seconds = time.perf_counter() - started
     if reporter.cancelled:
         return TrainOutcome("cancelled", folder.work, warnings=examples.warnings)
@@ -189,14 +198,13 @@ def _train_in(
 
     stage("saving")
     try:
-        # Every rank enters save_model (sharded models gather their weights there); only the
-        # first writes, and only it publishes the folder.
-        trainer.save_model(str(folder.work / MODEL_DIR))
-        if distributed.is_main():
-            _save_run(trainer, examples, folder, metrics, result, portable_base_name(resolved))
-            folder.publish()
-    except OSError as exc:
-        raise _storage_error(exc, folder) from exc
+        with _full_disk_reported(folder, loaded, config.method):
+            # Every rank enters save_model (sharded models gather their weights there); only the
+            # first writes, and only it publishes the folder.
+            trainer.save_model(str(folder.work / MODEL_DIR))
+            if distributed.is_main():
+                _save_run(trainer, examples, folder, metrics, result, portable_base_name(resolved))
+                folder.publish()
     finally:
         distributed.barrier()
     return TrainOutcome("finished", folder.final, metrics, result, examples.warnings)
@@ -212,9 +220,10 @@ def _build_trainer(
     config: TrainConfig, task: str, loaded: LoadedModel, examples: Examples, folder: RunFolder, device_type: str
 ) -> Any:
     import numpy as np
-    from transformers import EarlyStoppingCallback, PrinterCallback, Trainer, TrainingArguments
+    from transformers import EarlyStoppingCallback, PrinterCallback, TrainingArguments
 
     from harness.collate import ListDataset, collator_for
+    from harness.sampling import SeededOrderTrainer
 
     dtype = compute_dtype(config.precision, device_type)
     import torch
@@ -269,7 +278,8 @@ def _build_trainer(
     if config.early_stopping_patience is not None:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
     classification = task == "classification"
-    trainer = Trainer(
+    # Each epoch's data order depends on (seed, epoch) only, so that `--resume` replays it exactly.
+    trainer = SeededOrderTrainer(
         model=loaded.model,
         args=args,
         train_dataset=ListDataset(examples.train),
@@ -400,15 +410,46 @@ def _save_run(
     plot_loss(work / "loss.png", trainer.state.log_history, f"{metrics['base_model']} · {metrics['method']}")
 
 
-def _storage_error(exc: OSError, folder: RunFolder) -> Exception:
-    if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
-        return exc
-    removed = remove_unsealed(folder.checkpoints)
+@contextlib.contextmanager
+def _full_disk_reported(folder: RunFolder, loaded: LoadedModel, method: str) -> Iterator[None]:
+    """A full disk, in whichever wrapper it arrives, becomes one line that says how to go on."""
+    try:
+        yield
+    except Exception as exc:
+        error = _storage_error(exc, folder, _next_save_bytes(folder, loaded, method))
+        if error is None:
+            raise
+        raise error from exc
+
+
+def _next_save_bytes(folder: RunFolder, loaded: LoadedModel, method: str) -> int:
+    """The size of the last complete checkpoint, or without one an estimate from the model's parameters."""
     last = latest_sealed(folder.checkpoints)
-    dropped = f"; removed the partial {removed[-1].name}" if removed else ""
-    then = (
-        f"the last complete checkpoint is {last.name}. Free some space, then rerun with --resume"
-        if last
-        else "no checkpoint was complete yet. Free some space, then run again"
+    if last is not None:
+        return folder_size(last)
+    parameters = list(loaded.model.parameters())
+    trainable = [p for p in parameters if p.requires_grad]
+    # A LoRA checkpoint holds the adapter (and any new head) only; AdamW keeps two moments per trainable weight.
+    saved = parameters if method == "full" else trainable
+    weights = sum(p.numel() * p.element_size() for p in saved)
+    return int(weights + sum(2 * p.numel() * p.element_size() for p in trainable))
+
+
+def _storage_error(exc: BaseException, folder: RunFolder, needed: int) -> StorageError | None:
+    """The error to show for a full disk, with the partial checkpoint removed; None for any other failure."""
+    if not is_disk_full(exc, folder.work, needed):
+        return None
+    removed = remove_unsealed(folder.checkpoints)
+    shutil.rmtree(folder.work / MODEL_DIR, ignore_errors=True)  # only ever written last: partial here
+    last = latest_sealed(folder.checkpoints)
+    dropped = f"removed the partial {removed[-1].name}; " if removed else ""
+    space = f"the next save needs about {human_bytes(needed)} and {human_bytes(free_bytes(folder.work))} is free"
+    if last is None:
+        return StorageError(
+            f"{folder.work}: the disk filled up while writing; {dropped}no checkpoint was complete yet, so nothing "
+            f"is kept; {space}: free some space, then run again"
+        )
+    return StorageError(
+        f"{folder.work}: the disk filled up while writing; {dropped}{last.name} is kept; {space}: "
+        "free some space, then rerun with --resume"
     )
-    return StorageError(f"{folder.work}: the disk filled up while writing ({exc.strerror}){dropped}; {then}")

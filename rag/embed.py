@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from advisor.errors import ModelError
-from advisor.models import resolve_model
+from advisor.model_files import check_loadable, load_errors
+from advisor.models import resolve_model, trust_remote_code
 
 DEFAULT_EMBEDDER = "minilm-l6"
 DEFAULT_BATCH = 64
@@ -35,18 +36,23 @@ class Embedder:
     def __init__(
         self, model: str = DEFAULT_EMBEDDER, *, batch_size: int = DEFAULT_BATCH, device: str | None = None
     ) -> None:
+        from advisor.inference import pick_device
+
+        target = pick_device(device)
+        resolved = resolve_model(model, prepare=True)
+        check_loadable(resolved.path)  # before sentence-transformers' seconds of imports
+        if resolved.kind == "causal-lm":
+            raise ModelError(f"'{model}' is a causal LM, not a sentence-embedding model; use e.g. minilm-l6")
         import transformers
         from sentence_transformers import SentenceTransformer
 
-        from advisor.inference import pick_device
-
-        resolved = resolve_model(model, prepare=True)
-        if resolved.kind == "causal-lm":
-            raise ModelError(f"'{model}' is a causal LM, not a sentence-embedding model; use e.g. minilm-l6")
         transformers.utils.logging.disable_progress_bar()
         self.name = model
         self.batch_size = batch_size
-        self._model: Any = SentenceTransformer(str(resolved.path), device=str(pick_device(device)))
+        with load_errors(resolved.path):
+            self._model: Any = SentenceTransformer(
+                str(resolved.path), device=str(target), trust_remote_code=trust_remote_code()
+            )
         # sentence-transformers 6 renamed the method; older releases only have the old name.
         size_of = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
         dim = size_of()

@@ -6,9 +6,11 @@
                         counts, file sizes and SHA-256 checksums, tunewise version
 
 A build (or an addition) writes a complete new folder beside the old one and swaps it in
-(`advisor.atomic.atomic_folder`), so a crash leaves the previous index intact. Loading checks
-the manifest's sizes and checksums, so a changed or truncated file is an error, never silently
-wrong answers.
+(`advisor.atomic.atomic_folder`), so a crash leaves the previous index intact. Only an index
+(a folder with this manifest) is ever replaced, never the folder that holds the data being
+indexed, and a writer holds the index's lock, so two additions at once cannot lose one. Loading
+checks the manifest's sizes and checksums, so a changed or truncated file is an error, never
+silently wrong answers.
 
 Index type, unless chosen: exact inner product (`flat`) up to `FLAT_MAX` vectors, HNSW beyond
 (benchmarks/bench_rag.py measures the query latencies behind that threshold).
@@ -28,9 +30,11 @@ from typing import Any, Literal
 import numpy as np
 
 from advisor import __version__
-from advisor.atomic import atomic_folder
+from advisor.atomic import atomic_folder, recover, recover_if_idle
 from advisor.data.shapes import Dataset, Shape, target_text
 from advisor.errors import ConfigError, DataError
+from advisor.locks import writer_lock
+from advisor.ownership import INDEX, check_target
 from rag.chunking import DEFAULT_CHUNK_TOKENS, DEFAULT_OVERLAP, check_chunking, chunk_documents
 from rag.embed import DEFAULT_EMBEDDER, Embedder
 
@@ -159,10 +163,18 @@ def new_faiss_index(kind: str, dim: int, n_vectors: int) -> tuple[Any, dict[str,
 def build_index(
     dataset: Dataset, out: Path, options: BuildOptions | None = None, progress: Progress | None = None
 ) -> RagIndex:
-    """Embed `dataset` and write an index folder at `out` (replacing any index there, atomically)."""
+    """Embed `dataset` and write an index folder at `out` (replacing only an index there, atomically)."""
     options = options or BuildOptions()
     if options.index_type not in ("auto", "flat", "hnsw", "ivf"):
         raise ConfigError(f"--index: unknown index type '{options.index_type}'; use auto, flat, hnsw or ivf")
+    if options.batch_size < 1:
+        raise ConfigError(f"--batch-size must be at least 1, got {options.batch_size}")
+    out = check_target(out, INDEX, flag="--out", inputs=[dataset.source])
+    with writer_lock(out, "this index"):
+        return _build_locked(dataset, out, options, progress)
+
+
+def _build_locked(dataset: Dataset, out: Path, options: BuildOptions, progress: Progress | None) -> RagIndex:
     started = time.perf_counter()
     embedder = Embedder(options.model, batch_size=options.batch_size)
     kind, records_iter = records_of(dataset, embedder, options)
@@ -237,7 +249,7 @@ def _tune_knn(index: Any, records: list[dict[str, Any]]) -> dict[str, Any]:
 def _write_folder(out: Path, index: Any, records: list[dict[str, Any]], manifest: dict[str, Any]) -> None:
     import faiss
 
-    with atomic_folder(out) as tmp:
+    with atomic_folder(out, INDEX) as tmp:
         faiss.write_index(index, str(tmp / INDEX_FILE))
         with open(tmp / RECORDS_FILE, "w", encoding="utf-8") as handle:
             for record in records:
@@ -262,6 +274,7 @@ def load_index(folder: Path, *, expect_model: str | None = None) -> RagIndex:
     import faiss
 
     manifest_path = folder / MANIFEST_FILE
+    recover_if_idle(folder)  # an update that a crash cut short between its two renames
     if not folder.is_dir():
         raise DataError(f"{folder}: no such index folder; build one with `tunewise rag build DATA --out {folder}`")
     if not manifest_path.is_file():
@@ -270,6 +283,8 @@ def load_index(folder: Path, *, expect_model: str | None = None) -> RagIndex:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         files = manifest["files"]
         dim = int(manifest["embedding"]["dim"])
+        if not isinstance(files, dict) or manifest["kind"] not in _RECORD_FIELDS:
+            raise ValueError("unexpected files or kind")
     except (ValueError, KeyError, TypeError) as exc:
         raise DataError(f"{manifest_path}: the manifest is damaged ({exc}); rebuild the index") from exc
     if manifest.get("format") != FORMAT:
@@ -286,13 +301,39 @@ def load_index(folder: Path, *, expect_model: str | None = None) -> RagIndex:
             f"{folder}: built with embedding model '{manifest['embedding']['model']}', not '{expect_model}'; "
             "query it with the same model or rebuild it"
         )
-    index = faiss.read_index(str(folder / INDEX_FILE))
+    try:
+        index = faiss.read_index(str(folder / INDEX_FILE))
+    except RuntimeError as exc:  # faiss reports a bad file as a C++ exception with a multi-line text
+        raise DataError(f"{folder / INDEX_FILE}: not a readable FAISS index; rebuild the index") from exc
     if index.d != dim:
         raise DataError(f"{folder / INDEX_FILE}: {index.d}-dimensional vectors but the manifest says {dim}; rebuild")
-    records = [json.loads(line) for line in (folder / RECORDS_FILE).read_text(encoding="utf-8").splitlines()]
+    records = _read_records(folder / RECORDS_FILE, str(manifest.get("kind")))
     if len(records) != index.ntotal:
         raise DataError(f"{folder}: {len(records)} records for {index.ntotal} vectors; rebuild the index")
     return RagIndex(folder, manifest, index, records)
+
+
+# What each kind of index needs in every record besides `id` and `text`.
+_RECORD_FIELDS = {"labelled": ("label",), "documents": ("doc",), "qa": ("answer",), "examples": ("answer",)}
+
+
+def _read_records(path: Path, kind: str) -> list[dict[str, Any]]:
+    """The records file, line by line; a damaged line is named, never half-used."""
+    needed = ("id", "text", *_RECORD_FIELDS.get(kind, ()))
+    records = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not UTF-8 text ({exc.reason}); rebuild the index") from exc
+    for number, line in enumerate(lines, start=1):
+        try:
+            record = json.loads(line)
+        except ValueError as exc:
+            raise DataError(f"{path}:{number}: not a JSON record ({exc}); rebuild the index") from exc
+        if not isinstance(record, dict) or any(key not in record for key in needed):
+            raise DataError(f"{path}:{number}: a {kind} record needs {', '.join(needed)}; rebuild the index")
+        records.append(record)
+    return records
 
 
 def embedder_for(index: RagIndex, batch_size: int = 64) -> Embedder:
@@ -307,9 +348,19 @@ def embedder_for(index: RagIndex, batch_size: int = 64) -> Embedder:
 
 
 def add_to_index(folder: Path, dataset: Dataset, progress: Progress | None = None) -> RagIndex:
-    """Embed `dataset` and add it to an existing index, without re-embedding what is there."""
+    """Embed `dataset` and add it to an existing index, without re-embedding what is there.
+
+    The index stays locked from reading to writing, so a second addition at the same time is
+    refused rather than silently lost.
+    """
+    with writer_lock(folder, "this index"):
+        return _add_locked(folder, dataset, progress)
+
+
+def _add_locked(folder: Path, dataset: Dataset, progress: Progress | None) -> RagIndex:
     import faiss
 
+    recover(folder)
     current = load_index(folder)
     embedder = embedder_for(current)
     chunking = current.manifest.get("chunking") or {}

@@ -7,11 +7,14 @@ imports what it needs when it runs. `tunewise --help` never loads torch.
 from __future__ import annotations
 
 import argparse
+import errno
+import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from advisor import __version__
-from advisor.errors import TunewiseError
+from advisor.errors import InterruptionError, TunewiseError
+from advisor.models import set_trust_remote_code
 from tui.commands import estimate as estimate_cmd
 from tui.commands import generate as generate_cmd
 from tui.commands import models as models_cmd
@@ -21,6 +24,7 @@ from tui.commands import rag as rag_cmd
 from tui.commands import recommend as recommend_cmd
 from tui.commands import run_tui as tui_cmd
 from tui.commands import train as train_cmd
+from tui.signals import stop_signals_interrupt
 
 COMMANDS = (
     tui_cmd,
@@ -35,6 +39,14 @@ COMMANDS = (
 )
 
 
+# Commands that never load a model, tokenizer or embedding model; every other one takes --trust-remote-code.
+NO_MODEL_COMMANDS = frozenset({"estimate", "models list"})
+TRUST_HELP = (
+    "let model folders run the Python code they ship (their config's auto_map); without it, such folders are "
+    "refused. Only for folders whose code you trust"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tunewise",
@@ -45,10 +57,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"tunewise {__version__}")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks")
+    parser.add_argument("--trust-remote-code", action="store_true", help=TRUST_HELP)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for command in COMMANDS:
         command.add_parser(subparsers)
+    for name, command_parser in command_parsers(parser):
+        if name not in NO_MODEL_COMMANDS and not _has_subcommands(command_parser):
+            # SUPPRESS: absent after the command, the flag keeps its value from before the command.
+            command_parser.add_argument(
+                "--trust-remote-code", action="store_true", default=argparse.SUPPRESS, help=TRUST_HELP
+            )
     return parser
+
+
+def command_parsers(parser: argparse.ArgumentParser, prefix: str = "") -> Iterator[tuple[str, argparse.ArgumentParser]]:
+    """Every command's parser with its full name ("train", "rag build"), nested ones included."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                full = f"{prefix} {name}".strip()
+                yield full, sub
+                yield from command_parsers(sub, full)
+
+
+def _has_subcommands(parser: argparse.ArgumentParser) -> bool:
+    return any(isinstance(action, argparse._SubParsersAction) for action in parser._actions)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -57,21 +90,65 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:
         args = parser.parse_args([*(argv if argv is not None else sys.argv[1:]), "tui"])
+    set_trust_remote_code(args.trust_remote_code)  # the one place the policy is set, for every loader
+    quiet_library_loggers()
     try:
-        return int(args.run(args) or 0)
+        with stop_signals_interrupt():
+            return int(args.run(args) or 0)
     except TunewiseError as exc:
         if args.debug:
             raise
-        print(f"tunewise: error: {exc.message}", file=sys.stderr)
+        kind = "interrupted" if isinstance(exc, InterruptionError) else "error"
+        print(f"tunewise: {kind}: {one_line(exc.message)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("tunewise: interrupted", file=sys.stderr)
+        print("tunewise: interrupted; anything half-written was removed", file=sys.stderr)
         return 130
+    except OSError as exc:
+        if args.debug:
+            raise
+        problem = storage_problem(exc)
+        if problem is None:
+            return _internal_error(exc)
+        print(f"tunewise: error: {problem}", file=sys.stderr)
+        return 2
     except Exception as exc:  # a bug: say so in one line, the traceback is one flag away
         if args.debug:
             raise
-        print(
-            f"tunewise: internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)",
-            file=sys.stderr,
-        )
-        return 1
+        return _internal_error(exc)
+
+
+def quiet_library_loggers() -> None:
+    """Keep libraries' import-time chatter off the user's terminal; their errors still surface as exceptions."""
+    # bitsandbytes warns on every import on CPUs with AVX512-BF16 that an optional kernel package is absent.
+    logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
+
+
+def one_line(text: str) -> str:
+    """A message folded onto one line: the first line in full, the rest joined with semicolons."""
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    folded = "; ".join(lines)
+    return folded if len(folded) <= 500 else folded[:500] + "... (rerun with --debug for all of it)"
+
+
+def storage_problem(exc: OSError) -> str | None:
+    """A one-line description of a file-system error the user can fix, or None if it is not one.
+
+    An OSError that names a file (no permission, not a folder, no such file, disk full) is about
+    the user's files or disk, not a bug in tunewise.
+    """
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        where = f"{exc.filename}: " if exc.filename else ""
+        return f"{where}the disk is full ({exc.strerror}); free some space and run the command again"
+    if exc.filename is None:
+        return None
+    reason = exc.strerror or type(exc).__name__
+    return f"{exc.filename}: {reason.lower()}; check the path and its permissions, then run the command again"
+
+
+def _internal_error(exc: BaseException) -> int:
+    print(
+        f"tunewise: internal error: {type(exc).__name__}: {one_line(str(exc))} (rerun with --debug for the traceback)",
+        file=sys.stderr,
+    )
+    return 1

@@ -12,16 +12,21 @@ import codecs
 import csv
 import io
 import json
+import os
+import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from advisor.errors import DataError, where
+from advisor.errors import DataError, shorten, where
 
 TEXT_SUFFIXES = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
 JSON_SUFFIXES = {".json", ".jsonl", ".ndjson"}
 DOCUMENT_SUFFIXES = {".txt", ".md", ".markdown", ".rst"}
+FILE_SUFFIXES = {*TEXT_SUFFIXES, *JSON_SUFFIXES, *DOCUMENT_SUFFIXES, ".parquet", ".trec"}
 SUPPORTED = "CSV, TSV, JSON, JSONL, Parquet, TREC documents, a `datasets` save_to_disk folder, or a folder of .txt/.md documents"
+UTF16_SAMPLE = 4096  # bytes looked at to recognise UTF-16 saved without a byte-order mark
 
 
 @dataclass
@@ -47,8 +52,7 @@ class RawTable:
 def read_table(path: Path) -> RawTable:
     """Read any supported file or folder; raise `DataError` naming the place of any problem."""
     source = str(path)
-    if not path.exists():
-        raise DataError(f"{source}: no such file or folder; check the path")
+    _check_readable_path(path)
     if path.is_dir():
         return _read_folder(path)
     suffix = path.suffix.lower()
@@ -63,9 +67,60 @@ def read_table(path: Path) -> RawTable:
 
         return read_trec_documents(path)
     if suffix in DOCUMENT_SUFFIXES:
-        text = decode_text(path.read_bytes(), source)
+        text = read_text(path)
         return RawTable(source, ["id", "text"], [{"id": path.name, "text": text}], [1], "file", [source])
     raise DataError(f"{source}: unknown format '{suffix or 'no extension'}'; use {SUPPORTED}")
+
+
+def _check_readable_path(path: Path) -> None:
+    """Refuse, with the reason, a path that names nothing readable: missing, a broken link, a pipe."""
+    source = str(path)
+    try:
+        exists = path.exists()
+    except OSError as exc:  # e.g. a parent folder that may not be searched
+        raise DataError(
+            f"{source}: cannot look at this path ({exc.strerror}); check the path and its permissions"
+        ) from exc
+    if not exists and path.is_symlink():
+        raise DataError(
+            f"{source}: a link to {_link_target(path)}, which does not exist; fix the link or give the file itself"
+        )
+    if not exists:
+        raise DataError(f"{source}: no such file or folder; check the path")
+    if not path.is_dir() and not path.is_file():
+        raise DataError(
+            f"{source}: not a regular file (a pipe, socket or device); save the data to a file and give its path"
+        )
+
+
+def _link_target(path: Path) -> str:
+    try:
+        return str(path.readlink())
+    except OSError:
+        return "a missing path"
+
+
+def read_bytes(path: Path) -> bytes:
+    """The bytes of a file; a `DataError` naming the file and the system's reason when it cannot be read."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise _unreadable(path, exc) from exc
+
+
+def _unreadable(path: Path, exc: OSError) -> DataError:
+    if isinstance(exc, PermissionError):
+        return DataError(
+            f"{path}: cannot read the file (permission denied); make it readable (chmod u+r) or copy it where you can"
+        )
+    return DataError(
+        f"{path}: cannot read the file ({exc.strerror or exc}); check the disk, or copy the file and give the copy"
+    )
+
+
+def read_text(path: Path) -> str:
+    """Read and decode a text file; every failure is a `DataError` naming the file."""
+    return decode_text(read_bytes(path), str(path))
 
 
 # ---------------------------------------------------------------------------- decoding
@@ -78,6 +133,7 @@ def decode_text(data: bytes, source: str) -> str:
             return data.decode("utf-16")
         except UnicodeDecodeError as exc:
             raise DataError(f"{source}: invalid UTF-16 at byte {exc.start}; re-save the file as UTF-8") from exc
+    _refuse_nul_bytes(data, source)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -89,12 +145,57 @@ def decode_text(data: bytes, source: str) -> str:
         ) from exc
 
 
+def _refuse_nul_bytes(data: bytes, source: str) -> None:
+    """Text never holds NUL bytes: they mean UTF-16 saved without a byte-order mark, or binary data.
+
+    Without this check UTF-16 text of ASCII characters decodes as "UTF-8" with a NUL between
+    letters, and the user is told about field counts instead of the encoding.
+    """
+    first = data.find(b"\x00")
+    if first < 0:
+        return
+    encoding = _utf16_without_bom(data[:UTF16_SAMPLE])
+    if encoding is not None:
+        raise DataError(
+            f"{source}: the file is {encoding} text without a byte-order mark (a NUL byte every other byte); "
+            "re-save it as UTF-8"
+        )
+    line = data.count(b"\n", 0, first) + 1
+    column = first - (data.rfind(b"\n", 0, first) + 1) + 1
+    raise DataError(
+        f"{source}:{line}: NUL byte at column {column}: this is binary data, not text; export the data as UTF-8 text"
+    )
+
+
+def _utf16_without_bom(sample: bytes) -> str | None:
+    """UTF-16-LE or -BE when mostly ASCII text puts a NUL in every other byte, else None."""
+    even, odd = sample[0::2], sample[1::2]
+    if len(odd) < 2:
+        return None
+    # Each ASCII character is its byte plus a NUL; allow some non-ASCII (whose high byte is not NUL).
+    if odd.count(0) >= 0.5 * len(odd) and even.count(0) <= 0.1 * len(even):
+        return "UTF-16-LE"
+    if even.count(0) >= 0.5 * len(even) and odd.count(0) <= 0.1 * len(odd):
+        return "UTF-16-BE"
+    return None
+
+
 # ---------------------------------------------------------------------------- CSV / TSV
 
 
 def _read_delimited(path: Path, delimiter: str) -> RawTable:
-    source = str(path)
-    text = decode_text(path.read_bytes(), source)
+    text = read_text(path)
+    # The csv module refuses fields over 128 KiB by default; a long document is a legitimate
+    # field, and no field can be longer than the file.
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, len(text) + 1))
+    try:
+        return _parse_delimited(text, str(path), delimiter)
+    finally:
+        csv.field_size_limit(limit)
+
+
+def _parse_delimited(text: str, source: str, delimiter: str) -> RawTable:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
         header = next(reader, None)
@@ -134,7 +235,7 @@ def _check_header(columns: list[str], source: str) -> None:
         if not name:
             raise DataError(f"{source}:1: column {position} has no name; name every column in the header")
         if name in seen:
-            raise DataError(f"{source}:1: column '{name}' appears twice in the header; rename one of them")
+            raise DataError(f"{source}:1: column '{shorten(name)}' appears twice in the header; rename one of them")
         seen.add(name)
 
 
@@ -143,14 +244,14 @@ def _check_header(columns: list[str], source: str) -> None:
 
 def _read_json(path: Path, *, lines_only: bool) -> RawTable:
     source = str(path)
-    text = decode_text(path.read_bytes(), source)
+    text = read_text(path)
     if not lines_only:
         stripped = text.lstrip()
         if stripped.startswith("["):
             return _json_array(text, source)
         if stripped.startswith("{"):
             try:
-                document = json.loads(text)
+                document = _parse_json(text, source)
             except json.JSONDecodeError as exc:
                 if exc.msg == "Extra data":  # one object per line: JSON Lines named .json
                     return _json_lines(text, source)
@@ -168,15 +269,81 @@ def _json_error(source: str, exc: json.JSONDecodeError, line: int | None = None)
     )
 
 
+def _parse_json(text: str, source: str, line: int | None = None) -> Any:
+    """`json.loads`, with the two failures that are not `JSONDecodeError` turned into `DataError`s.
+
+    `line` is where `text` starts in the file (JSON Lines); None when `text` is the whole file.
+    """
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise  # the callers name the line, or read the file as JSON Lines
+    except RecursionError as exc:  # the decoder recurses once per level of [ or {
+        raise _too_deep(text, source, line) from exc
+    except ValueError as exc:  # an integer longer than Python converts (sys.get_int_max_str_digits)
+        raise _too_long_number(text, source, line, exc) from exc
+
+
+def _position(text: str, offset: int, line: int | None) -> tuple[int, int]:
+    """(line, column) of `offset` in `text`, counting lines from `line` when `text` is one line of a file."""
+    number = (line or 1) + text.count("\n", 0, offset)
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return number, column
+
+
+def _too_deep(text: str, source: str, line: int | None) -> DataError:
+    depth, offset = _deepest(text)
+    number, column = _position(text, offset, line)
+    return DataError(
+        f"{source}:{number}: JSON nested {depth:,} levels deep (the deepest at column {column}), more than Python "
+        "can read; give each example as one flat object of fields"
+    )
+
+
+def _deepest(text: str) -> tuple[int, int]:
+    """The deepest nesting of [ and { outside strings, and the offset where it is first reached."""
+    depth = deepest = offset = 0
+    in_string = escaped = False
+    for index, char in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest, offset = depth, index
+        elif char in "]}":
+            depth -= 1
+    return deepest, offset
+
+
+def _too_long_number(text: str, source: str, line: int | None, exc: ValueError) -> DataError:
+    limit = sys.get_int_max_str_digits()
+    # A whole number (no fraction or exponent, which make it a float): only those are limited.
+    match = re.search(rf"(?<![\d.])\d{{{limit + 1},}}+(?![.eE])", text) if limit else None
+    if match is None:
+        return DataError(f"{source}{f':{line}' if line else ''}: unreadable JSON ({shorten(exc)}); fix the file")
+    number, column = _position(text, match.start(), line)
+    return DataError(
+        f"{source}:{number}: a whole number of {len(match.group()):,} digits at column {column}, more than Python "
+        f"reads ({limit:,}); write it as a string in quotes if it is a label or an id"
+    )
+
+
 def _json_lines(text: str, source: str) -> RawTable:
     rows: list[dict[str, Any]] = []
     lines: list[int] = []
-    decoder = json.JSONDecoder()
     for number, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip():
             continue
         try:
-            value = decoder.decode(raw)
+            value = _parse_json(raw, source, number)
         except json.JSONDecodeError as exc:
             raise _json_error(source, exc, number) from exc
         if not isinstance(value, dict):
@@ -188,7 +355,7 @@ def _json_lines(text: str, source: str) -> RawTable:
 
 def _json_array(text: str, source: str) -> RawTable:
     try:
-        document = json.loads(text)
+        document = _parse_json(text, source)
     except json.JSONDecodeError as exc:
         raise _json_error(source, exc) from exc
     return _records(document, source)
@@ -227,9 +394,14 @@ def _read_parquet(path: Path) -> RawTable:
 
     source = str(path)
     try:
+        with path.open("rb"):  # a permission problem is not a damaged file: say which it is
+            pass
+    except OSError as exc:
+        raise _unreadable(path, exc) from exc
+    try:
         table = pq.read_table(path)
     except Exception as exc:  # pyarrow raises several unrelated types for a bad file
-        raise DataError(f"{source}: not a readable Parquet file ({exc}); re-export it") from exc
+        raise DataError(f"{source}: not a readable Parquet file ({shorten(exc, 300)}); re-export it") from exc
     rows = table.to_pylist()
     return RawTable(source, list(table.column_names), rows, list(range(1, len(rows) + 1)), "row")
 
@@ -237,19 +409,52 @@ def _read_parquet(path: Path) -> RawTable:
 def _read_folder(path: Path) -> RawTable:
     if (path / "dataset_dict.json").is_file() or (path / "state.json").is_file():
         return _read_saved_dataset(path)
-    documents = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in DOCUMENT_SUFFIXES)
+    documents = _documents_in(path)
     if not documents:
+        # A folder named like a file is usually a path mix-up: say so rather than only list formats.
+        named = f" (a folder named like a {path.suffix} file: give the file itself)" if _file_like(path) else ""
         raise DataError(
-            f"{path}: the folder holds no .txt or .md documents and is not a `datasets` save_to_disk folder; "
+            f"{path}: the folder holds no .txt or .md documents and is not a `datasets` save_to_disk folder{named}; "
             f"use {SUPPORTED}"
         )
     rows: list[dict[str, Any]] = []
     sources: list[str] = []
     for doc in documents:
-        text = decode_text(doc.read_bytes(), str(doc))
+        text = read_text(doc)
         rows.append({"id": str(doc.relative_to(path)), "text": text})
         sources.append(str(doc))
     return RawTable(str(path), ["id", "text"], rows, list(range(1, len(rows) + 1)), "file", sources)
+
+
+def _file_like(path: Path) -> bool:
+    return path.suffix.lower() in FILE_SUFFIXES
+
+
+def _documents_in(folder: Path) -> list[Path]:
+    """The .txt/.md documents under `folder`, sorted; an unlistable folder or a broken link is an error.
+
+    Skipping either silently would leave documents out of the knowledge base without a word.
+    """
+
+    def refuse(exc: OSError) -> None:
+        raise DataError(
+            f"{exc.filename or folder}: cannot list this folder ({exc.strerror}); make it readable (chmod u+rx) "
+            "or move the documents out of it"
+        )
+
+    found: list[Path] = []
+    for root, _, names in os.walk(folder, onerror=refuse):
+        for name in names:
+            candidate = Path(root, name)
+            if candidate.suffix.lower() not in DOCUMENT_SUFFIXES:
+                continue
+            if candidate.is_file():
+                found.append(candidate)
+            elif candidate.is_symlink() and not candidate.exists():
+                raise DataError(
+                    f"{candidate}: a link to {_link_target(candidate)}, which does not exist; fix or remove the link"
+                )
+    return sorted(found)
 
 
 def _read_saved_dataset(path: Path) -> RawTable:
@@ -259,7 +464,7 @@ def _read_saved_dataset(path: Path) -> RawTable:
     try:
         loaded = datasets.load_from_disk(str(path))
     except Exception as exc:  # a damaged folder can fail in many ways inside `datasets`
-        raise DataError(f"{source}: cannot read this save_to_disk folder ({exc}); save it again") from exc
+        raise DataError(f"{source}: cannot read this save_to_disk folder ({shorten(exc, 300)}); save it again") from exc
     if isinstance(loaded, datasets.DatasetDict):
         if not loaded:
             raise DataError(f"{source}: the DatasetDict has no splits")

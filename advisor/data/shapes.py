@@ -7,12 +7,13 @@ map any canonical field to a column with `--columns label=category,text=utteranc
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
 from advisor.data.formats import RawTable
-from advisor.errors import DataError
+from advisor.errors import DataError, listing, shorten
 
 
 class Shape(str, Enum):
@@ -142,11 +143,13 @@ def parse_column_map(spec: str | None) -> dict[str, str]:
         if not item.strip():
             continue
         if "=" not in item:
-            raise DataError(f"--columns: '{item.strip()}' is not FIELD=COLUMN; write e.g. --columns label=category")
+            raise DataError(
+                f"--columns: '{shorten(item.strip())}' is not FIELD=COLUMN; write e.g. --columns label=category"
+            )
         key, _, column = item.partition("=")
         key, column = key.strip(), column.strip()
         if key not in ALIASES:
-            raise DataError(f"--columns: unknown field '{key}'; known fields: {', '.join(ALIASES)}")
+            raise DataError(f"--columns: unknown field '{shorten(key)}'; known fields: {', '.join(ALIASES)}")
         mapping[key] = column
     return mapping
 
@@ -167,8 +170,8 @@ def detect_columns(table: RawTable, explicit: dict[str, str] | None = None) -> t
     for name, column in explicit.items():
         if column not in table.columns:
             raise DataError(
-                f"{table.source}: --columns maps {name} to '{column}', which is not a column; columns are: "
-                + ", ".join(table.columns)
+                f"{table.source}: --columns maps {name} to '{shorten(column)}', which is not a column; columns are: "
+                + listing(table.columns)
             )
     for shape, required in REQUIRED.items():
         taken: set[str] = set()
@@ -186,7 +189,7 @@ def detect_columns(table: RawTable, explicit: dict[str, str] | None = None) -> t
                     found["input"] = extra
             return shape, found
     raise DataError(
-        f"{table.source}: cannot tell what the columns mean (found: {', '.join(table.columns) or 'none'}); "
+        f"{table.source}: cannot tell what the columns mean (found: {listing(table.columns) or 'none'}); "
         "expected text+label, prompt+completion, messages, question+answer, or text; "
         "map them with --columns, e.g. --columns text=utterance,label=intent"
     )
@@ -248,8 +251,8 @@ def _normalise(
 
 
 def _string(value: Any, column: str, table: RawTable, index: int) -> str | None:
-    if value is None:
-        return None
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None  # pandas writes a missing value as NaN, in JSON and Parquet alike
     if isinstance(value, str):
         return value
     if isinstance(value, bool | int | float):
@@ -281,7 +284,8 @@ def _messages(value: Any, column: str, table: RawTable, index: int) -> list[dict
         role, content = message["role"], message["content"]
         if role not in CHAT_ROLES:
             raise DataError(
-                f"{table.where(index)}: message {number} has role '{role}'; use one of {', '.join(sorted(CHAT_ROLES))}"
+                f"{table.where(index)}: message {number} has role '{shorten(role)}'; "
+                f"use one of {', '.join(sorted(CHAT_ROLES))}"
             )
         if not isinstance(content, str):
             raise DataError(f"{table.where(index)}: message {number} content must be text")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,7 +12,7 @@ from advisor.data.demo import DEMO_DATASETS, load_demo
 from advisor.data.formats import RawTable, read_table
 from advisor.data.shapes import Dataset, Shape, target_text, to_dataset
 from advisor.data.split import DEFAULT_EVAL_FRACTION, DEFAULT_SEED, split_indices
-from advisor.errors import DataError
+from advisor.errors import DataError, shorten
 
 TASKS = ("classification", "extraction", "generation", "qa", "style")
 DEFAULT_TASK: dict[Shape, str] = {
@@ -29,6 +30,9 @@ COMPATIBLE: dict[str, set[Shape]] = {
     "style": {Shape.PROMPT_COMPLETION, Shape.CHAT},
     "qa": {Shape.QA, Shape.DOCUMENTS, Shape.PROMPT_COMPLETION, Shape.CHAT},
 }
+# Up to this many distinct numbers are read as categories (ratings 1-5, class ids 0-9); more than
+# that, with fractions or nearly all different, are measurements.
+MAX_NUMERIC_CLASSES = 10
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,8 @@ def load_task_data(spec: DataSpec) -> TaskData:
     dataset = to_dataset(table, spec.columns)
     task = spec.task or DEFAULT_TASK[dataset.shape]
     _check_task(task, dataset)
+    if task == "classification":
+        _check_categorical(dataset)
     warnings: list[str] = []
     if dataset.empty_rows:
         first = table.where(dataset.empty_rows[0])
@@ -105,10 +111,7 @@ def load_task_data(spec: DataSpec) -> TaskData:
     else:
         train_pos, eval_pos = split_indices(dataset.inputs(), dataset.labels(), spec.eval_fraction, spec.seed)
         if not eval_pos:
-            raise DataError(
-                f"{dataset.source}: too few examples ({len(dataset)}) to hold out an eval split; "
-                "add examples or give your own eval file with --eval"
-            )
+            raise _too_few_to_split(dataset)
         train, evaluation = dataset.subset(train_pos), dataset.subset(eval_pos)
 
     if task == "classification":
@@ -144,13 +147,58 @@ def _check_task(task: str, dataset: Dataset) -> None:
     )
 
 
+def _check_categorical(dataset: Dataset) -> None:
+    """Refuse labels that are measurements: each would be a class of one example, and nothing could be split."""
+    labels = dataset.labels() or []
+    distinct = list(dict.fromkeys(labels))
+    if len(distinct) <= MAX_NUMERIC_CLASSES:
+        return
+    numbers = [_number(label) for label in distinct]
+    values = [n for n in numbers if n is not None]
+    if len(values) < len(numbers):
+        return  # some labels are words: categories
+    if all(v.is_integer() for v in values) and len(distinct) < 0.9 * len(labels):
+        return  # integer class ids that repeat: categories (counts or prices hardly ever repeat)
+    column = dataset.columns.get("label", "label")
+    shown = ", ".join(shorten(label, 20) for label in distinct[:3])
+    raise DataError(
+        f"{dataset.source}: column '{column}' holds {len(distinct):,} different numbers ({shown}, ... from "
+        f"{min(values):g} to {max(values):g}): the labels look continuous, a regression target, and classification "
+        "needs categories; bin the values into a few named classes (e.g. low, medium, high) or map a column of "
+        "categories with --columns label=NAME"
+    )
+
+
+def _number(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _too_few_to_split(dataset: Dataset) -> DataError:
+    labels = dataset.labels()
+    if labels is not None and len(dataset) > 1:
+        # The split keeps every label in training, so it holds out nothing when no label has two examples.
+        return DataError(
+            f"{dataset.source}: no label has two different examples ({len(set(labels)):,} labels over "
+            f"{len(dataset):,} examples), so none can be held out for eval without leaving it unseen in training; "
+            "add several examples per label, or give your own eval file with --eval"
+        )
+    return DataError(
+        f"{dataset.source}: too few examples ({len(dataset)}) to hold out an eval split; "
+        "add examples or give your own eval file with --eval"
+    )
+
+
 def _check_labels(dataset: Dataset, train: Dataset, evaluation: Dataset) -> None:
     counts = Counter(dataset.labels() or [])
     column = dataset.columns.get("label", "label")
     if len(counts) < 2:
         only = next(iter(counts), "")
         raise DataError(
-            f"{dataset.source}: column '{column}' has a single class ('{only}'); classification needs at least "
+            f"{dataset.source}: column '{column}' has a single class ('{shorten(only)}'); classification needs at least "
             "two: add examples of the other classes"
         )
     known = set(train.labels() or [])
@@ -159,7 +207,7 @@ def _check_labels(dataset: Dataset, train: Dataset, evaluation: Dataset) -> None
         if label not in known:
             unseen.setdefault(label, position)
     if unseen:
-        shown = ", ".join(f"'{label}' ({evaluation.where(pos)})" for label, pos in list(unseen.items())[:3])
+        shown = ", ".join(f"'{shorten(label)}' ({evaluation.where(pos)})" for label, pos in list(unseen.items())[:3])
         more = f" and {len(unseen) - 3} more" if len(unseen) > 3 else ""
         raise DataError(
             f"{evaluation.source}: {len(unseen)} eval label(s) never occur in training: {shown}{more}; "

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from advisor.models import tokenizer_folder
+from advisor.model_files import check_no_custom_code, load_errors
+from advisor.models import tokenizer_folder, trust_remote_code
 
 PERCENTILES = (50, 90, 95, 99)
 
@@ -51,6 +52,8 @@ def model_max_length(folder: Path) -> int | None:
 
 def count_tokens(texts: list[str], folder: Path) -> list[int]:
     """The number of tokens (special tokens included) of each text."""
+    # Refused even when tokenizer.json would do: a folder asking for its own tokenizer code may count differently.
+    check_no_custom_code(folder)
     tokenizer_file = folder / "tokenizer.json"
     if tokenizer_file.is_file():
         from tokenizers import Tokenizer
@@ -61,7 +64,8 @@ def count_tokens(texts: list[str], folder: Path) -> list[int]:
         return [len(e.ids) for e in tokenizer.encode_batch(texts, add_special_tokens=True)]
     from transformers import AutoTokenizer
 
-    slow = AutoTokenizer.from_pretrained(folder)
+    with load_errors(folder):
+        slow = AutoTokenizer.from_pretrained(folder, trust_remote_code=trust_remote_code())
     return [len(ids) for ids in slow(texts, add_special_tokens=True, truncation=False)["input_ids"]]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from advisor.data.formats import RawTable, decode_text
+from advisor.data.formats import RawTable, read_text
 from advisor.errors import DataError
 
 _DOC = re.compile(r"<DOC>(.*?)</DOC>", re.DOTALL | re.IGNORECASE)
@@ -20,7 +20,7 @@ def is_trec_topics(text: str) -> bool:
 
 
 def read_trec_documents(path: Path) -> RawTable:
-    text = decode_text(path.read_bytes(), str(path))
+    text = read_text(path)
     rows: list[dict[str, object]] = []
     lines: list[int] = []
     for match in _DOC.finditer(text):
@@ -38,7 +38,7 @@ def read_trec_documents(path: Path) -> RawTable:
 
 def read_trec_topics(path: Path) -> list[tuple[str, str]]:
     """(query id, query text) for each <top> block."""
-    text = decode_text(path.read_bytes(), str(path))
+    text = read_text(path)
     topics: list[tuple[str, str]] = []
     for match in _TOP.finditer(text):
         num, title = _NUM.search(match.group(1)), _TITLE.search(match.group(1))
@@ -56,7 +56,7 @@ def read_qrels(path: Path) -> dict[str, dict[str, float]]:
     if not path.is_file():
         raise DataError(f"{path}: no such file; check the path")
     judgments: dict[str, dict[str, float]] = {}
-    for number, line in enumerate(decode_text(path.read_bytes(), str(path)).splitlines(), start=1):
+    for number, line in enumerate(read_text(path).splitlines(), start=1):
         parts = line.split()
         if not parts:
             continue

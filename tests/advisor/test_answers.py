@@ -10,7 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from advisor.answers import ANSWER_FIELDS, Answers, build_answers, from_profile, read_answers_file, save_answers
+from advisor.answers import (
+    ANSWER_FIELDS,
+    Answers,
+    answer_warnings,
+    build_answers,
+    from_profile,
+    read_answers_file,
+    save_answers,
+)
 from advisor.errors import ConfigError
 from tests.conftest import CliResult, run_subprocess
 
@@ -47,11 +55,43 @@ def test_defaults_are_valid_and_documented() -> None:
         ({"needs_citations": True}, "n_documents is 0"),
         ({"task": "generation", "n_labels": 4}, "labels belong to classification"),
         ({"price_per_gpu_hour": -1.0}, "price_per_gpu_hour"),
+        ({"n_examples": 20, "n_labels": 500}, "n_labels is 500 but n_examples is 20: more labels than examples"),
+        ({"n_examples": 10**30}, r"n_examples: 1e\+30 is above the maximum of 10,000,000,000"),
+        ({"n_examples": 10**400}, r"n_examples: 1e\+400 is above the maximum"),
+        ({"seq_len": 10**9}, "seq_len: 1,000,000,000 is above the maximum of 10,000,000 .longer than any"),
+        ({"latency_ms": float("nan")}, "latency_ms: nan is not a finite number"),
+        ({"budget_usd": float("inf")}, "budget_usd: inf is not a finite number"),
     ],
 )
 def test_impossible_answers_are_refused(values: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         Answers(**values)  # type: ignore[arg-type]
+
+
+def test_labels_without_examples_are_possible_and_few_examples_per_label_are_unusual() -> None:
+    assert answer_warnings(Answers(n_labels=500)) == []  # no examples yet: prompting can still classify
+    assert answer_warnings(Answers(n_examples=2000, n_labels=18, tokens_per_example=40)) == []
+    [warning] = answer_warnings(Answers(n_examples=20, n_labels=15))
+    assert "fewer than two examples per label" in warning
+    [warning] = answer_warnings(Answers(task="generation", seq_len=128, tokens_per_example=400))
+    assert "tokens_per_example 400 is above seq_len 128" in warning
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("n_examples: .nan\n", r"a\.yaml:1: n_examples: 'nan' is not a number \(NaN\)"),
+        ("budget_usd: -.inf\n", r"a\.yaml:1: budget_usd: '-inf' is infinite"),
+        ("task: qa\nn_examples: 1e400\n", r"a\.yaml:2: n_examples: '1e400' is infinite or too large"),
+        ("model_params: 7x\n", r"a\.yaml:1: model_params: '7x' is not a number"),
+        ("n_examples: " + "9" * 5000 + "\n", r"a\.yaml:1: a whole number of 5,000 digits"),
+    ],
+)
+def test_unreadable_numbers_name_the_line(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "a.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        read_answers_file(path)
 
 
 def test_yaml_round_trip(tmp_path: Path) -> None:

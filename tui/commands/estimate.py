@@ -4,8 +4,28 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+from typing import Any
 
 from advisor.estimate import DEFAULT_LORA_DROPOUT
+
+# Number flags (by dest) and the type each is read as. They are read like the questionnaire's
+# answers (7e9, 1,200, 2k) rather than by argparse, so a bad one is one `tunewise: error:` line.
+NUMBER_FLAGS = {
+    "seq_len": "int",
+    "batch_size": "int",
+    "lora_r": "int",
+    "lora_dropout": "float",
+    "num_labels": "int | None",
+    "n_examples": "int",
+    "epochs": "float",
+    "tokens_per_example": "int | None",
+    "gpu_memory_gb": "float",
+    "gpu_count": "int | None",
+    "ram_gb": "float",
+    "cpu_cores": "int",
+    "price_per_gpu_hour": "float",
+}
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -26,12 +46,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument(
         "--dtype", choices=("fp32", "bf16", "nf4"), help="default: fp32 on CPU, bf16 on GPU, nf4 for qlora"
     )
-    parser.add_argument("--seq-len", type=int, default=256, help="tokens per sequence (default: 256)")
-    parser.add_argument("--batch-size", type=int, default=8, help="sequences per step on each device (default: 8)")
-    parser.add_argument("--lora-r", type=int, default=16, help="LoRA rank (default: 16)")
+    parser.add_argument("--seq-len", default=256, help="tokens per sequence (default: 256)")
+    parser.add_argument("--batch-size", default=8, help="sequences per step on each device (default: 8)")
+    parser.add_argument("--lora-r", default=16, help="LoRA rank (default: 16)")
     parser.add_argument(
         "--lora-dropout",
-        type=float,
         default=DEFAULT_LORA_DROPOUT,
         help=f"LoRA dropout (default: {DEFAULT_LORA_DROPOUT})",
     )
@@ -39,49 +58,36 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument(
         "--gradient-checkpointing", action="store_true", help="recompute activations in the backward pass"
     )
-    parser.add_argument("--num-labels", type=int, help="train a classification head with this many labels")
-    parser.add_argument("--n-examples", type=int, default=1000, help="training examples, for time (default: 1000)")
-    parser.add_argument("--epochs", type=float, default=3.0, help="passes over the data (default: 3)")
-    parser.add_argument("--tokens-per-example", type=int, help="mean tokens per example (default: half of --seq-len)")
-    parser.add_argument(
-        "--gpu-memory-gb", type=float, default=24.0, help="each GPU's memory; 0 for CPU only (default: 24)"
-    )
-    parser.add_argument("--gpu-count", type=int, help="GPUs (default: 1, or 0 with --gpu-memory-gb 0)")
-    parser.add_argument("--ram-gb", type=float, default=32.0, help="system memory (default: 32)")
-    parser.add_argument("--cpu-cores", type=int, default=8, help="cores, for CPU-only time (default: 8)")
-    parser.add_argument("--price-per-gpu-hour", type=float, default=2.0, help="US dollars (default: 2.0)")
+    parser.add_argument("--num-labels", help="train a classification head with this many labels")
+    parser.add_argument("--n-examples", default=1000, help="training examples, for time (default: 1000)")
+    parser.add_argument("--epochs", default=3.0, help="passes over the data (default: 3)")
+    parser.add_argument("--tokens-per-example", help="mean tokens per example (default: half of --seq-len)")
+    parser.add_argument("--gpu-memory-gb", default=24.0, help="each GPU's memory; 0 for CPU only (default: 24)")
+    parser.add_argument("--gpu-count", help="GPUs (default: 1, or 0 with --gpu-memory-gb 0)")
+    parser.add_argument("--ram-gb", default=32.0, help="system memory (default: 32)")
+    parser.add_argument("--cpu-cores", default=8, help="cores, for CPU-only time (default: 8)")
+    parser.add_argument("--price-per-gpu-hour", default=2.0, help="US dollars (default: 2.0)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.set_defaults(run=run)
 
 
+def _numbers(args: argparse.Namespace) -> dict[str, Any]:
+    """The number flags, read and typed; an unreadable one is a `ConfigError` naming its flag."""
+    from advisor.answers import coerce_value
+
+    return {
+        dest: coerce_value("--" + dest.replace("_", "-"), kind, getattr(args, dest))
+        for dest, kind in NUMBER_FLAGS.items()
+    }
+
+
 def run(args: argparse.Namespace) -> int:
-    from advisor.answers import build_answers
+    from advisor.answers import MAX_PARAMS, build_answers, check_range
     from advisor.architectures import parse_param_count, spec_for, spec_from_params
-    from advisor.errors import ConfigError
-    from advisor.estimate import TrainingPlan, estimate_training
+    from advisor.estimate import TrainingPlan, estimate_training, validate_plan
     from advisor.recommend import hardware_of
 
-    for flag, value, minimum in (
-        ("--seq-len", args.seq_len, 1),
-        ("--batch-size", args.batch_size, 1),
-        ("--lora-r", args.lora_r, 1),
-        ("--n-examples", args.n_examples, 0),
-        ("--epochs", args.epochs, 0),
-    ):
-        if value < minimum:
-            raise ConfigError(f"{flag} must be at least {minimum}, got {value:g}")
-    if not 0 <= args.lora_dropout < 1:
-        raise ConfigError(f"--lora-dropout must be in [0, 1), got {args.lora_dropout:g}")
-    spec = spec_for(args.model) if args.model else spec_from_params(parse_param_count(args.params), args.kind)
-    answers = build_answers(
-        {
-            "gpu_memory_gb": args.gpu_memory_gb,
-            "gpu_count": args.gpu_count,
-            "ram_gb": args.ram_gb,
-            "cpu_cores": args.cpu_cores,
-            "price_per_gpu_hour": args.price_per_gpu_hour,
-        }
-    )
+    numbers = _numbers(args)
     targets = (
         args.target_modules
         if args.target_modules == "all-linear"
@@ -90,18 +96,29 @@ def run(args: argparse.Namespace) -> int:
     plan = TrainingPlan(
         method=args.method,
         dtype=args.dtype,
-        batch_size=args.batch_size,
-        seq_len=args.seq_len,
-        lora_r=args.lora_r,
+        batch_size=numbers["batch_size"],
+        seq_len=numbers["seq_len"],
+        lora_r=numbers["lora_r"],
         target_modules=targets,
-        lora_dropout=args.lora_dropout,
+        lora_dropout=numbers["lora_dropout"],
         gradient_checkpointing=args.gradient_checkpointing,
-        num_labels=args.num_labels,
-        n_examples=args.n_examples,
-        epochs=args.epochs,
-        tokens_per_example=args.tokens_per_example,
+        num_labels=numbers["num_labels"],
+        n_examples=numbers["n_examples"],
+        epochs=numbers["epochs"],
+        tokens_per_example=numbers["tokens_per_example"],
     )
+    warnings = validate_plan(plan)  # before the model is looked up: flags first, files later
+    hardware = ("gpu_memory_gb", "gpu_count", "ram_gb", "cpu_cores", "price_per_gpu_hour")
+    answers = build_answers({key: numbers[key] for key in hardware})
+    if args.model:
+        spec = spec_for(args.model)
+    else:
+        params = parse_param_count(args.params)
+        check_range("--params", params, 1, MAX_PARAMS, "fifty times the largest published models")
+        spec = spec_from_params(params, args.kind)
     estimate = estimate_training(spec, plan, hardware_of(answers))
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     if args.json:
         print(json.dumps(estimate.to_dict(), indent=2))
         return 0

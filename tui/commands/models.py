@@ -63,6 +63,7 @@ def run_prepare(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
+    from advisor.model_files import check_loadable
     from advisor.models import check_model_name, prepare_model
 
     for name in args.names:
@@ -85,6 +86,8 @@ def run_prepare(args: argparse.Namespace) -> int:
                 bar.update(task_id, description=stage, completed=fraction)
 
             resolved = prepare_model(name, progress=advance)
+        if resolved.source != "builtin":
+            check_loadable(resolved.path)  # "ready" must mean it loads: not damaged, not asking to run code
         how = " (converted)" if "writing safetensors" in stages else ""
         print(f"{name}: ready at {resolved.path}{how}")
     return 0

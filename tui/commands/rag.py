@@ -172,6 +172,14 @@ def run_eval(args: argparse.Namespace) -> int:
         raise ConfigError("give --data EVAL, or --queries FILE --qrels FILE")
     if args.limit is not None and args.limit < 1:
         raise ConfigError(f"--limit must be at least 1, got {args.limit}")
+    if args.k is not None and args.k < 1:
+        raise ConfigError(f"--k must be at least 1, got {args.k}")
+    if args.out is not None:  # before the slow part: a bad path must not cost an evaluation
+        from advisor.ownership import check_file_target
+        from advisor.results import RunResult
+
+        inputs = [args.index, args.data, args.queries, args.qrels]
+        check_file_target(args.out, flag="--out", what="a result", proves=RunResult.is_result_file, inputs=inputs)
     index = load_index(args.index)
     if args.queries is not None:
         from advisor.data.trec import read_qrels, read_trec_topics

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -62,13 +63,17 @@ def resolve_answers(args: argparse.Namespace) -> Answers:
 
 
 def run(args: argparse.Namespace) -> int:
-    from advisor.answers import save_answers
+    from advisor.answers import answer_warnings, check_destination, save_answers
     from advisor.recommend import recommend
 
+    if args.save_answers:
+        check_destination(args.save_answers, "--save-answers")  # before --from-data reads anything
     answers = resolve_answers(args)
     result = recommend(answers, data_path=args.from_data)
     if args.save_answers:
         save_answers(answers, args.save_answers)
+    for warning in answer_warnings(answers):
+        print(f"warning: {warning}", file=sys.stderr)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     else:

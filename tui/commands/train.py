@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -69,23 +70,39 @@ def _print_progress(progress: TrainProgress) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import json
+    import threading
 
+    from advisor.errors import InterruptionError
     from harness import distributed
     from harness.config import build_config, load_config
+    from tui.signals import graceful_stop
 
     config = load_config(args.config, args.overrides) if args.config else build_config({}, args.overrides)
     from harness.train import train
 
     quiet = args.quiet or args.json
-    outcome = train(
-        config,
-        resume=args.resume,
-        overwrite=args.overwrite,
-        on_progress=None if quiet else _print_progress,
-        on_stage=None if quiet else (lambda text: print(f"{text}...", file=sys.stderr, flush=True)),
-    )
+    cancel = threading.Event()
+
+    def stopping() -> None:
+        print(
+            "stopping after this step with a checkpoint (press Ctrl-C again to stop at once)",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    with graceful_stop(cancel, stopping):
+        outcome = train(
+            config,
+            resume=args.resume,
+            overwrite=args.overwrite,
+            on_progress=None if quiet else _print_progress,
+            cancel=cancel,
+            on_stage=None if quiet else (lambda text: print(f"{text}...", file=sys.stderr, flush=True)),
+        )
     if not distributed.is_main():
         return 0
+    if outcome.status == "cancelled":
+        raise InterruptionError(f"stopped with a checkpoint in {outcome.run_dir}; continue with: {_resume_command()}")
     for warning in outcome.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if args.json:
@@ -101,6 +118,12 @@ def run(args: argparse.Namespace) -> int:
         f"peak memory {outcome.metrics.get('peak_rss_bytes', 0) / 2**30:.2f} GiB"
     )
     return 0
+
+
+def _resume_command() -> str:
+    """The command line that was run, with --resume instead of --overwrite."""
+    words = [word for word in sys.argv[1:] if word not in ("--overwrite", "--resume")]
+    return shlex.join(["tunewise", *words, "--resume"])
 
 
 def run_merge(args: argparse.Namespace) -> int:

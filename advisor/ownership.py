@@ -1,0 +1,120 @@
+"""What tunewise may replace: only folders it can prove it wrote, never its own inputs.
+
+Every folder tunewise publishes (a run, an index, a merged model) carries a marker file that only
+tunewise writes. Before anything is replaced, the target must be missing, an empty folder, or a
+folder with that marker; anything else (a user's folder, a file, the folder that holds the input
+being read) is refused with a one-line error naming the path, before any work starts.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from advisor import __version__
+from advisor.errors import ConfigError
+from advisor.paths import absolute
+
+
+@dataclass(frozen=True)
+class Owned:
+    """A kind of folder tunewise writes, and the marker file that proves a folder is one."""
+
+    what: str  # for people: "an index", "a run folder"
+    marker: str  # a JSON file inside the folder that only tunewise writes
+    legacy: tuple[str, ...] = ()  # files that together identify folders written before the marker existed
+
+    def proves(self, folder: Path) -> bool:
+        """True if `folder` holds this kind's marker (or, for older folders, all its legacy files)."""
+        try:
+            data = json.loads((folder / self.marker).read_text(encoding="utf-8"))
+            if isinstance(data, dict) and "tunewise_version" in data:
+                return True
+        except (OSError, ValueError):
+            pass
+        return bool(self.legacy) and all((folder / name).exists() for name in self.legacy)
+
+    def mark(self, folder: Path, **facts: object) -> None:
+        """Write the marker into a folder being built (plain write: the folder is not published yet)."""
+        record = {"tunewise_version": __version__, "kind": self.what, "created": time.time(), **facts}
+        (folder / self.marker).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+RUN = Owned("a run folder", "tunewise-run.json", legacy=("config.yaml", "metrics.json", "result.json"))
+MERGED_MODEL = Owned("a merged model", "tunewise-merged.json")
+# An index's manifest is its marker: it records the version that wrote it.
+INDEX = Owned("an index", "manifest.json")
+
+
+def _is_empty_dir(path: Path) -> bool:
+    return path.is_dir() and next(path.iterdir(), None) is None
+
+
+def may_replace(target: Path, owned: Owned) -> bool:
+    """Whether writing `target` loses nothing of the user's: missing, empty, or ours."""
+    if not target.exists() and not target.is_symlink():
+        return True
+    if target.is_symlink() or not target.is_dir():
+        return False
+    return _is_empty_dir(target) or owned.proves(target)
+
+
+def check_target(target: Path, owned: Owned, *, flag: str, inputs: Iterable[Path | str | None] = ()) -> Path:
+    """Refuse a target tunewise may not write; return it as an absolute path.
+
+    `inputs` are the files and folders the command reads (its data, its source run or model):
+    the target may not be one of them, contain one of them, or lie inside an input folder.
+    """
+    target_path = absolute(target)
+    resolved = target_path.resolve()
+    for item in inputs:
+        if item is None:
+            continue
+        source = Path(item).expanduser().resolve()
+        if not source.exists():  # a built-in name such as `demo`, or a hub id
+            continue
+        if source == resolved or resolved in source.parents:
+            raise ConfigError(
+                f"{flag} {target}: would replace {source}, which this command reads; choose another path for {flag}"
+            )
+        if source.is_dir() and source in resolved.parents:
+            raise ConfigError(
+                f"{flag} {target}: lies inside {source}, which this command reads; choose a path outside it for {flag}"
+            )
+    if target_path.is_symlink():
+        raise ConfigError(f"{flag} {target}: is a symbolic link; give the real folder path, or a new one")
+    if target_path.exists() and not target_path.is_dir():
+        raise ConfigError(f"{flag} {target}: is a file, not a folder; give a folder path for {owned.what}")
+    if not may_replace(target_path, owned):
+        raise ConfigError(
+            f"{flag} {target}: already exists and is not {owned.what} written by tunewise (no {owned.marker}); "
+            "tunewise only replaces its own folders: choose another path, or move that folder away yourself"
+        )
+    return target_path
+
+
+def check_file_target(
+    target: Path, *, flag: str, what: str, proves: Callable[[Path], bool], inputs: Iterable[Path | str | None] = ()
+) -> Path:
+    """Refuse an output file that would replace a folder, an input, or a file tunewise did not write."""
+    target_path = absolute(target)
+    for item in inputs:
+        if item is not None and Path(item).expanduser().exists():
+            source = Path(item).expanduser().resolve()
+            if source == target_path.resolve() or target_path.resolve() in source.parents:
+                raise ConfigError(
+                    f"{flag} {target}: would replace {source}, which this command reads; choose another file"
+                )
+    if target_path.is_dir():
+        raise ConfigError(f"{flag} {target}: is a folder; give a file name such as {target_path.name}/result.json")
+    if target_path.exists() and not proves(target_path):
+        raise ConfigError(
+            f"{flag} {target}: already exists and is not {what} written by tunewise; "
+            "choose another file name, or remove it yourself"
+        )
+    if target_path.parent.exists() and not target_path.parent.is_dir():
+        raise ConfigError(f"{flag} {target}: {target_path.parent} is a file, not a folder; choose another path")
+    return target_path
