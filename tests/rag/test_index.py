@@ -136,6 +136,14 @@ def test_a_crash_mid_build_leaves_the_previous_index(
         (lambda d: (d / "manifest.json").write_text("{not json"), "manifest is damaged"),
         (lambda d: (d / "manifest.json").unlink(), "not a tunewise index"),
         (lambda d: (d / "records.jsonl").unlink(), "missing from the index"),
+        # Damage that the checksums cannot see, because the manifest was rewritten to match it.
+        (lambda d: _resealed(d, "index.faiss", b"not a faiss index" * 10), "index.faiss: not a readable FAISS index"),
+        (lambda d: _resealed(d, "records.jsonl", b'{"id": "a", "text"\n'), r"records.jsonl:1: not a JSON record"),
+        (
+            lambda d: _resealed(d, "records.jsonl", b'{"id": "a"}\n'),
+            r"records.jsonl:1: a labelled record needs id, text",
+        ),
+        (lambda d: _resealed(d, "records.jsonl", b"\xff\xfe\n"), "records.jsonl: not UTF-8"),
     ],
 )
 def test_a_damaged_index_is_refused(
@@ -146,6 +154,14 @@ def test_a_damaged_index_is_refused(
     damage(broken)
     with pytest.raises(DataError, match=message):
         load_index(broken)
+
+
+def _resealed(folder: Path, name: str, content: bytes) -> None:
+    """Replace one index file and rewrite the manifest's size and checksum to match it."""
+    (folder / name).write_bytes(content)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["files"][name] = rag_index._file_facts(folder / name)
+    (folder / "manifest.json").write_text(json.dumps(manifest))
 
 
 def test_another_embedding_model_is_refused(demo_index: Path) -> None:

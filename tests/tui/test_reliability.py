@@ -196,7 +196,10 @@ def _wait_for(predicate: Callable[[], bool], process: subprocess.Popen[str], sec
         time.sleep(0.05)
 
 
-def test_sigterm_stops_training_with_a_checkpoint_that_resumes(sentiment_data: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_a_stop_signal_ends_training_with_a_checkpoint_that_resumes(
+    stop: signal.Signals, sentiment_data: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "run"
     args = [
         "train",
@@ -215,7 +218,7 @@ def test_sigterm_stops_training_with_a_checkpoint_that_resumes(sentiment_data: P
     log = out.with_name("run.incomplete") / "config.yaml"
     _wait_for(log.exists, process)
     time.sleep(2)  # loading or training, before any scheduled checkpoint (save_steps 50)
-    process.send_signal(signal.SIGTERM)
+    process.send_signal(stop)
     _, err = process.communicate(timeout=300)
     assert process.returncode == 130, err
     last = err.strip().splitlines()[-1]
@@ -230,7 +233,10 @@ def test_sigterm_stops_training_with_a_checkpoint_that_resumes(sentiment_data: P
     assert metrics["resumed_from"] == checkpoints[0].parent.name and metrics["steps"] == 16
 
 
-def test_sigterm_mid_build_keeps_the_previous_index(tmp_path: Path, sentiment_data: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_a_stop_signal_mid_build_keeps_the_previous_index(
+    stop: signal.Signals, tmp_path: Path, sentiment_data: Path
+) -> None:
     index = tmp_path / "idx"
     first = _rag("build", sentiment_data, "--out", index)
     first.communicate(timeout=300)
@@ -238,7 +244,7 @@ def test_sigterm_mid_build_keeps_the_previous_index(tmp_path: Path, sentiment_da
     before = _snapshot(index)
     second = _rag("build", sentiment_data, "--out", index)
     _wait_for((tmp_path / ".idx.lock").exists, second)  # the build has begun: it holds the index's lock
-    second.send_signal(signal.SIGTERM)
+    second.send_signal(stop)
     _, err = second.communicate(timeout=120)
     assert second.returncode == 130 and "interrupted" in err.strip().splitlines()[-1], err
     assert "Traceback" not in err
