@@ -22,6 +22,7 @@ from advisor.errors import ConfigError, StorageError, shorten
 TASKS = ("classification", "extraction", "generation", "qa", "style")
 KNOWLEDGE_CHANGES = ("never", "rarely", "often")
 DEFAULT_GPU_MEMORY_GB = 24.0
+ANSWERS_HEADER = "# tunewise answers"  # the first line of every saved answers file
 
 # Upper bounds: past them a number is a typo or a wrong unit, and the estimates would only
 # print absurd figures. Shared with the estimator and the training config.
@@ -448,13 +449,27 @@ def check_destination(path: Path, flag: str) -> None:
         raise ConfigError(f"{flag} {path}: {parent} is a file, not a folder; choose another path")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise ConfigError(f"{flag} {path}: cannot write in {parent} (permission denied); choose another folder")
+    if path.exists() and not is_answers_file(path):
+        raise ConfigError(
+            f"{flag} {path}: already exists and is not an answers file written by tunewise; "
+            "choose another file name, or remove it yourself"
+        )
+
+
+def is_answers_file(path: Path) -> bool:
+    """True if `path` starts the way `save_answers` writes, so replacing it loses nothing of the user's."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.readline().startswith(ANSWERS_HEADER)
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 def save_answers(answers: Answers, path: Path) -> None:
     """Write every answer with its help text as a comment, atomically; a `StorageError` if the disk refuses."""
     from advisor.atomic import atomic_write_text
 
-    lines = ["# tunewise answers: edit and pass back with --answers FILE", ""]
+    lines = [f"{ANSWERS_HEADER}: edit and pass back with --answers FILE", ""]
     for f in fields(answers):
         value = getattr(answers, f.name)
         lines.append(f"# {f.metadata['help']}")

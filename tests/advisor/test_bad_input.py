@@ -277,6 +277,11 @@ COMMAND_CASES: dict[str, tuple[dict[str, bytes | Link], list[str], list[str]]] =
         ["recommend", "--save-answers", "out"],
         ["--save-answers out: a folder", "out/answers.yaml"],
     ),
+    "answers saved over a file tunewise did not write": (
+        {"notes.txt": b"my notes"},
+        ["recommend", "--save-answers", "notes.txt"],
+        ["--save-answers notes.txt", "not an answers file written by tunewise"],
+    ),
     "answers saved under a regular file": (
         {"somefile": b"x"},
         ["recommend", "--save-answers", "somefile/answers.yaml"],
