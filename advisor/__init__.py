@@ -1,7 +1,5 @@
-"""tunewise's domain core: data, models, recommendations and estimates.
+"""The advice: the questionnaire, the rules with their sources, the estimates, the recommendation.
 
-Importing this package is cheap on purpose: torch, transformers, faiss and textual are
-imported only inside the functions that need them.
+Importing this package is cheap on purpose: it never imports torch, transformers, faiss or
+textual at module level.
 """
-
-__version__ = "0.1.0"

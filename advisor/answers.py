@@ -9,27 +9,23 @@ this order, later winning: the defaults below, `--detect-hardware`, `--from-data
 from __future__ import annotations
 
 import difflib
-import math
 import os
-import sys
-from dataclasses import MISSING, asdict, dataclass, field, fields
-from decimal import Context
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from advisor.errors import ConfigError, StorageError, shorten
+from tunewise.defaults import MAX_EXAMPLES, MAX_LABELS, MAX_PARAMS, MAX_TOKENS
+from tunewise.errors import ConfigError, StorageError, shorten
+from tunewise.names import TASKS
+from tunewise.values import check_range, coerce_value
+from tunewise.yaml_files import read_yaml_mapping
 
-TASKS = ("classification", "extraction", "generation", "qa", "style")
+if TYPE_CHECKING:
+    from tunewise.data.task import DataSpec
+
 KNOWLEDGE_CHANGES = ("never", "rarely", "often")
 DEFAULT_GPU_MEMORY_GB = 24.0
 ANSWERS_HEADER = "# tunewise answers"  # the first line of every saved answers file
-
-# Upper bounds: past them a number is a typo or a wrong unit, and the estimates would only
-# print absurd figures. Shared with the estimator and the training config.
-MAX_EXAMPLES = 10**10  # more than any fine-tuning data set or knowledge base
-MAX_LABELS = 10**7  # more classes than the largest extreme-classification label sets
-MAX_TOKENS = 10**7  # longer than any model's context window
-MAX_PARAMS = 1e14  # fifty times the largest published models
 
 
 def _answer(
@@ -159,11 +155,6 @@ class Answers:
 ANSWER_FIELDS = {f.name: f for f in fields(Answers)}
 
 
-def default_of(name: str) -> Any:
-    default = ANSWER_FIELDS[name].default
-    return None if default is MISSING else default
-
-
 def validate(answers: Answers) -> None:
     """Raise `ConfigError` for a value out of range or answers that contradict each other."""
     for f in fields(answers):
@@ -176,31 +167,6 @@ def validate(answers: Answers) -> None:
         if isinstance(value, int | float) and not isinstance(value, bool):
             check_range(f.name, value, f.metadata.get("minimum"), f.metadata.get("maximum"), f.metadata.get("why", ""))
     _check_consistency(answers)
-
-
-def check_range(name: str, value: float, minimum: float | None, maximum: float | None, why: str = "") -> None:
-    """Raise `ConfigError` naming `name` for a value that is not finite or is outside [minimum, maximum].
-
-    `why` says what a value above `maximum` would mean, so the user sees it is a typo and not a limit of tunewise.
-    """
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ConfigError(f"{name}: {value} is not a finite number; give a finite value")
-    if minimum is not None and value < minimum:
-        rule = "negative" if minimum == 0 and value < 0 else f"below the minimum of {minimum:g}"
-        raise ConfigError(f"{name}: {show_number(value)} is {rule}; give a value of at least {minimum:g}")
-    if maximum is not None and value > maximum:
-        reason = f" ({why})" if why else ""
-        raise ConfigError(
-            f"{name}: {show_number(value)} is above the maximum of {show_number(maximum)}{reason}; check the number"
-        )
-
-
-def show_number(value: float) -> str:
-    """A number as a message shows it: 1,200 or 0.05, and 1e+30 rather than thirty-one digits."""
-    if isinstance(value, int):
-        # Through Decimal: 'g' formatting of an int goes through a float, which 10**400 overflows.
-        return f"{Context(prec=3).create_decimal(value).normalize():g}" if abs(value) >= 10**15 else f"{value:,}"
-    return f"{value:.3g}" if abs(value) >= 1e15 else f"{value:,g}"
 
 
 def _check_consistency(answers: Answers) -> None:
@@ -256,79 +222,6 @@ def coerce(name: str, value: Any, where: str = "") -> Any:
     return coerce_value(name, str(ANSWER_FIELDS[name].type), value, f"{where}: " if where else "")
 
 
-def coerce_value(name: str, kind: str, value: Any, place: str = "") -> Any:
-    """Turn `value` into `kind` (a dataclass field's type, as text: "int | None", "bool"...).
-
-    Shared by the questionnaire and the training config, so both accept the same spellings
-    (true/yes/1, 7e9, 7B, 1,200).
-    """
-    if value is None or (isinstance(value, str) and value.strip().lower() in {"", "null", "none"}):
-        if "None" in kind:
-            return None
-        raise ConfigError(f"{place}{name} needs a value")
-    try:
-        if kind.startswith("bool"):
-            return _bool(value)
-        if kind.startswith("int"):
-            return _int(value)
-        if kind.startswith("float"):
-            return _number(value)
-        if not isinstance(value, str):
-            raise ValueError(f"expected text, got {type(value).__name__}")
-        return value.strip()
-    except ValueError as exc:
-        raise ConfigError(f"{place}{name}: {exc}") from exc
-
-
-def _bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in {"true", "yes", "y", "1", "on"}:
-        return True
-    if text in {"false", "no", "n", "0", "off"}:
-        return False
-    raise ValueError(f"'{shorten(value)}' is not true or false")
-
-
-def _number(value: Any) -> float:
-    """A finite float from a number or its text (7e9, 7B, 1,200); NaN and infinity are refused here,
-    where the place is known, since they would pass every range check later (all comparisons with NaN are false).
-    """
-    if isinstance(value, bool):
-        raise ValueError(f"'{value}' is not a number")
-    try:
-        number = float(value) if isinstance(value, int | float) else _parse_number(str(value))
-    except OverflowError:  # an int too large for a float
-        raise ValueError(f"{shorten(value)} is too large") from None
-    if math.isnan(number):
-        raise ValueError(f"'{shorten(value)}' is not a number (NaN); give a number such as 1 or 0.5")
-    if math.isinf(number):
-        raise ValueError(f"'{shorten(value)}' is infinite or too large; give a finite number")
-    return number
-
-
-def _parse_number(text: str) -> float:
-    cleaned = text.strip().replace("_", "").replace(",", "")
-    suffixes = {"k": 1e3, "m": 1e6, "b": 1e9, "t": 1e12}
-    scale = suffixes.get(cleaned[-1:].lower(), 1.0)
-    if scale != 1.0:
-        cleaned = cleaned[:-1]
-    try:
-        return float(cleaned) * scale
-    except ValueError:
-        raise ValueError(f"'{shorten(text)}' is not a number") from None
-
-
-def _int(value: Any) -> int:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value  # exact, however large: the range check names the problem
-    number = _number(value)
-    if not number.is_integer():
-        raise ValueError(f"'{shorten(value)}' is not a whole number")
-    return int(number)
-
-
 def unknown_key_message(name: str) -> str:
     close = difflib.get_close_matches(name, ANSWER_FIELDS, n=1)
     hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(ANSWER_FIELDS)}"
@@ -351,91 +244,6 @@ def read_answers_file(path: Path) -> dict[str, Any]:
     source = str(path)
     data, lines = read_yaml_mapping(path, "answers file")
     return {str(key): coerce(str(key), value, f"{source}:{lines.get(str(key), 1)}") for key, value in data.items()}
-
-
-def read_yaml_mapping(path: Path, what: str) -> tuple[dict[Any, Any], dict[str, int]]:
-    """A YAML file of `key: value` lines and the line of each key; any failure is a `ConfigError` naming the file.
-
-    Shared by the answers file and the training config. `what` names the file in messages ("config file").
-    """
-    import yaml
-
-    source = str(path)
-    text = _read_yaml_text(path, what)
-    root: Any = None  # composed first: it keeps each key's line, and nodes are not yet converted to values
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.reader.ReaderError as exc:  # a character YAML forbids: usually a binary file
-        line, column = _line_and_column(text, exc.position)
-        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
-        raise ConfigError(
-            f"{source}:{line}: character U+{code:04X} at column {column} is not allowed in YAML (a binary "
-            f"file?); save the {what} as UTF-8 text of key: value lines"
-        ) from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f":{mark.line + 1}" if mark is not None else ""
-        problem = shorten(getattr(exc, "problem", None) or exc, 200)
-        raise ConfigError(f"{source}{at}: not valid YAML ({problem}); fix the syntax") from exc
-    except RecursionError as exc:  # PyYAML recurses once per level of nesting
-        raise ConfigError(
-            f"{source}: YAML nested too deeply to read; write the {what} as key: value lines with plain values"
-        ) from exc
-    except ValueError as exc:  # an integer longer than Python converts (sys.get_int_max_str_digits)
-        long_line, digits = _long_integer(root)
-        raise ConfigError(
-            f"{source}{f':{long_line}' if long_line else ''}: a whole number of {digits} digits, more than Python "
-            f"reads ({sys.get_int_max_str_digits():,}); fix the value"
-        ) from exc
-    if data is None:
-        return {}, {}
-    if not isinstance(data, dict) or not isinstance(root, yaml.MappingNode):
-        raise ConfigError(f"{source}: expected key: value lines at the top level")
-    return data, {str(key.value): key.start_mark.line + 1 for key, _ in root.value}
-
-
-def _read_yaml_text(path: Path, what: str) -> str:
-    source = str(path)
-    if path.is_dir():
-        raise ConfigError(f"{source}: a folder, not a file; give the YAML {what} itself")
-    if not path.is_file():
-        raise ConfigError(f"{source}: no such {what}; check the path")
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"{source}: cannot read the {what} ({exc.strerror or exc}); check its permissions") from exc
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise ConfigError(
-            f"{source}:{line}: byte 0x{data[exc.start : exc.start + 1].hex()} at column {column} is not UTF-8 text "
-            f"(a binary file?); save the {what} as UTF-8 text of key: value lines"
-        ) from exc
-
-
-def _line_and_column(text: str, offset: int) -> tuple[int, int]:
-    return text.count("\n", 0, offset) + 1, offset - (text.rfind("\n", 0, offset) + 1) + 1
-
-
-def _long_integer(root: Any) -> tuple[int | None, str]:
-    """The line and digit count of the first integer too long for Python to convert, in a composed YAML tree."""
-    import yaml
-
-    limit = sys.get_int_max_str_digits()
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, yaml.ScalarNode):
-            if node.tag == "tag:yaml.org,2002:int" and limit and len(node.value) > limit:
-                return int(node.start_mark.line) + 1, f"{len(node.value):,}"
-        elif isinstance(node, yaml.SequenceNode):
-            stack.extend(reversed(node.value))
-        elif isinstance(node, yaml.MappingNode):
-            stack.extend(item for pair in reversed(node.value) for item in reversed(pair))
-    return None, "thousands of"
 
 
 def check_destination(path: Path, flag: str) -> None:
@@ -467,7 +275,7 @@ def is_answers_file(path: Path) -> bool:
 
 def save_answers(answers: Answers, path: Path) -> None:
     """Write every answer with its help text as a comment, atomically; a `StorageError` if the disk refuses."""
-    from advisor.atomic import atomic_write_text
+    from tunewise.atomic import atomic_write_text
 
     lines = [f"{ANSWERS_HEADER}: edit and pass back with --answers FILE", ""]
     for f in fields(answers):
@@ -512,3 +320,34 @@ def from_profile(report: dict[str, Any]) -> dict[str, Any]:
     if report["labels"] is not None:
         values["n_labels"] = len(report["labels"])
     return values
+
+
+def collect_answers(
+    *,
+    data: DataSpec | None = None,
+    model: str | None = None,
+    detect_hardware: bool = False,
+    answers_file: Path | None = None,
+    flags: dict[str, Any] | None = None,
+) -> tuple[Answers, dict[str, Any] | None]:
+    """The answers from every source, later winning, and the data's profile when data is given.
+
+    The order: the defaults, the detected hardware, the data's profile, an answers file, then
+    flags. `recommend` and the app both call this, so the same data gives the same answers.
+    """
+    from advisor.hardware import detect_hardware as detect
+
+    layers: list[dict[str, Any]] = []
+    if detect_hardware:
+        layers.append(detect().answers())
+    report = None
+    if data is not None:
+        from tunewise.data.profile import profile
+        from tunewise.data.task import load_task_data
+
+        report = profile(load_task_data(data), model=model)
+        layers.append(from_profile(report))
+    if answers_file is not None:
+        layers.append(read_answers_file(answers_file))
+    layers.append(flags or {})
+    return build_answers(*layers), report

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from advisor.errors import ConfigError
+from tunewise.errors import ConfigError
 
 Kind = Literal["encoder", "causal-lm"]
 

@@ -37,13 +37,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from advisor.answers import MAX_EXAMPLES, MAX_LABELS, MAX_TOKENS, check_range
 from advisor.architectures import ModelSpec
-from advisor.errors import ConfigError
+from tunewise.defaults import (
+    DEFAULT_LORA_DROPOUT,
+    MAX_BATCH_SIZE,
+    MAX_EPOCHS,
+    MAX_EXAMPLES,
+    MAX_LABELS,
+    MAX_LORA_R,
+    MAX_TOKENS,
+)
+from tunewise.errors import ConfigError
+from tunewise.names import Method
+from tunewise.values import check_range
 
-Method = Literal["full", "lora", "qlora"]
 Dtype = Literal["fp32", "bf16", "nf4"]
-METHODS: tuple[Method, ...] = ("full", "lora", "qlora")
 DTYPES: tuple[Dtype, ...] = ("fp32", "bf16", "nf4")
 
 NF4_BITS = 4.127  # 4-bit NormalFloat + double-quantized block constants (QLoRA paper)
@@ -53,12 +61,7 @@ CPU_FLOPS_PER_CORE = 30e9  # measured: SmolLM2-135M full fine-tuning, 2 cores (d
 GPU_UTILISATION = 0.35  # model FLOPs utilisation of a well-fed single-GPU Trainer run
 QLORA_SLOWDOWN = {"gpu": 1.3, "cpu": 1.1}  # CPU: measured against LoRA (docs/benchmarks.md)
 MULTI_GPU_EFFICIENCY = 0.9
-DEFAULT_LORA_DROPOUT = 0.05  # what the harness trains with unless told otherwise
 LOGIT_COPIES = 4  # measured: SmolLM2's loss holds about four logits-sized fp32 buffers at its peak
-# Past these a value is a typo, not a plan; shared with the training config.
-MAX_BATCH_SIZE = 4096  # no device holds more sequences in one step
-MAX_LORA_R = 4096  # wider than nearly every layer, where an adapter stops being low-rank
-MAX_EPOCHS = 1000  # more passes than any fine-tuning needs: the model would memorise the data
 
 
 @dataclass(frozen=True)

@@ -15,13 +15,13 @@ from typing import Any
 
 from advisor.answers import Answers
 from advisor.architectures import KNOWN, ModelSpec, spec_for, spec_from_params
-from advisor.errors import ConfigError
-from advisor.estimate import Estimate, Hardware, Method, estimate_inference
-from advisor.models import DEFAULT_CAUSAL_LM, DEFAULT_ENCODER
-from advisor.next_step import Hyperparameters, base_plan, fit_plan, hyperparameters
-from advisor.rules import BASE_SCORE, METHODS, RULES, Constraint, Context, Reason
+from advisor.estimate import Estimate, Hardware, estimate_inference
+from advisor.hyperparameters import Hyperparameters, base_plan, fit_plan, hyperparameters
+from advisor.rules import BASE_SCORE, RULES, Constraint, Context, Reason
 from advisor.sources import SOURCES
-from advisor.units import human_duration, human_money
+from tunewise.errors import ConfigError
+from tunewise.names import OPTIONS, Method, default_model
+from tunewise.units import human_duration, human_money
 
 RENTAL_GPU_GB = 80.0  # the card a method is planned on when it outgrows the user's hardware
 MAX_RENTAL_GPUS = 8
@@ -97,7 +97,7 @@ class Recommendation:
 
 
 def model_name(answers: Answers) -> str:
-    return answers.base_model or (DEFAULT_ENCODER if answers.task == "classification" else DEFAULT_CAUSAL_LM)
+    return answers.base_model or default_model(answers.task)
 
 
 def model_spec(answers: Answers) -> ModelSpec:
@@ -213,8 +213,8 @@ def recommend(answers: Answers, data_path: str | None = None) -> Recommendation:
         rented["rag+lora"] = rented["lora"]
 
     context = Context(answers, spec, hardware, estimates, rented)
-    reasons: dict[str, list[Reason]] = {m: [] for m in METHODS}
-    constraints: dict[str, list[Constraint]] = {m: [] for m in METHODS}
+    reasons: dict[str, list[Reason]] = {m: [] for m in OPTIONS}
+    constraints: dict[str, list[Constraint]] = {m: [] for m in OPTIONS}
     for rule in RULES:
         for finding in rule(context):
             if isinstance(finding, Constraint):
@@ -230,9 +230,9 @@ def recommend(answers: Answers, data_path: str | None = None) -> Recommendation:
             estimates[m],
             params.get(m),
         )
-        for m in METHODS
+        for m in OPTIONS
     ]
-    ranking = sorted(results, key=lambda r: (not r.feasible, -r.score, r.estimate.cost_usd, METHODS.index(r.method)))
+    ranking = sorted(results, key=lambda r: (not r.feasible, -r.score, r.estimate.cost_usd, OPTIONS.index(r.method)))
     best = ranking[0]
     if not best.feasible:
         raise ConfigError(_nothing_fits(ranking, answers))
@@ -244,7 +244,7 @@ def recommend(answers: Answers, data_path: str | None = None) -> Recommendation:
         spec.name,
         spec.n_params(),
         hardware,
-        _guide_table(answers, ranking, hardware),
+        _guide_table(answers, ranking),
         _next_step(best, answers, spec, data_path),
         notes,
     )
@@ -274,13 +274,12 @@ def _nothing_fits(ranking: list[MethodResult], answers: Answers) -> str:
     return f"no method can work with these answers ({blocks}); relax one of them"
 
 
-def _guide_table(answers: Answers, ranking: list[MethodResult], hardware: Hardware) -> list[dict[str, str]]:
+def _guide_table(answers: Answers, ranking: list[MethodResult]) -> list[dict[str, str]]:
     """The guide's "Fine-Tuning vs Prompting" table, in this user's numbers."""
     by_method = {r.method: r for r in ranking}
     tuned = next((r for r in ranking if r.method in ("full", "lora", "qlora") and r.feasible), by_method["lora"])
     prompt, ft = by_method["prompting"].estimate, tuned.estimate
     shots = min(FEW_SHOTS, answers.n_examples)
-    where = hardware.describe() if tuned.method not in ("full", "lora", "qlora") else ft.device
     ft_cost = (
         f"{human_money(ft.cost_usd)} ({human_duration(ft.hours)} at ${answers.price_per_gpu_hour:g}/GPU-hour)"
         if ft.cost_usd > 0
@@ -297,7 +296,7 @@ def _guide_table(answers: Answers, ranking: list[MethodResult], hardware: Hardwa
         {
             "feature": "Speed",
             "prompting": "instant: usable now",
-            "fine_tuning": f"{human_duration(ft.hours)} of training on {where}",
+            "fine_tuning": f"{human_duration(ft.hours)} of training on {ft.device}",
         },
         {
             "feature": "Use Case",

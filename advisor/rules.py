@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 from advisor.answers import Answers
 from advisor.architectures import ModelSpec
 from advisor.estimate import Estimate, Hardware
+from tunewise.names import TRAINED_OPTIONS
 
-METHODS = ("prompting", "rag", "full", "lora", "qlora", "rag+lora")
-TRAINED = ("full", "lora", "qlora", "rag+lora")
 ADAPTERS = ("full", "lora", "qlora")  # what "fine-tuning alone" means
 RETRIEVAL = ("rag", "rag+lora")
 # Where each method starts: simple methods first, since they cost least when they work.
@@ -78,17 +77,19 @@ def one_off_or_production(ctx: Context) -> Iterator[Finding]:
     if ctx.answers.one_off:
         text = "a one-off job: prompting answers it now, with nothing to train or maintain"
         yield Reason("prompting", 30, "one-off use", text, "guide:when-not")
-        yield from _each(TRAINED, -25, "one-off use", "a one-off job does not repay training a model", "guide:when-not")
+        yield from _each(
+            TRAINED_OPTIONS, -25, "one-off use", "a one-off job does not repay training a model", "guide:when-not"
+        )
     else:
         text = "a production model with reusable logic repays training once and serving many times"
-        yield from _each(TRAINED, 10, "production use", text, "guide:do")
+        yield from _each(TRAINED_OPTIONS, 10, "production use", text, "guide:do")
 
 
 def amount_of_data(ctx: Context) -> Iterator[Finding]:
     n = ctx.answers.n_examples
     if n < MIN_EXAMPLES:
         text = f"{n} labelled examples: fine-tuning needs at least {MIN_EXAMPLES}; with too little data use embeddings + RAG"
-        for method in TRAINED:
+        for method in TRAINED_OPTIONS:
             yield Constraint(method, "too little data", text, "openai:ft")
         if n > 0:
             yield Reason(
@@ -101,7 +102,7 @@ def amount_of_data(ctx: Context) -> Iterator[Finding]:
         return
     if n < FEW_EXAMPLES:
         text = f"only {n} examples: too little data to fine-tune well (improvements usually appear from 50-100)"
-        yield from _each(TRAINED, -25, "too little data", text, "openai:ft")
+        yield from _each(TRAINED_OPTIONS, -25, "too little data", text, "openai:ft")
         yield Reason(
             "rag",
             15,
@@ -112,7 +113,7 @@ def amount_of_data(ctx: Context) -> Iterator[Finding]:
         yield Reason("prompting", 10, "too little data", f"{n} examples fit in a few-shot prompt", "guide:when-not")
     elif n < SOME_EXAMPLES:
         yield from _each(
-            TRAINED,
+            TRAINED_OPTIONS,
             -5,
             "little data",
             f"{n} examples: at the edge of where fine-tuning starts to help (50-100)",
@@ -121,11 +122,15 @@ def amount_of_data(ctx: Context) -> Iterator[Finding]:
         yield Reason("rag", 5, "little data", f"{n} examples make a small but usable retrieval set", "guide:when-not")
     elif n < MANY_EXAMPLES:
         yield from _each(
-            TRAINED, 10, "enough data", f"{n} examples: enough for fine-tuning to improve on prompting", "openai:ft"
+            TRAINED_OPTIONS,
+            10,
+            "enough data",
+            f"{n} examples: enough for fine-tuning to improve on prompting",
+            "openai:ft",
         )
     else:
         yield from _each(
-            TRAINED,
+            TRAINED_OPTIONS,
             20,
             "plenty of data",
             f"{n:,} examples: fine-tuning can learn from far more than a prompt can show",
@@ -153,7 +158,7 @@ def prompt_controllable(ctx: Context) -> Iterator[Finding]:
             "guide:when-not",
         )
         yield from _each(
-            TRAINED,
+            TRAINED_OPTIONS,
             -20,
             "controllable by prompt",
             "fine-tuning would teach what the prompt already achieves",
@@ -164,7 +169,7 @@ def prompt_controllable(ctx: Context) -> Iterator[Finding]:
 def tone_and_style(ctx: Context) -> Iterator[Finding]:
     if ctx.answers.task == "style":
         yield from _each(
-            TRAINED,
+            TRAINED_OPTIONS,
             25,
             "tone and style",
             "a specific tone or style is learned from examples, not instructed",
@@ -177,7 +182,7 @@ def tone_and_style(ctx: Context) -> Iterator[Finding]:
 def domain_adaptation(ctx: Context) -> Iterator[Finding]:
     if ctx.answers.needs_domain_adaptation:
         yield from _each(
-            TRAINED, 20, "domain adaptation", "precise domain adaptation is what fine-tuning is for", "guide:do"
+            TRAINED_OPTIONS, 20, "domain adaptation", "precise domain adaptation is what fine-tuning is for", "guide:do"
         )
         yield Reason(
             "prompting",

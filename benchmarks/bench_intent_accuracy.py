@@ -38,10 +38,10 @@ def main() -> None:
     if not (args.data / "train.csv").is_file():
         sys.exit(f"needs {args.data}/train.csv and test.csv (BANKING77); pass --data")
 
-    from advisor.metrics import classification_metrics
     from harness.config import build_config
     from harness.predict import classify, load_trained
     from harness.train import train
+    from tunewise.metrics import classification_metrics
 
     values = dict(SETTINGS[args.method])
     if args.epochs:

@@ -51,10 +51,10 @@ def worker(model_name: str, method: str, batch: int, seq: int, steps: int) -> di
     import transformers
     from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
 
-    from advisor.estimate import DEFAULT_LORA_DROPOUT
-    from advisor.inference import pick_device
-    from advisor.models import resolve_model
     from harness.memory import limit_allocator_retention
+    from tunewise.defaults import DEFAULT_LORA_DROPOUT
+    from tunewise.inference import pick_device
+    from tunewise.models import resolve_model
 
     transformers.utils.logging.disable_progress_bar()
     limit_allocator_retention()  # as the harness does: measure what tensors need, not glibc's slack

@@ -45,10 +45,10 @@ def build_throughput(texts: list[str]) -> dict[str, float]:
     import torch
     from sentence_transformers import SentenceTransformer
 
-    from advisor.data.formats import RawTable
-    from advisor.data.shapes import Dataset, Shape
-    from advisor.models import resolve_model
     from rag.index import build_index, stored_vectors
+    from tunewise.data.raw import RawTable
+    from tunewise.data.shapes import Dataset, Shape
+    from tunewise.models import resolve_model
 
     path = str(resolve_model("minilm-l6").path)
     SentenceTransformer(path, device="cpu").encode(texts[:64])  # warm the disk cache for both
@@ -98,9 +98,9 @@ def build_throughput(texts: list[str]) -> dict[str, float]:
 
 
 def banking77() -> dict[str, float]:
-    from advisor.data.task import DataSpec, load_task_data
     from rag.evaluate import evaluate_classification
     from rag.index import build_index
+    from tunewise.data.task import DataSpec, load_task_data
 
     data = load_task_data(
         DataSpec(str(SHARED / "banking77" / "train.csv"), eval_path=str(SHARED / "banking77" / "test.csv"))
@@ -113,11 +113,11 @@ def banking77() -> dict[str, float]:
 
 
 def vaswani() -> dict[str, float]:
-    from advisor.data.shapes import to_dataset
-    from advisor.data.task import open_table
-    from advisor.data.trec import read_qrels, read_trec_topics
     from rag.evaluate import evaluate_retrieval
     from rag.index import build_index
+    from tunewise.data.shapes import to_dataset
+    from tunewise.data.task import open_table
+    from tunewise.data.trec import read_qrels, read_trec_topics
 
     folder = SHARED / "vaswani_npl"
     with tempfile.TemporaryDirectory() as tmp:

@@ -67,8 +67,8 @@ def side_guide(epochs: float, batch: int, lr: float, out: Path, data: dict[str, 
     from datasets import Dataset
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, Trainer, TrainingArguments, set_seed
 
-    from advisor.metrics import accuracy
-    from advisor.models import resolve_model
+    from tunewise.metrics import accuracy
+    from tunewise.models import resolve_model
 
     train_x, train_y, eval_x, eval_y = _split(data)
     names = sorted(set(train_y))
@@ -134,9 +134,9 @@ def side_loop(epochs: float, batch: int, lr: float, out: Path, data: dict[str, A
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding, set_seed
     from transformers.trainer_pt_utils import LengthGroupedSampler
 
-    from advisor.metrics import accuracy
-    from advisor.models import resolve_model
     from harness.memory import limit_allocator_retention
+    from tunewise.metrics import accuracy
+    from tunewise.models import resolve_model
 
     limit_allocator_retention()
     train_x, train_y, eval_x, eval_y = _split(data)

@@ -13,7 +13,7 @@ import re
 import shutil
 from pathlib import Path
 
-from advisor.atomic import atomic_write_text
+from tunewise.atomic import atomic_write_text
 
 SEAL = "tunewise-complete"
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")

@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import difflib
 import importlib.util
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from advisor.answers import MAX_EXAMPLES, MAX_TOKENS, check_range, coerce_value, read_yaml_mapping
-from advisor.errors import ConfigError, shorten
-from advisor.estimate import DEFAULT_LORA_DROPOUT, MAX_BATCH_SIZE, MAX_EPOCHS, MAX_LORA_R
+from tunewise.defaults import DEFAULT_LORA_DROPOUT, MAX_BATCH_SIZE, MAX_EPOCHS, MAX_EXAMPLES, MAX_LORA_R, MAX_TOKENS
+from tunewise.errors import ConfigError, shorten
+from tunewise.names import METHODS, TRAIN_TASKS
+from tunewise.values import check_range, coerce_value
+from tunewise.yaml_files import read_yaml_mapping
 
-METHODS = ("full", "lora", "qlora")
-TASKS = ("classification", "generation")
 SCHEDULERS = ("linear", "cosine", "constant", "constant_with_warmup")
 REPORT_TO = ("tensorboard", "mlflow", "wandb")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
@@ -69,53 +69,88 @@ MAXIMA: dict[str, tuple[float, str]] = {
 MAX_SEED = 2**32 - 1  # NumPy's seeds are 32-bit
 
 
+def _key(default: Any, help: str) -> Any:
+    """A config key: its default and the one line `tunewise train --help` shows for it."""
+    return field(default=default, metadata={"help": help})
+
+
 @dataclass
 class TrainConfig:
-    """One training run; every field has a default, and `validate` states each rule."""
+    """One training run: every key has a default and a line of help; `validate` states each rule.
 
-    data: str = "demo"
-    eval_data: str | None = None
-    task: str | None = None  # None: decided by the data's shape
-    base_model: str | None = None  # None: minilm-l6 for classification, smollm2-135m-instruct otherwise
-    method: str = "lora"
-    output_dir: str | None = None  # None: runs/<method>-<time>
-    max_length: int | None = None  # None: the data's longest example, within the model's limit
-    learning_rate: float | None = None  # None: 5e-5 full encoder, 2e-5 full LM, 5e-4 LoRA encoder, 2e-4 LoRA LM
-    num_train_epochs: float = 3.0
-    per_device_train_batch_size: int = 16
-    per_device_eval_batch_size: int | None = (
-        None  # None: twice the train batch for classification, the same for generation
+    Building one validates it (`__post_init__`), so a `TrainConfig` that exists is a runnable one.
+    """
+
+    data: str = _key("demo", "training data: a file, a folder of documents, or a built-in set (demo, demo-qa)")
+    eval_data: str | None = _key(None, "your own eval data (default: a seeded, stratified split of data)")
+    task: str | None = _key(None, "classification or generation (default: what the data's columns imply)")
+    base_model: str | None = _key(
+        None, "built-in alias, local folder or hub id (default: minilm-l6 for labels, smollm2-135m-instruct for text)"
     )
-    gradient_accumulation_steps: int = 1
-    weight_decay: float = 0.0
-    warmup_ratio: float = 0.0
-    lr_scheduler_type: str = "linear"
-    seed: int = 42
-    lora_r: int = 16
-    lora_alpha: int = 32
-    lora_dropout: float = DEFAULT_LORA_DROPOUT
-    target_modules: list[str] | str = "all-linear"
-    gradient_checkpointing: bool = False
-    group_by_length: bool = True
-    packing: bool = False
-    early_stopping_patience: int | None = None  # evaluations without improvement before stopping
-    metric_for_best_model: str | None = None  # None: accuracy for classification, eval_loss for generation
-    max_steps: int = -1  # > 0 stops after that many optimizer steps, whatever the epochs
-    save_steps: int | None = None  # None: a checkpoint (and an evaluation) each epoch
-    save_total_limit: int = 2
-    logging_steps: int = 10
-    precision: str = "auto"  # auto: bf16 (or fp16) on a GPU that has it, fp32 on CPU
-    use_cpu: bool = False
-    init_adapter: str | None = None  # continue training from this saved LoRA adapter
-    eval_generate: int = 64  # generation: eval examples answered at the end for exact match / F1
-    max_new_tokens: int = 128
-    report_to: list[str] = field(default_factory=list)
-    eval_fraction: float = 0.2
-    columns: dict[str, str] = field(default_factory=dict)
-    aliases_used: dict[str, str] = field(default_factory=dict)  # alias -> key, for the record
+    method: str = _key("lora", "full, lora or qlora")
+    output_dir: str | None = _key(None, "the run folder (default: runs/<data>-<task>-<method>)")
+    max_length: int | None = _key(None, "tokens per example (default: the data's longest, within the model's limit)")
+    learning_rate: float | None = _key(
+        None, "peak learning rate (default: 5e-5 full encoder, 2e-5 full LM, 5e-4 LoRA encoder, 2e-4 LoRA LM)"
+    )
+    num_train_epochs: float = _key(3.0, "passes over the training data")
+    per_device_train_batch_size: int = _key(16, "examples per step on each device")
+    per_device_eval_batch_size: int | None = _key(
+        None, "examples per eval step (default: twice the train batch for classification, the same for generation)"
+    )
+    gradient_accumulation_steps: int = _key(1, "steps whose gradients add up before each update")
+    weight_decay: float = _key(0.0, "AdamW weight decay")
+    warmup_ratio: float = _key(0.0, "share of the steps spent warming the learning rate up")
+    lr_scheduler_type: str = _key("linear", "linear, cosine, constant or constant_with_warmup")
+    seed: int = _key(42, "seed of the weights of a new head, dropout and the data order")
+    lora_r: int = _key(16, "LoRA rank")
+    lora_alpha: int = _key(32, "LoRA scale: updates are multiplied by lora_alpha / lora_r")
+    lora_dropout: float = _key(DEFAULT_LORA_DROPOUT, "dropout on the adapted layers' inputs")
+    target_modules: list[str] | str = field(
+        default="all-linear", metadata={"help": "all-linear, attention, or a list of module names"}
+    )
+    gradient_checkpointing: bool = _key(False, "recompute activations in the backward pass: less memory, more time")
+    group_by_length: bool = _key(True, "batch examples of similar length: less padding")
+    packing: bool = _key(False, "generation: several examples per row, without attending to each other")
+    early_stopping_patience: int | None = _key(None, "evaluations without improvement before stopping")
+    metric_for_best_model: str | None = _key(
+        None, "the metric that picks the best checkpoint (default: accuracy for classification, eval_loss otherwise)"
+    )
+    max_steps: int = _key(-1, "stop after this many optimizer steps, whatever the epochs (-1: train by epochs)")
+    save_steps: int | None = _key(None, "evaluate and checkpoint every this many steps (default: each epoch)")
+    save_total_limit: int = _key(2, "checkpoints kept on disk")
+    logging_steps: int = _key(10, "steps between logged losses")
+    precision: str = _key("auto", "auto (bf16 or fp16 on a GPU that has it, fp32 on CPU), fp32, bf16 or fp16")
+    use_cpu: bool = _key(False, "train on the CPU even when a GPU is present")
+    init_adapter: str | None = _key(None, "continue training from this saved LoRA adapter (RUN/model)")
+    eval_generate: int = _key(64, "generation: eval examples answered at the end for exact match and token F1")
+    max_new_tokens: int = _key(128, "generation: the longest answer")
+    report_to: list[str] = field(default_factory=list, metadata={"help": "tensorboard, mlflow and/or wandb"})
+    eval_fraction: float = _key(0.2, "share of the data held out for eval when eval_data is not given")
+    columns: dict[str, str] = field(
+        default_factory=dict, metadata={"help": "which columns hold what, e.g. {text: utterance, label: intent}"}
+    )
+    aliases_used: dict[str, str] = field(default_factory=dict, metadata={"help": "alias -> key, for the record"})
+
+    def __post_init__(self) -> None:
+        validate(self)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def keys_help() -> str:
+    """Every key with its default and help, for `tunewise train --help`; written from the fields themselves."""
+    lines = []
+    for f in fields(TrainConfig):
+        if f.name == "aliases_used":
+            continue
+        aliases = [alias for alias, key in ALIASES.items() if key == f.name]
+        spelled = f"{f.name} ({', '.join(aliases)})" if aliases else f.name
+        default = f.default if f.default is not MISSING else None
+        shown = f" (default: {default})" if default not in (None, "") and "default:" not in f.metadata["help"] else ""
+        lines.append(f"  {spelled}: {f.metadata['help']}{shown}")
+    return "\n".join(lines)
 
 
 CONFIG_FIELDS = {f.name: f for f in fields(TrainConfig) if f.name != "aliases_used"}
@@ -197,8 +232,8 @@ def validate(config: TrainConfig, explicit: set[str] | None = None) -> None:
     explicit = explicit or set()
     if config.method not in METHODS:
         raise ConfigError(f"method: '{shorten(config.method)}' is not one of {', '.join(METHODS)}")
-    if config.task is not None and config.task not in TASKS:
-        raise ConfigError(f"task: '{shorten(config.task)}' is not one the harness trains ({', '.join(TASKS)})")
+    if config.task is not None and config.task not in TRAIN_TASKS:
+        raise ConfigError(f"task: '{shorten(config.task)}' is not one the harness trains ({', '.join(TRAIN_TASKS)})")
     if config.lr_scheduler_type not in SCHEDULERS:
         raise ConfigError(
             f"lr_scheduler_type: '{shorten(config.lr_scheduler_type)}' is not one of {', '.join(SCHEDULERS)}"

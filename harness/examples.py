@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from advisor.atomic import atomic_write_json
-from advisor.data.shapes import Dataset, Shape, target_text
-from advisor.data.task import DataSpec, TaskData, load_task_data
-from advisor.errors import DataError
-from advisor.paths import cache_dir
 from harness.config import TrainConfig
 from harness.tokenize import encode_classification, encode_generation, label_ids
+from tunewise.atomic import atomic_write_json
+from tunewise.data.shapes import Dataset, Shape, target_text
+from tunewise.data.task import DataSpec, TaskData, load_task_data
+from tunewise.errors import DataError
+from tunewise.paths import cache_dir
 
 CACHE_FORMAT = 1
 TOKENIZER_FILES = (

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from advisor.errors import ConfigError, ModelError
-from advisor.model_files import check_model_folder, load_errors
-from advisor.models import DEFAULT_CAUSAL_LM, DEFAULT_ENCODER, ResolvedModel, resolve_model, trust_remote_code
 from harness.config import TrainConfig
 from harness.targets import resolve_target_modules
+from tunewise.errors import ConfigError, ModelError
+from tunewise.model_files import check_model_folder, load_errors
+from tunewise.models import ResolvedModel, resolve_model, trust_remote_code
+from tunewise.names import DEFAULT_CAUSAL_LM, default_model
 
 # Heads that stay in full precision under QLoRA: they are new, small, and bitsandbytes cannot
 # quantize a freshly initialised head.
@@ -30,10 +31,6 @@ class LoadedModel:
     resolved: ResolvedModel
     trainable_params: int
     total_params: int
-
-
-def default_model(task: str) -> str:
-    return DEFAULT_ENCODER if task == "classification" else DEFAULT_CAUSAL_LM
 
 
 def resolve_for_task(config: TrainConfig, task: str) -> ResolvedModel:

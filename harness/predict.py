@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from advisor.errors import ModelError
-from advisor.model_files import (
+from harness.tokenize import conversation
+from tunewise.errors import ModelError
+from tunewise.inference import chat_prompt, greedy_answers
+from tunewise.model_files import (
     check_model_folder,
     check_no_custom_code,
     load_errors,
@@ -22,51 +24,23 @@ from advisor.model_files import (
     safetensors_shapes,
     weight_shapes,
 )
-from advisor.models import ResolvedModel, resolve_model, trust_remote_code
-from harness.tokenize import conversation
+from tunewise.models import ResolvedModel, resolve_model, trust_remote_code
 
 MODEL_DIR = "model"
 RUN_FIX = "the run folder is damaged: restore the file from a copy, or train the run again"
 
 
-def answer_batch(model: Any, tokenizer: Any, prompts: list[str], max_new_tokens: int) -> list[str]:
-    """Greedy answers for already-formatted prompts, left-padded into one batch."""
-    import torch
-
-    side = tokenizer.padding_side
-    tokenizer.padding_side = "left"  # generation continues from the right edge of every row
-    try:
-        encoded = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
-    finally:
-        tokenizer.padding_side = side
-    device = next(model.parameters()).device
-    with torch.inference_mode():
-        output = model.generate(
-            **encoded.to(device),
-            max_new_tokens=max_new_tokens,
-            do_sample=False,
-            pad_token_id=tokenizer.pad_token_id,
-        )
-    width = encoded["input_ids"].shape[1]
-    return [str(tokenizer.decode(row[width:], skip_special_tokens=True)).strip() for row in output]
-
-
-def prompt_of(messages: list[dict[str, str]], tokenizer: Any) -> str:
-    """The prompt a conversation's final answer follows, in the model's chat format."""
-    if tokenizer.chat_template:
-        return str(tokenizer.apply_chat_template(messages[:-1], add_generation_prompt=True, tokenize=False))
-    return "\n".join(m["content"] for m in messages[:-1]) + "\n"
-
-
 def generate_answers(
     model: Any, tokenizer: Any, shape: Any, records: list[dict[str, Any]], max_new_tokens: int, batch_size: int = 8
 ) -> list[str]:
+    """A trained model's greedy answer to each record's prompt, in batches."""
     was_training = model.training
     model.eval()
-    prompts = [prompt_of(conversation(shape, r), tokenizer) for r in records]
+    # The prompt is the conversation without its final answer, which is what the model must say.
+    prompts = [chat_prompt(tokenizer, conversation(shape, r)[:-1]) for r in records]
     answers: list[str] = []
     for start in range(0, len(prompts), batch_size):
-        answers.extend(answer_batch(model, tokenizer, prompts[start : start + batch_size], max_new_tokens))
+        answers.extend(greedy_answers(model, tokenizer, prompts[start : start + batch_size], max_new_tokens))
     model.train(was_training)
     return answers
 
@@ -105,7 +79,7 @@ def load_trained(path: Path, device: str | None = None) -> TrainedModel:
     """A run's model ready for inference: an adapter is loaded onto its base model."""
     saved = inspect_saved(path)  # a broken file fails here, in one line, before seconds of loading
 
-    from advisor.inference import pick_device
+    from tunewise.inference import pick_device
 
     target = pick_device(device)
     import transformers
@@ -302,9 +276,9 @@ def merge_adapter(path: Path, out: Path) -> Path:
     The base always loads in full precision here, so a QLoRA adapter merges into exact weights
     rather than into 4-bit ones.
     """
-    from advisor.atomic import atomic_folder
-    from advisor.locks import writer_lock
-    from advisor.ownership import MERGED_MODEL, check_target
+    from tunewise.atomic import atomic_folder
+    from tunewise.locks import writer_lock
+    from tunewise.ownership import MERGED_MODEL, check_target
 
     # Checked before the model loads: never over the run itself, its base model, or a user's folder.
     out = check_target(out, MERGED_MODEL, flag="--out", inputs=[path, *_adapter_base_folder(path)])

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from advisor.atomic import atomic_write_text
+from tunewise.atomic import atomic_write_text
 
 
 def write_log(path: Path, log_history: list[dict[str, Any]]) -> None:

@@ -2,7 +2,7 @@
 
 A finished run folder therefore always holds a whole result; an interrupted one keeps its
 sealed checkpoints under the `.incomplete` name until `--resume` finishes it or `--overwrite`
-starts it again. Both carry the run marker (`advisor.ownership.RUN`): `--overwrite` replaces a
+starts it again. Both carry the run marker (`tunewise.ownership.RUN`): `--overwrite` replaces a
 run and nothing else, and never a folder that holds the run's own data or base model. While a
 process trains, it holds the run's write lock, so a second `train` on the same folder stops at
 once with the holder's pid instead of racing it.
@@ -19,13 +19,13 @@ from typing import Any
 
 import yaml
 
-from advisor.atomic import atomic_write_text, recover, swap_into_place
-from advisor.errors import ConfigError
-from advisor.locks import writer_lock
-from advisor.ownership import RUN, Owned, check_target
-from advisor.paths import absolute
 from harness.checkpoints import latest_sealed, remove_unsealed
 from harness.config import TrainConfig
+from tunewise.atomic import atomic_write_text, recover, swap_into_place
+from tunewise.errors import ConfigError
+from tunewise.locks import writer_lock
+from tunewise.ownership import RUN, Owned, check_target
+from tunewise.paths import absolute
 
 CONFIG_FILE = "config.yaml"
 # An interrupted run: the marker, or (folders from before the marker) its config and checkpoints.
@@ -38,6 +38,21 @@ def default_output_dir(config: TrainConfig, task: str) -> Path:
     """runs/<data>-<task>-<method>: the same config finds its own run again for --resume."""
     stem = Path(config.data).name.split(".")[0] or "data"
     return Path("runs") / f"{stem}-{task}-{config.method}"
+
+
+def resume_or_next(base: Path, limit: int = 1000) -> tuple[Path, bool]:
+    """Where to train for `base` without replacing anything: (folder, resume).
+
+    An interrupted run with a complete checkpoint (`base`, `base-2`, ...) is resumed; otherwise
+    the first number whose folder is free starts a new run. A finished run is never replaced.
+    """
+    for attempt in range(1, limit):
+        folder = RunFolder(base if attempt == 1 else base.with_name(f"{base.name}-{attempt}"))
+        if folder.work.is_dir() and latest_sealed(folder.checkpoints) is not None:
+            return folder.final, True
+        if not folder.final.exists() and not folder.work.exists():
+            return folder.final, False
+    raise ConfigError(f"output_dir: {base} and {limit - 1} numbered runs beside it exist; set output_dir")
 
 
 def run_inputs(config: TrainConfig) -> list[str | None]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from advisor.errors import ConfigError
+from tunewise.errors import ConfigError
 
 # Attention projections by the module names architectures use for them.
 ATTENTION_NAMES = (

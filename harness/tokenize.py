@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from advisor.data.shapes import Dataset, Shape
-from advisor.errors import DataError
+from tunewise.data.shapes import Dataset, Shape
+from tunewise.errors import DataError
+from tunewise.inference import chat_prompt
 
 IGNORE = -100  # the label value PyTorch's cross-entropy skips
 
@@ -61,11 +62,11 @@ def conversation(shape: Shape, record: dict[str, Any]) -> list[dict[str, str]]:
 
 def encode_completion(messages: list[dict[str, str]], tokenizer: Any, max_length: int) -> Encoded:
     """Token ids of the whole conversation; labels only on the final assistant message."""
+    # The prompt is built exactly as it is at inference (`tunewise.inference.chat_prompt`).
+    prompt = chat_prompt(tokenizer, messages[:-1])
     if tokenizer.chat_template:
-        prompt = tokenizer.apply_chat_template(messages[:-1], add_generation_prompt=True, tokenize=False)
         full = tokenizer.apply_chat_template(messages, tokenize=False)
     else:
-        prompt = "\n".join(m["content"] for m in messages[:-1]) + "\n"
         full = prompt + messages[-1]["content"] + (tokenizer.eos_token or "")
     if not full.startswith(prompt):
         raise DataError("the model's chat template renders the prompt differently inside the full conversation")

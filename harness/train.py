@@ -8,7 +8,7 @@ A finished run folder holds:
     config.yaml        the resolved config
     model/             full weights, or the LoRA adapter, with the tokenizer and labels.json
     metrics.json       final eval metrics, per-evaluation history, throughput and memory
-    result.json        predictions on the eval split (`advisor.results.RunResult`)
+    result.json        predictions on the eval split (`tunewise.results.RunResult`)
     trainer_log.jsonl  the Trainer's log history
     loss.png           the loss curve
 """
@@ -26,19 +26,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from advisor.atomic import atomic_write_json
-from advisor.data.task import TaskData
-from advisor.errors import InterruptionError, StorageError
-from advisor.metrics import answer_metrics, classification_metrics
-from advisor.models import ResolvedModel
-from advisor.paths import folder_size
-from advisor.results import RunResult
-from advisor.units import human_bytes
 from harness import distributed
 from harness.callbacks import CheckpointSealer, OnProgress, ProgressReporter
 from harness.checkpoints import latest_sealed, remove_unsealed
 from harness.config import TrainConfig
-from harness.disk_space import free_bytes, is_disk_full
 from harness.examples import Examples, encode, load_examples_data, training_task
 from harness.memory import peak_rss_bytes
 from harness.modeling import (
@@ -53,6 +44,15 @@ from harness.modeling import (
 from harness.predict import MODEL_DIR, generate_answers
 from harness.report import plot_loss, write_log
 from harness.run_folder import RunFolder, default_output_dir, run_inputs
+from tunewise.atomic import atomic_write_json
+from tunewise.data.task import TaskData
+from tunewise.disk_space import free_bytes, is_disk_full
+from tunewise.errors import InterruptionError, StorageError
+from tunewise.metrics import answer_metrics, classification_metrics
+from tunewise.models import ResolvedModel
+from tunewise.paths import folder_size
+from tunewise.results import RunResult
+from tunewise.units import human_bytes
 
 DEFAULT_LEARNING_RATES = {
     ("full", "classification"): 5e-5,

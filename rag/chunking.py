@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from advisor.errors import ConfigError
+from tunewise.errors import ConfigError
 
 DEFAULT_CHUNK_TOKENS = 200
 DEFAULT_OVERLAP = 40
@@ -37,13 +37,6 @@ def check_chunking(chunk_tokens: int, overlap: int, max_tokens: int) -> None:
             f"--chunk-tokens {chunk_tokens} is more than the embedding model reads ({max_tokens} tokens with 2 special); "
             f"use at most {max_tokens - 2}"
         )
-
-
-def chunk_document(
-    text: str, tokenizer: Any, chunk_tokens: int = DEFAULT_CHUNK_TOKENS, overlap: int = DEFAULT_OVERLAP
-) -> Iterator[Chunk]:
-    """Windows of `chunk_tokens` tokens, each starting `chunk_tokens - overlap` after the last."""
-    yield from next(chunk_documents([text], tokenizer, chunk_tokens, overlap))
 
 
 def chunk_documents(

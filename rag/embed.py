@@ -13,11 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from advisor.errors import ModelError
-from advisor.model_files import check_loadable, load_errors
-from advisor.models import resolve_model, trust_remote_code
+from tunewise.errors import ModelError
+from tunewise.model_files import check_loadable, load_errors
+from tunewise.models import resolve_model, trust_remote_code
+from tunewise.names import DEFAULT_EMBEDDER
 
-DEFAULT_EMBEDDER = "minilm-l6"
 DEFAULT_BATCH = 64
 SLICE_SIZE = 4096  # texts per streamed slice: 4096 x 384 floats = 6 MB of embeddings
 
@@ -36,7 +36,7 @@ class Embedder:
     def __init__(
         self, model: str = DEFAULT_EMBEDDER, *, batch_size: int = DEFAULT_BATCH, device: str | None = None
     ) -> None:
-        from advisor.inference import pick_device
+        from tunewise.inference import pick_device
 
         target = pick_device(device)
         resolved = resolve_model(model, prepare=True)

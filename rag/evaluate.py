@@ -1,21 +1,19 @@
-"""Score an index on held-out data with the shared metric code (`advisor.metrics`)."""
+"""Score an index on held-out data with the shared metric code (`tunewise.metrics`)."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from advisor.data.shapes import Dataset, Shape
-from advisor.errors import DataError
-from advisor.metrics import answer_metrics, classification_metrics, retrieval_metrics
-from advisor.paths import folder_size
-from advisor.results import RunResult
 from rag.index import RagIndex, check_k, embedder_for
-
-Progress = Callable[[str, float], None]
+from tunewise.data.shapes import Dataset, Shape
+from tunewise.errors import DataError
+from tunewise.metrics import answer_metrics, classification_metrics, retrieval_metrics
+from tunewise.names import Progress
+from tunewise.paths import folder_size
+from tunewise.results import RunResult
 
 
 def rank_documents(index: RagIndex, vectors: np.ndarray, depth: int) -> list[list[tuple[str, float]]]:
@@ -56,8 +54,8 @@ def evaluate_classification(
 
         predictions = [v.label for v in predict(index, vectors, k)]
     elif mode == "few-shot":
-        from advisor.inference import LocalLM
         from rag.generate import few_shot_label
+        from tunewise.inference import LocalLM
 
         lm = LocalLM()
         labels = sorted({r["label"] for r in index.records})
@@ -113,8 +111,8 @@ def evaluate_answers(
     index: RagIndex, data: Dataset, *, k: int = 4, limit: int | None = None, progress: Progress | None = None
 ) -> RunResult:
     """Exact match and token F1 of answers generated from the retrieved passages."""
-    from advisor.inference import LocalLM
     from rag.generate import answer_with_sources
+    from tunewise.inference import LocalLM
 
     if data.shape is not Shape.QA:
         raise DataError(f"{data.source}: answer evaluation needs question and answer columns")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from advisor.inference import LocalLM
+from tunewise.inference import LocalLM
 
 MAX_CANDIDATES = 20  # labels scored per query; more come from the neighbours only
 

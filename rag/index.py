@@ -6,7 +6,7 @@
                         counts, file sizes and SHA-256 checksums, tunewise version
 
 A build (or an addition) writes a complete new folder beside the old one and swaps it in
-(`advisor.atomic.atomic_folder`), so a crash leaves the previous index intact. Only an index
+(`tunewise.atomic.atomic_folder`), so a crash leaves the previous index intact. Only an index
 (a folder with this manifest) is ever replaced, never the folder that holds the data being
 indexed, and a writer holds the index's lock, so two additions at once cannot lose one. Loading
 checks the manifest's sizes and checksums, so a changed or truncated file is an error, never
@@ -22,21 +22,23 @@ import hashlib
 import json
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
-from advisor import __version__
-from advisor.atomic import atomic_folder, recover, recover_if_idle
-from advisor.data.shapes import Dataset, Shape, target_text
-from advisor.errors import ConfigError, DataError
-from advisor.locks import writer_lock
-from advisor.ownership import INDEX, check_target
 from rag.chunking import DEFAULT_CHUNK_TOKENS, DEFAULT_OVERLAP, check_chunking, chunk_documents
-from rag.embed import DEFAULT_EMBEDDER, Embedder
+from rag.embed import Embedder
+from rag.knn import tune_k
+from tunewise import __version__
+from tunewise.atomic import atomic_folder, recover, recover_if_idle
+from tunewise.data.shapes import Dataset, Shape, target_text
+from tunewise.errors import ConfigError, DataError
+from tunewise.locks import writer_lock
+from tunewise.names import DEFAULT_EMBEDDER, Progress
+from tunewise.ownership import INDEX, check_target
 
 IndexType = Literal["auto", "flat", "hnsw", "ivf"]
 INDEX_FILE, RECORDS_FILE, MANIFEST_FILE = "index.faiss", "records.jsonl", "manifest.json"
@@ -46,8 +48,6 @@ FORMAT = 1
 FLAT_MAX = 100_000
 HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH = 32, 80, 128
 IVF_NPROBE = 16
-
-Progress = Callable[[str, float], None]
 
 
 @dataclass
@@ -239,10 +239,11 @@ def stored_vectors(index: Any) -> np.ndarray:
 
 
 def _tune_knn(index: Any, records: list[dict[str, Any]]) -> dict[str, Any]:
-    from rag.knn import tune_k
+    def search(vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        scores, positions = index.search(np.ascontiguousarray(vectors, dtype=np.float32), k)
+        return scores, positions
 
-    probe = RagIndex(Path(), {"kind": "labelled"}, index, records)
-    k, accuracy = tune_k(probe, stored_vectors(index))
+    k, accuracy = tune_k(stored_vectors(index), [r["label"] for r in records], search)
     return {"k": k, "leave_one_out_accuracy": {str(key): round(value, 4) for key, value in accuracy.items()}}
 
 

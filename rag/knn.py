@@ -8,11 +8,17 @@ tie). The eval split is never looked at. The neighbours are kept as the explanat
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rag.index import RagIndex, check_k
+if TYPE_CHECKING:
+    from rag.index import RagIndex
+
+Search = Callable[[np.ndarray, int], tuple[np.ndarray, np.ndarray]]
+"""(scores, positions) of the k nearest stored vectors to each query vector."""
 
 K_CANDIDATES = (1, 3, 5, 10, 20)
 
@@ -56,15 +62,17 @@ def predict(index: RagIndex, vectors: np.ndarray, k: int) -> list[Vote]:
 
 
 def tune_k(
-    index: RagIndex, vectors: np.ndarray, candidates: tuple[int, ...] = K_CANDIDATES
+    vectors: np.ndarray, labels: list[str], search: Search, candidates: tuple[int, ...] = K_CANDIDATES
 ) -> tuple[int, dict[int, float]]:
-    """Leave-one-out accuracy of each k on the indexed (training) examples themselves."""
-    usable = [k for k in candidates if k < index.size]
+    """Leave-one-out accuracy of each k on the indexed (training) examples themselves.
+
+    `vectors` and `labels` are the stored examples, in index order; `search` finds their
+    neighbours in the index, which holds each of them (so one extra neighbour is asked for).
+    """
+    usable = [k for k in candidates if k < len(labels)]
     if not usable:
         return 1, {}
-    check_k(max(usable) + 1, index.size)
-    scores, positions = index.search(vectors, max(usable) + 1)
-    labels = [r["label"] for r in index.records]
+    scores, positions = search(vectors, max(usable) + 1)
     accuracy: dict[int, float] = {}
     for k in usable:
         correct = 0

@@ -63,7 +63,7 @@ def run_subprocess(
 @pytest.fixture(scope="session")
 def smollm2() -> Path:
     """The built-in chat model, converted once into the user's cache (about 40 s the first time)."""
-    from advisor.models import prepare_model
+    from tunewise.models import prepare_model
 
     return prepare_model("smollm2-135m-instruct").path
 

@@ -30,9 +30,10 @@ def _loaded_heavy(body: str) -> list[str]:
 @pytest.mark.parametrize(
     "body",
     [
-        "import advisor, advisor.errors, advisor.models, advisor.paths, advisor.atomic",
-        "import advisor.data, advisor.data.profile, advisor.data.task",
-        "import advisor.recommend, advisor.estimate, advisor.answers, advisor.hardware, advisor.rules",
+        "import tunewise, tunewise.errors, tunewise.models, tunewise.paths, tunewise.atomic, tunewise.locks",
+        "import tunewise.names, tunewise.defaults, tunewise.values, tunewise.yaml_files, tunewise.model_files",
+        "import tunewise.data, tunewise.data.profile, tunewise.data.task, tunewise.ownership, tunewise.disk_space",
+        "import advisor, advisor.recommend, advisor.estimate, advisor.answers, advisor.hardware, advisor.rules",
         "from tui.cli import main\nmain(['recommend', '--n-examples', '500', '--json'])",
         "from tui.cli import main\nmain(['estimate', '--model', 'llama-2-7b', '--method', 'lora', '--json'])",
         "from tui.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass",

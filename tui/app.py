@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from textual.app import App
 
-from advisor import __version__
-from advisor.data.task import DataSpec
 from tui.screens.home import HomeScreen
+from tunewise import __version__
+from tunewise.data.task import DataSpec
 
 
 class TunewiseApp(App[None]):

@@ -12,9 +12,6 @@ import logging
 import sys
 from collections.abc import Iterator, Sequence
 
-from advisor import __version__
-from advisor.errors import InterruptionError, TunewiseError
-from advisor.models import set_trust_remote_code
 from tui.commands import estimate as estimate_cmd
 from tui.commands import generate as generate_cmd
 from tui.commands import models as models_cmd
@@ -25,6 +22,9 @@ from tui.commands import recommend as recommend_cmd
 from tui.commands import run_tui as tui_cmd
 from tui.commands import train as train_cmd
 from tui.signals import stop_signals_interrupt
+from tunewise import __version__
+from tunewise.errors import InterruptionError, TunewiseError
+from tunewise.models import set_trust_remote_code
 
 COMMANDS = (
     tui_cmd,

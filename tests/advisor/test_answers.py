@@ -19,8 +19,8 @@ from advisor.answers import (
     read_answers_file,
     save_answers,
 )
-from advisor.errors import ConfigError
 from tests.conftest import CliResult, run_subprocess
+from tunewise.errors import ConfigError
 
 REQUIRED_KEYS = {
     "task", "n_examples", "n_documents", "knowledge_changes", "one_off", "prompt_controllable", "needs_citations",

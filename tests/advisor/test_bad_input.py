@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from advisor.data.formats import read_table
-from advisor.data.shapes import to_dataset
-from advisor.data.task import DataSpec, load_task_data
 from tests.conftest import REPO, CliResult, run_subprocess
+from tunewise.data.formats import read_table
+from tunewise.data.shapes import to_dataset
+from tunewise.data.task import DataSpec, load_task_data
 
 
 @dataclass(frozen=True)

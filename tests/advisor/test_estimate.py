@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from advisor.architectures import KNOWN, spec_for, spec_from_config, spec_from_params
-from advisor.errors import ConfigError
 from advisor.estimate import Hardware, TrainingPlan, estimate_training, lora_params
-from advisor.models import resolve_model
 from tests.conftest import CliResult
+from tunewise.errors import ConfigError
+from tunewise.models import resolve_model
 
 MIB, GIB = 2**20, 2**30
 

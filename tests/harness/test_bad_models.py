@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from advisor import models
-from advisor.model_files import safetensors_shapes
-from advisor.models import BUILTIN_MODELS, _package_dir, resolve_model
 from tests.conftest import CliResult
+from tunewise import models
+from tunewise.model_files import safetensors_shapes
+from tunewise.models import BUILTIN_MODELS, _package_dir, resolve_model
 
 MINILM_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json")
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from advisor.errors import ConfigError
 from harness.config import TrainConfig, build_config, load_config, validate
+from tunewise.errors import ConfigError
 
 
 def test_defaults_and_hf_names() -> None:

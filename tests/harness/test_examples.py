@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from advisor.errors import DataError
-from advisor.models import resolve_model
 from harness.config import build_config
 from harness.examples import encode, load_examples_data
+from tunewise.errors import DataError
+from tunewise.models import resolve_model
 
 
 def test_tokenisation_is_cached_until_data_or_length_change(

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from advisor.errors import ConfigError
 from harness.config import build_config
 from harness.train import train
+from tunewise.errors import ConfigError
 
 needs_bitsandbytes = pytest.mark.skipif(
     importlib.util.find_spec("bitsandbytes") is None, reason="needs bitsandbytes: pip install 'tunewise[quant]'"
@@ -42,10 +42,10 @@ def test_qlora_keeps_an_encoder_head_in_full_precision(sentiment_data: Path, tmp
 def test_packed_batches_give_the_same_loss_as_padded_ones(smollm2: Path) -> None:
     import torch
 
-    from advisor.models import resolve_model
     from harness.collate import collator_for
     from harness.modeling import load_for_training
     from harness.tokenize import encode_completion
+    from tunewise.models import resolve_model
 
     # The model as the harness loads it for training (no KV cache, so packed rows are detected).
     loaded = load_for_training(
@@ -72,8 +72,8 @@ def test_packed_batches_give_the_same_loss_as_padded_ones(smollm2: Path) -> None
 
 
 def test_target_module_presets_follow_the_architecture(sentiment_data: Path, tmp_path: Path) -> None:
-    from advisor.models import resolve_model
     from harness.modeling import load_for_training
+    from tunewise.models import resolve_model
 
     resolved = resolve_model("minilm-l6")
     labels = {"negative": 0, "positive": 1}

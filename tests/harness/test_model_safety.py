@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from advisor import models
-from advisor.errors import ModelError
-from advisor.model_files import check_no_custom_code
-from advisor.models import resolve_model
 from tests.conftest import REPO, CliResult
 from tui.cli import NO_MODEL_COMMANDS, build_parser, command_parsers
+from tunewise import models
+from tunewise.errors import ModelError
+from tunewise.model_files import check_no_custom_code
+from tunewise.models import resolve_model
 
 MINILM_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json")
 WEIGHTS = "model.safetensors"

@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 
-from advisor.data.task import TaskData
-from advisor.metrics import classification_metrics
 from harness.config import build_config
 from harness.examples import load_examples_data
 from tests.conftest import REPO, CliResult
+from tunewise.data.task import TaskData
+from tunewise.metrics import classification_metrics
 
 
 def _train_args(data: Path, out: Path, method: str = "full") -> list[str]:
@@ -218,7 +218,7 @@ def _write_to_dev_full_then_fail_cleaning_up() -> None:
 def test_a_full_disk_is_recognised_in_each_wrapper(tmp_path: Path) -> None:
     import torch
 
-    from harness.disk_space import free_bytes, is_disk_full
+    from tunewise.disk_space import free_bytes, is_disk_full
 
     for wrapped in (_wrapped_write_to_dev_full, _write_to_dev_full_then_fail_cleaning_up):
         assert is_disk_full(_failure(wrapped), tmp_path, needed=0), wrapped.__name__
@@ -267,7 +267,7 @@ from pathlib import Path
 import safetensors.torch
 import torch
 
-from harness.disk_space import is_disk_full
+from tunewise.disk_space import is_disk_full
 
 try:
     safetensors.torch.save_file({"w": torch.zeros(100_000)}, sys.argv[1] + "/w.safetensors")
@@ -302,8 +302,8 @@ def test_disk_full_mid_save_keeps_the_last_checkpoint_and_resumes(
 ) -> None:
     import torch
 
-    from advisor.paths import folder_size
-    from advisor.units import human_bytes
+    from tunewise.paths import folder_size
+    from tunewise.units import human_bytes
 
     real_save, real_usage = torch.save, shutil.disk_usage
     disk: dict[str, Any] = {"optimizers": 0, "full": False}

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from advisor.data.shapes import to_dataset
-from advisor.data.task import DataSpec, load_task_data, open_table
-from advisor.errors import DataError
-from advisor.models import resolve_model
 from harness.tokenize import IGNORE, encode_classification, encode_completion, encode_generation, label_ids
+from tunewise.data.shapes import to_dataset
+from tunewise.data.task import DataSpec, load_task_data, open_table
+from tunewise.errors import DataError
+from tunewise.models import resolve_model
 
 
 @pytest.fixture(scope="module")

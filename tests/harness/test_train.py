@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from advisor.data.shapes import Shape
-from advisor.results import RunResult
 from harness.config import build_config
 from harness.predict import classify, generate_answers, load_trained
 from harness.train import train
 from tests.conftest import ANSWER, CliResult
+from tunewise.data.shapes import Shape
+from tunewise.results import RunResult
 
 
 def _config(data: Path, out: Path, **values: object) -> dict[str, object]:

@@ -75,9 +75,9 @@ def test_resume_and_overwrite_protect_runs(sentiment_data: Path, tmp_path: Path,
 
 
 def test_resume_refuses_a_changed_config(sentiment_data: Path, tmp_path: Path) -> None:
-    from advisor.errors import ConfigError
     from harness.config import build_config
     from harness.run_folder import RunFolder
+    from tunewise.errors import ConfigError
 
     out = tmp_path / "run"
     folder = RunFolder(out)

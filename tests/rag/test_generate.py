@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from advisor.data.shapes import to_dataset
-from advisor.data.task import open_table
-from advisor.inference import LocalLM
 from rag.evaluate import evaluate_answers
 from rag.generate import answer_with_sources, few_shot_label
 from rag.index import build_index
+from tunewise.data.shapes import to_dataset
+from tunewise.data.task import open_table
+from tunewise.inference import LocalLM
 
 
 @pytest.fixture(scope="module")

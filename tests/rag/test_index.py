@@ -10,16 +10,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from advisor.data.shapes import to_dataset
-from advisor.data.task import DataSpec, load_task_data, open_table
-from advisor.errors import ConfigError, DataError
 from rag import index as rag_index
-from rag.chunking import chunk_document
+from rag.chunking import chunk_documents
 from rag.embed import Embedder
 from rag.evaluate import evaluate_classification
 from rag.index import BuildOptions, add_to_index, build_index, load_index
 from rag.knn import predict, vote
 from tests.conftest import CliResult
+from tunewise.data.shapes import to_dataset
+from tunewise.data.task import DataSpec, load_task_data, open_table
+from tunewise.errors import ConfigError, DataError
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +34,7 @@ def demo_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_embeddings_are_unit_vectors_and_match_sentence_transformers() -> None:
     from sentence_transformers import SentenceTransformer
 
-    from advisor.models import resolve_model
+    from tunewise.models import resolve_model
 
     embedder = Embedder()
     texts = ["How do I reset my password?", "What's the weather like?", "a"]
@@ -80,7 +80,7 @@ def test_vote_weights_by_similarity() -> None:
 def test_documents_are_chunked_with_overlap(tmp_path: Path) -> None:
     embedder = Embedder()
     text = " ".join(f"word{i}" for i in range(600))
-    chunks = list(chunk_document(text, embedder.tokenizer, chunk_tokens=100, overlap=20))
+    chunks = next(chunk_documents([text], embedder.tokenizer, chunk_tokens=100, overlap=20))
     assert len(chunks) > 3
     for chunk in chunks:
         assert len(embedder.tokenizer(chunk.text, add_special_tokens=False)["input_ids"]) <= 100

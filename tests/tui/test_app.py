@@ -10,10 +10,10 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
-from advisor.data.task import DataSpec
 from tui.app import TunewiseApp
 from tui.screens.error_modal import ErrorModal
 from tui.screens.home import HomeScreen
+from tunewise.data.task import DataSpec
 
 
 async def wait_for(pilot: Pilot[None], condition: Callable[[], bool], timeout: float = 60.0) -> None:

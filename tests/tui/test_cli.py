@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 import pytest
 
-from advisor import __version__
 from tests.conftest import CliResult
+from tunewise import __version__
 
 
 def test_version(cli: Callable[..., CliResult], capsys: pytest.CaptureFixture[str]) -> None:

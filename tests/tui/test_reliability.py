@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from advisor.locks import writer_lock
 from tests.conftest import REPO, CliResult
+from tunewise.locks import writer_lock
 
 
 def _snapshot(root: Path) -> dict[str, bytes]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from advisor.data.task import DataSpec
+from tunewise.names import TASKS
 
-TASK_CHOICES = ("classification", "extraction", "generation", "qa", "style")
+if TYPE_CHECKING:
+    from tunewise.data.task import DataSpec
 
 
 def add_data_arguments(parser: argparse.ArgumentParser, *, data_required: bool = False) -> None:
@@ -23,7 +23,7 @@ def add_data_arguments(parser: argparse.ArgumentParser, *, data_required: bool =
     parser.add_argument(
         "--eval", dest="eval_path", metavar="FILE", help="your own eval data (default: a split of DATA)"
     )
-    parser.add_argument("--task", choices=TASK_CHOICES, help="override the task the data's shape implies")
+    parser.add_argument("--task", choices=TASKS, help="override the task the data's shape implies")
     parser.add_argument(
         "--columns",
         metavar="MAP",
@@ -37,8 +37,8 @@ def add_data_arguments(parser: argparse.ArgumentParser, *, data_required: bool =
 
 
 def data_spec(args: argparse.Namespace) -> DataSpec:
-    from advisor.data.shapes import parse_column_map
-    from advisor.data.task import DataSpec
+    from tunewise.data.shapes import parse_column_map
+    from tunewise.data.task import DataSpec
 
     return DataSpec(
         path=args.data,

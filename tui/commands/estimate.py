@@ -7,7 +7,8 @@ import json
 import sys
 from typing import Any
 
-from advisor.estimate import DEFAULT_LORA_DROPOUT
+from tunewise.defaults import DEFAULT_LORA_DROPOUT
+from tunewise.names import METHODS
 
 # Number flags (by dest) and the type each is read as. They are read like the questionnaire's
 # answers (7e9, 1,200, 2k) rather than by argparse, so a bad one is one `tunewise: error:` line.
@@ -42,7 +43,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument(
         "--kind", choices=("causal-lm", "encoder"), default="causal-lm", help="with --params (default: causal-lm)"
     )
-    parser.add_argument("--method", choices=("full", "lora", "qlora"), required=True)
+    parser.add_argument("--method", choices=METHODS, required=True)
     parser.add_argument(
         "--dtype", choices=("fp32", "bf16", "nf4"), help="default: fp32 on CPU, bf16 on GPU, nf4 for qlora"
     )
@@ -73,7 +74,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def _numbers(args: argparse.Namespace) -> dict[str, Any]:
     """The number flags, read and typed; an unreadable one is a `ConfigError` naming its flag."""
-    from advisor.answers import coerce_value
+    from tunewise.values import coerce_value
 
     return {
         dest: coerce_value("--" + dest.replace("_", "-"), kind, getattr(args, dest))
@@ -82,10 +83,12 @@ def _numbers(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from advisor.answers import MAX_PARAMS, build_answers, check_range
+    from advisor.answers import build_answers
     from advisor.architectures import parse_param_count, spec_for, spec_from_params
     from advisor.estimate import TrainingPlan, estimate_training, validate_plan
     from advisor.recommend import hardware_of
+    from tunewise.defaults import MAX_PARAMS
+    from tunewise.values import check_range
 
     numbers = _numbers(args)
     targets = (

@@ -22,7 +22,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run(args: argparse.Namespace) -> int:
-    from harness.generation import generate
+    from tunewise.inference import generate
 
     for result in generate(
         args.model, args.prompts, max_new_tokens=args.max_new_tokens, system=args.system, device=args.device

@@ -22,8 +22,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from advisor.models import list_models
-    from advisor.units import human_bytes
+    from tunewise.models import list_models
+    from tunewise.units import human_bytes
 
     statuses = list_models()
     if args.json:
@@ -63,8 +63,8 @@ def run_prepare(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-    from advisor.model_files import check_loadable
-    from advisor.models import check_model_name, prepare_model
+    from tunewise.model_files import check_loadable
+    from tunewise.models import check_model_name, prepare_model
 
     for name in args.names:
         check_model_name(name)  # a typo in the last name must not wait behind a long conversion

@@ -22,9 +22,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run(args: argparse.Namespace) -> int:
-    from advisor.data.shapes import Shape
-    from advisor.errors import ConfigError
     from harness.predict import classify, generate_answers, load_trained
+    from tunewise.data.shapes import Shape
+    from tunewise.errors import ConfigError
 
     if args.max_new_tokens < 1:
         raise ConfigError(f"--max-new-tokens must be at least 1, got {args.max_new_tokens}")

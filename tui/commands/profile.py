@@ -25,8 +25,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run(args: argparse.Namespace) -> int:
-    from advisor.data.profile import profile
-    from advisor.data.task import load_task_data
+    from tunewise.data.profile import profile
+    from tunewise.data.task import load_task_data
 
     report = profile(load_task_data(data_spec(args)), model=args.model)
     if args.json:

@@ -84,8 +84,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def _dataset(path: str, columns: str | None) -> Any:
-    from advisor.data.shapes import parse_column_map, to_dataset
-    from advisor.data.task import open_table
+    from tunewise.data.shapes import parse_column_map, to_dataset
+    from tunewise.data.task import open_table
 
     return to_dataset(open_table(path), parse_column_map(columns))
 
@@ -162,9 +162,9 @@ def run_query(args: argparse.Namespace) -> int:
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    from advisor.errors import ConfigError
     from rag.evaluate import evaluate_answers, evaluate_classification, evaluate_retrieval
     from rag.index import load_index
+    from tunewise.errors import ConfigError
 
     if (args.queries is None) != (args.qrels is None):
         raise ConfigError("--queries and --qrels go together")
@@ -175,14 +175,14 @@ def run_eval(args: argparse.Namespace) -> int:
     if args.k is not None and args.k < 1:
         raise ConfigError(f"--k must be at least 1, got {args.k}")
     if args.out is not None:  # before the slow part: a bad path must not cost an evaluation
-        from advisor.ownership import check_file_target
-        from advisor.results import RunResult
+        from tunewise.ownership import check_file_target
+        from tunewise.results import RunResult
 
         inputs = [args.index, args.data, args.queries, args.qrels]
         check_file_target(args.out, flag="--out", what="a result", proves=RunResult.is_result_file, inputs=inputs)
     index = load_index(args.index)
     if args.queries is not None:
-        from advisor.data.trec import read_qrels, read_trec_topics
+        from tunewise.data.trec import read_qrels, read_trec_topics
 
         result = evaluate_retrieval(
             index, read_trec_topics(args.queries), read_qrels(args.qrels), depth=max(args.k or 100, 10)

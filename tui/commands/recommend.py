@@ -39,27 +39,22 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def resolve_answers(args: argparse.Namespace) -> Answers:
-    from advisor.answers import build_answers, read_answers_file
+    from advisor.answers import collect_answers
+    from tunewise.data.shapes import parse_column_map
+    from tunewise.data.task import DataSpec
 
     flags = answers_from_flags(args)  # parsed first: a bad flag fails before any data is read
-    layers: list[dict[str, Any]] = []
-    if args.detect_hardware:
-        from advisor.hardware import detect_hardware
-
-        layers.append(detect_hardware().answers())
+    data = None
     if args.from_data:
-        from advisor.answers import from_profile
-        from advisor.data.profile import profile
-        from advisor.data.shapes import parse_column_map
-        from advisor.data.task import DataSpec, load_task_data
-
-        task = flags.get("task")
-        data = load_task_data(DataSpec(path=args.from_data, task=task, columns=parse_column_map(args.columns)))
-        layers.append(from_profile(profile(data, model=flags.get("base_model"))))
-    if args.answers:
-        layers.append(read_answers_file(args.answers))
-    layers.append(flags)
-    return build_answers(*layers)
+        data = DataSpec(path=args.from_data, task=flags.get("task"), columns=parse_column_map(args.columns))
+    answers, _ = collect_answers(
+        data=data,
+        model=flags.get("base_model"),
+        detect_hardware=args.detect_hardware,
+        answers_file=args.answers,
+        flags=flags,
+    )
+    return answers
 
 
 def run(args: argparse.Namespace) -> int:
@@ -86,7 +81,7 @@ def render(report: dict[str, Any], detailed: int = 3) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from advisor.units import human_duration, human_money
+    from tunewise.units import human_duration, human_money
 
     console = Console()
     model = report["model"]

@@ -8,25 +8,20 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from harness.config import keys_help
+from tunewise.metrics import metrics_line
+
 if TYPE_CHECKING:
     from harness.callbacks import TrainProgress
-
-KEYS_HELP = (
-    "Keys (Hugging Face names): base_model, method (full|lora|qlora), task (classification|generation), data, "
-    "eval_data, columns, max_length, learning_rate, num_train_epochs, max_steps, per_device_train_batch_size, "
-    "per_device_eval_batch_size, gradient_accumulation_steps, weight_decay, warmup_ratio, lr_scheduler_type, "
-    "seed, lora_r (r), lora_alpha, lora_dropout, target_modules (all-linear|attention|list), init_adapter, "
-    "gradient_checkpointing, group_by_length, packing, early_stopping_patience, metric_for_best_model, "
-    "save_steps, save_total_limit, logging_steps, precision (auto|fp32|bf16|fp16), use_cpu, report_to "
-    "(tensorboard, mlflow, wandb), eval_fraction, eval_generate, max_new_tokens, output_dir."
-)
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "train",
         help="fine-tune a model (full, LoRA or QLoRA) and evaluate it",
-        description="Fine-tune and evaluate a model from a YAML config and/or --set overrides. " + KEYS_HELP,
+        description="Fine-tune and evaluate a model from a YAML config and/or --set overrides.",
+        epilog="config keys (Hugging Face names; other tools' aliases in parentheses):\n" + keys_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("config", nargs="?", type=Path, metavar="CONFIG", help="a YAML training config (optional)")
     parser.add_argument(
@@ -62,20 +57,18 @@ def _print_progress(progress: TrainProgress) -> None:
             flush=True,
         )
     elif progress.event == "eval":
-        shown = {k.removeprefix("eval_"): v for k, v in progress.eval_metrics.items() if k.startswith("eval_")}
-        keep = ("loss", "accuracy", "macro_f1")
-        text = "  ".join(f"{k} {shown[k]:.4f}" for k in keep if k in shown)
-        print(f"eval at step {progress.step}: {text}", file=sys.stderr, flush=True)
+        evaluated = {k: v for k, v in progress.eval_metrics.items() if k.startswith("eval_")}
+        print(f"eval at step {progress.step}: {metrics_line(evaluated)}", file=sys.stderr, flush=True)
 
 
 def run(args: argparse.Namespace) -> int:
     import json
     import threading
 
-    from advisor.errors import InterruptionError
     from harness import distributed
     from harness.config import build_config, load_config
     from tui.signals import graceful_stop
+    from tunewise.errors import InterruptionError
 
     config = load_config(args.config, args.overrides) if args.config else build_config({}, args.overrides)
     from harness.train import train
@@ -108,10 +101,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"status": outcome.status, "run_dir": str(outcome.run_dir), **outcome.metrics}, indent=2))
         return 0
-    final = outcome.metrics.get("eval", {})
-    shown = ("accuracy", "macro_f1", "loss", "perplexity", "exact_match", "token_f1")
     print(f"run: {outcome.run_dir}")
-    print("  ".join(f"{k} {final[k]:.4f}" for k in shown if k in final))
+    print(metrics_line(outcome.metrics.get("eval", {})))
     print(
         f"{outcome.metrics.get('train_samples_per_second', 0):.1f} samples/s, "
         f"{outcome.metrics.get('train_tokens_per_second', 0):.0f} tokens/s, "

@@ -11,10 +11,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
 
-from advisor.data.task import DataSpec
-from advisor.errors import TunewiseError
 from tui.messages import AdviceReady, ModelPrepared, PrepareProgressed, ProfileReady, WorkFailed
 from tui.screens.error_modal import ErrorModal
+from tunewise.data.task import DataSpec
+from tunewise.errors import TunewiseError
 
 
 class HomeScreen(Screen[None]):
@@ -66,16 +66,13 @@ class HomeScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="profile")
     def load_profile(self) -> None:
-        from advisor.answers import build_answers, from_profile
-        from advisor.data.profile import profile
-        from advisor.data.task import load_task_data
-        from advisor.hardware import detect_hardware
+        from advisor.answers import collect_answers
         from advisor.recommend import recommend
 
         try:
-            report = profile(load_task_data(self.spec))
+            answers, report = collect_answers(data=self.spec, detect_hardware=True)
+            assert report is not None
             self.post_message(ProfileReady(report))
-            answers = build_answers(detect_hardware().answers(), from_profile(report))
             self.post_message(AdviceReady(recommend(answers, data_path=self.spec.path).to_dict()))
         except TunewiseError as exc:
             self.post_message(WorkFailed(exc.title, exc.message))
@@ -99,7 +96,7 @@ class HomeScreen(Screen[None]):
 
     @on(AdviceReady)
     def show_advice(self, event: AdviceReady) -> None:
-        from advisor.units import human_duration, human_money
+        from tunewise.units import human_duration, human_money
 
         self.advice = advice = event.advice
         lines = [f"[b]Recommended: {advice['recommended']}[/]  ({advice['hardware']})", ""]
@@ -123,8 +120,8 @@ class HomeScreen(Screen[None]):
     # ------------------------------------------------------------------ models
 
     def refresh_models(self) -> None:
-        from advisor.models import list_models
-        from advisor.units import human_bytes
+        from tunewise.models import list_models
+        from tunewise.units import human_bytes
 
         table = self.query_one("#models", DataTable)
         table.clear()
@@ -148,7 +145,7 @@ class HomeScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="prepare")
     def prepare(self, alias: str) -> None:
-        from advisor.models import prepare_model
+        from tunewise.models import prepare_model
 
         def report(stage: str, fraction: float) -> None:
             self.post_message(PrepareProgressed(alias, stage, fraction))
@@ -186,11 +183,9 @@ class HomeScreen(Screen[None]):
 
     def training_config(self) -> tuple[Any, bool]:
         from dataclasses import replace
-        from pathlib import Path
 
-        from harness.checkpoints import latest_sealed
         from harness.config import build_config
-        from harness.run_folder import RunFolder, default_output_dir
+        from harness.run_folder import default_output_dir, resume_or_next
 
         step = (self.advice or {}).get("next_step") or {}
         values: dict[str, Any] = dict(step.get("config") or {"method": "lora"})
@@ -204,11 +199,5 @@ class HomeScreen(Screen[None]):
             "classification" if (self.report or {}).get("task") == "classification" else "generation"
         )
         base = default_output_dir(config, "classification" if task == "classification" else "generation")
-        # The app never replaces a finished run: it resumes an interrupted one, or numbers a new one.
-        for attempt in range(1, 1000):
-            folder = RunFolder(base if attempt == 1 else base.with_name(f"{base.name}-{attempt}"))
-            if folder.work.is_dir() and latest_sealed(folder.checkpoints) is not None:
-                return replace(config, output_dir=str(folder.final)), True
-            if not folder.final.exists() and not folder.work.exists():
-                return replace(config, output_dir=str(folder.final)), False
-        return replace(config, output_dir=str(Path(base))), False
+        folder, resume = resume_or_next(base)  # the app never replaces a finished run
+        return replace(config, output_dir=str(folder)), resume

@@ -16,14 +16,13 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header, ProgressBar, RichLog, Sparkline, Static
 
-from advisor.errors import TunewiseError
 from tui.messages import TrainFinished, TrainProgressed, TrainStageChanged, WorkFailed
 from tui.screens.error_modal import ErrorModal
+from tunewise.errors import TunewiseError
+from tunewise.metrics import metrics_line
 
 if TYPE_CHECKING:
     from harness.config import TrainConfig
-
-SHOWN_METRICS = ("accuracy", "macro_f1", "loss", "perplexity", "exact_match", "token_f1")
 
 
 class TrainScreen(Screen[None]):
@@ -103,9 +102,7 @@ class TrainScreen(Screen[None]):
             self.query_one("#train-loss", Sparkline).data = list(self.losses)
             log.write(f"step {p.step}/{p.max_steps}  epoch {p.epoch:.2f}  loss {p.loss:.4f}")
         elif p.event == "eval":
-            shown = {k.removeprefix("eval_"): v for k, v in p.eval_metrics.items()}
-            text = "  ".join(f"{k} {shown[k]:.4f}" for k in SHOWN_METRICS if k in shown)
-            log.write(f"[b]eval at step {p.step}[/]: {text}")
+            log.write(f"[b]eval at step {p.step}[/]: {metrics_line(p.eval_metrics)}")
 
     @on(TrainFinished)
     def show_result(self, event: TrainFinished) -> None:
@@ -116,8 +113,7 @@ class TrainScreen(Screen[None]):
             stage.update(f"[yellow]Stopped.[/] A checkpoint is in {event.run_dir}; resume with --resume.")
             return
         self.query_one("#train-progress", ProgressBar).update(progress=1.0)
-        final = event.metrics.get("eval", {})
-        scores = "  ".join(f"{k} [b]{final[k]:.4f}[/]" for k in SHOWN_METRICS if k in final)
+        scores = metrics_line(event.metrics.get("eval", {}), bold=True)
         stage.update(f"[green]Finished.[/] Run folder: {event.run_dir}")
         self.query_one("#train-result", Static).update(
             f"{scores}\n{event.metrics.get('train_samples_per_second', 0):.1f} samples/s, "

@@ -24,7 +24,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from advisor.errors import StorageError
+from tunewise.errors import StorageError
 
 try:  # POSIX only; elsewhere writers are not serialised, but each write stays atomic.
     import fcntl

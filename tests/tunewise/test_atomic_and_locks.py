@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from advisor import atomic
-from advisor.atomic import atomic_folder, recover
-from advisor.errors import ConfigError
-from advisor.locks import BusyError, lock_path, wait_lock, writer_lock
-from advisor.ownership import INDEX, RUN, Owned, check_target
 from tests.conftest import REPO
+from tunewise import atomic
+from tunewise.atomic import atomic_folder, recover
+from tunewise.errors import ConfigError
+from tunewise.locks import BusyError, lock_path, wait_lock, writer_lock
+from tunewise.ownership import INDEX, RUN, Owned, check_target
 
 THING = Owned("a thing", "thing.json")
 
@@ -195,7 +195,7 @@ def test_wait_lock_serialises_processes(tmp_path: Path) -> None:
         f"""
         import time
         from pathlib import Path
-        from advisor.locks import wait_lock
+        from tunewise.locks import wait_lock
         counter = Path({str(counter)!r})
         for _ in range(20):
             with wait_lock(counter):

@@ -15,8 +15,8 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-from advisor.data.formats import RawTable
-from advisor.errors import DataError
+from tunewise.data.raw import RawTable
+from tunewise.errors import DataError
 
 PACKAGE = "chatterbot-corpus"
 MIN_PER_TOPIC = 8

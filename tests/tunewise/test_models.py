@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from advisor import models
-from advisor.errors import ModelError
-from advisor.models import BUILTIN_MODELS, list_models, prepare_model, resolve_model
 from tests.conftest import run_subprocess
+from tunewise import models
+from tunewise.errors import ModelError
+from tunewise.models import BUILTIN_MODELS, list_models, prepare_model, resolve_model
 
 
 def test_minilm_resolves_to_the_packaged_folder() -> None:

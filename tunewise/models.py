@@ -26,14 +26,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from advisor.atomic import atomic_folder
-from advisor.errors import ModelError
-from advisor.locks import wait_lock
-from advisor.paths import folder_size, hub_offline, models_dir
+from tunewise.atomic import atomic_folder
+from tunewise.errors import ModelError
+from tunewise.locks import wait_lock
+from tunewise.names import Progress
+from tunewise.paths import folder_size, hub_offline, models_dir
 
 ModelKind = Literal["encoder", "causal-lm"]
-Progress = Callable[[str, float], None]
-"""A progress callback: a short description of the current stage and the fraction done (0..1)."""
 
 MANIFEST = "tunewise-prepared.json"
 # Bump when the conversion changes: folders prepared by an older converter are redone.
@@ -83,9 +82,6 @@ BUILTIN_MODELS: dict[str, BuiltinModel] = {
         ),
     )
 }
-
-DEFAULT_ENCODER = "minilm-l6"
-DEFAULT_CAUSAL_LM = "smollm2-135m-instruct"
 
 
 @dataclass(frozen=True)
@@ -255,7 +251,7 @@ def check_model_name(name: str) -> None:
         return
     path = Path(name).expanduser()
     if path.is_file() and path.suffix == ".gguf":
-        from advisor.model_files import check_gguf  # it imports this module
+        from tunewise.model_files import check_gguf  # it imports this module
 
         check_gguf(path)
         return
@@ -294,7 +290,7 @@ def _resolve_local(name: str, path: Path, *, prepare: bool, progress: Progress |
         if not _is_prepared(folder, version):
             if not prepare:
                 raise ModelError(f"{name} needs a one-time conversion from GGUF; run: tunewise models prepare {name}")
-            from advisor.model_files import check_gguf  # it imports this module
+            from tunewise.model_files import check_gguf  # it imports this module
 
             check_gguf(path)
             _convert_gguf_locked(path, folder, version, progress)

@@ -7,11 +7,13 @@ torch and transformers imported only when a model is actually loaded.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from advisor.errors import ConfigError, ModelError
-from advisor.model_files import check_model_folder, load_errors
-from advisor.models import DEFAULT_CAUSAL_LM, resolve_model, trust_remote_code
+from tunewise.errors import ConfigError, ModelError
+from tunewise.model_files import check_model_folder, load_errors
+from tunewise.models import resolve_model, trust_remote_code
+from tunewise.names import DEFAULT_CAUSAL_LM
 
 if TYPE_CHECKING:
     import torch
@@ -105,9 +107,7 @@ class LocalLM:
     def chat_prompt(self, system: str | None, user: str) -> str:
         """The model's own chat format when it has one, else plain text."""
         messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": user}]
-        if self.tokenizer.chat_template:
-            return str(self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False))
-        return f"{system}\n\n{user}\n" if system else f"{user}\n"
+        return chat_prompt(self.tokenizer, messages)
 
     def continuation_logprobs(self, prompt: str, continuations: list[str]) -> list[float]:
         """Mean log-probability of each continuation's tokens after `prompt` (one batched pass)."""
@@ -133,14 +133,62 @@ class LocalLM:
         return scores
 
     def generate(self, prompt: str, max_new_tokens: int = 96) -> str:
-        import torch
+        """The greedy continuation of one already-formatted prompt."""
+        return greedy_answers(self.model, self.tokenizer, [prompt], max_new_tokens)[0]
 
-        encoded = self.tokenizer(prompt, return_tensors="pt", add_special_tokens=False).to(self.device)
-        with torch.inference_mode():
-            output = self.model.generate(
-                **encoded,
-                max_new_tokens=max_new_tokens,
-                do_sample=False,
-                pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id,
-            )
-        return str(self.tokenizer.decode(output[0, encoded["input_ids"].shape[1] :], skip_special_tokens=True)).strip()
+
+def chat_prompt(tokenizer: Any, messages: list[dict[str, str]]) -> str:
+    """The prompt an answer to `messages` follows: the model's chat format when it has one, else plain text."""
+    if tokenizer.chat_template:
+        return str(tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False))
+    return "\n".join(m["content"] for m in messages) + "\n"
+
+
+def greedy_answers(model: Any, tokenizer: Any, prompts: list[str], max_new_tokens: int) -> list[str]:
+    """Greedy answers for already-formatted prompts, left-padded into one batch.
+
+    The one decoding path of tunewise: `tunewise generate`, a trained run's answers, few-shot
+    and retrieval answers all come from here, so the same model gives the same text everywhere.
+    """
+    import torch
+
+    if tokenizer.pad_token is None:
+        # Causal LMs often have no pad token; padded positions are masked, so any id works.
+        tokenizer.pad_token = tokenizer.eos_token
+    side = tokenizer.padding_side
+    tokenizer.padding_side = "left"  # generation continues from the right edge of every row
+    try:
+        encoded = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+    finally:
+        tokenizer.padding_side = side
+    device = next(model.parameters()).device
+    with torch.inference_mode():
+        output = model.generate(
+            **encoded.to(device),
+            max_new_tokens=max_new_tokens,
+            do_sample=False,
+            pad_token_id=tokenizer.pad_token_id,
+        )
+    width = encoded["input_ids"].shape[1]
+    return [str(tokenizer.decode(row[width:], skip_special_tokens=True)).strip() for row in output]
+
+
+@dataclass(frozen=True)
+class Generation:
+    prompt: str
+    text: str
+
+
+def generate(
+    model_name: str,
+    prompts: list[str],
+    *,
+    max_new_tokens: int = 64,
+    system: str | None = None,
+    device: str | None = None,
+) -> list[Generation]:
+    """Answer each prompt with `model_name`, greedily (so answers are reproducible): `tunewise generate`."""
+    if max_new_tokens < 1:
+        raise ModelError(f"--max-new-tokens must be at least 1, got {max_new_tokens}")
+    lm = LocalLM(model_name, device=device)
+    return [Generation(prompt, lm.generate(lm.chat_prompt(system, prompt), max_new_tokens)) for prompt in prompts]

@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from advisor import __version__
-from advisor.errors import ConfigError
-from advisor.paths import absolute
+from tunewise import __version__
+from tunewise.errors import ConfigError
+from tunewise.paths import absolute
 
 
 @dataclass(frozen=True)

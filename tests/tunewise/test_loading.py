@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from advisor.data.formats import read_table
-from advisor.data.shapes import Shape, parse_column_map, to_dataset
-from advisor.data.task import DataSpec, load_task_data
-from advisor.errors import DataError
+from tunewise.data.formats import read_table
+from tunewise.data.shapes import Shape, parse_column_map, to_dataset
+from tunewise.data.task import DataSpec, load_task_data
+from tunewise.errors import DataError
 
 LABELLED_ROWS = [{"text": f"example number {i}", "label": "pos" if i % 2 else "neg"} for i in range(10)]
 

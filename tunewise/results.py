@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from advisor.atomic import atomic_write_json
+from tunewise.atomic import atomic_write_json
 
 
 def ids_hash(ids: list[str]) -> str:

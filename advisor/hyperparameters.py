@@ -13,7 +13,8 @@ from typing import Any
 
 from advisor.answers import Answers
 from advisor.architectures import ModelSpec
-from advisor.estimate import Estimate, Hardware, Method, TrainingPlan, estimate_training
+from advisor.estimate import Estimate, Hardware, TrainingPlan, estimate_training
+from tunewise.names import Method
 
 EFFECTIVE_BATCH = 16
 MAX_BATCH = 32

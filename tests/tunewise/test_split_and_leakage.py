@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from advisor.data.dedup import find_duplicates, find_leakage, normalise
-from advisor.data.split import split_indices
-from advisor.data.task import DataSpec, load_task_data
+from tunewise.data.dedup import find_duplicates, find_leakage, normalise
+from tunewise.data.split import split_indices
+from tunewise.data.task import DataSpec, load_task_data
 
 
 def _labelled(n: int, labels: list[str], seed: int = 0) -> tuple[list[str], list[str]]:

@@ -5,18 +5,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from advisor.data.formats import RawTable, read_text
-from advisor.errors import DataError
+from tunewise.data.raw import RawTable, read_text
+from tunewise.errors import DataError
 
 _DOC = re.compile(r"<DOC>(.*?)</DOC>", re.DOTALL | re.IGNORECASE)
 _DOCNO = re.compile(r"<DOCNO>\s*(.*?)\s*</DOCNO>", re.DOTALL | re.IGNORECASE)
 _TOP = re.compile(r"<top>(.*?)</top>", re.DOTALL | re.IGNORECASE)
 _NUM = re.compile(r"<num>\s*(?:Number:)?\s*([^<\s]+)", re.IGNORECASE)
 _TITLE = re.compile(r"<title>\s*(.*?)\s*(?:</title>|<desc>|<narr>|$)", re.DOTALL | re.IGNORECASE)
-
-
-def is_trec_topics(text: str) -> bool:
-    return "<top>" in text[:2000].lower()
 
 
 def read_trec_documents(path: Path) -> RawTable:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 
-from advisor.data.dedup import normalise
+from tunewise.data.dedup import normalise
 
 DEFAULT_EVAL_FRACTION = 0.2
 DEFAULT_SEED = 42

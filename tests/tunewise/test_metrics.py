@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from advisor.metrics import (
+from tunewise.metrics import (
     accuracy,
     answer_metrics,
     exact_match,

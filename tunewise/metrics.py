@@ -128,3 +128,18 @@ def answer_metrics(predicted: Sequence[str], answers: Sequence[Sequence[str]]) -
 def _same_length(a: Sequence[object], b: Sequence[object]) -> None:
     if len(a) != len(b):
         raise ValueError(f"{len(a)} gold values for {len(b)} predictions")
+
+
+# The scores a person reads after a run or an evaluation, in this order.
+SHOWN_METRICS = ("accuracy", "macro_f1", "loss", "perplexity", "exact_match", "token_f1")
+
+
+def metrics_line(values: dict[str, float], *, bold: bool = False) -> str:
+    """`accuracy 0.9210  macro_f1 0.9190`: the scores of `values` that people read (an `eval_` prefix is dropped).
+
+    One formatter for the command line and the app, so both show a run the same way; `bold` adds
+    Rich markup around the numbers.
+    """
+    scores = {key.removeprefix("eval_"): value for key, value in values.items()}
+    shown = [key for key in SHOWN_METRICS if isinstance(scores.get(key), int | float)]
+    return "  ".join(f"{key} [b]{scores[key]:.4f}[/]" if bold else f"{key} {scores[key]:.4f}" for key in shown)

@@ -5,14 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from advisor.data.task import TaskData
-from advisor.data.tokens import token_stats
-from advisor.models import DEFAULT_CAUSAL_LM, DEFAULT_ENCODER
-
-
-def default_model_for(task: str) -> str:
-    """The built-in model a task starts from: the encoder for classification, else the chat model."""
-    return DEFAULT_ENCODER if task == "classification" else DEFAULT_CAUSAL_LM
+from tunewise.data.task import TaskData
+from tunewise.data.tokens import token_stats
+from tunewise.names import default_model
 
 
 def profile(data: TaskData, model: str | None = None) -> dict[str, Any]:
@@ -20,7 +15,7 @@ def profile(data: TaskData, model: str | None = None) -> dict[str, Any]:
     dataset = data.dataset
     labels = dataset.labels()
     label_counts = dict(Counter(labels).most_common()) if labels is not None else None
-    stats = token_stats(dataset.full_texts(), model or default_model_for(data.task))
+    stats = token_stats(dataset.full_texts(), model or default_model(data.task))
     return {
         "source": dataset.source,
         "shape": dataset.shape.value,

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from advisor.data.demo import MIN_PER_TOPIC
-from advisor.data.task import DataSpec, load_task_data
-from advisor.data.tokens import count_tokens
-from advisor.models import resolve_model
 from tests.conftest import CliResult, shared_path
+from tunewise.data.demo import MIN_PER_TOPIC
+from tunewise.data.task import DataSpec, load_task_data
+from tunewise.data.tokens import count_tokens
+from tunewise.models import resolve_model
 
 
 def test_demo_profile(cli: Callable[..., CliResult]) -> None:

@@ -7,14 +7,15 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from advisor.data.dedup import DuplicateReport, LeakageReport, find_duplicates, find_leakage
-from advisor.data.demo import DEMO_DATASETS, load_demo
-from advisor.data.formats import RawTable, read_table
-from advisor.data.shapes import Dataset, Shape, target_text, to_dataset
-from advisor.data.split import DEFAULT_EVAL_FRACTION, DEFAULT_SEED, split_indices
-from advisor.errors import DataError, shorten
+from tunewise.data.dedup import DuplicateReport, LeakageReport, find_duplicates, find_leakage
+from tunewise.data.demo import DEMO_DATASETS, load_demo
+from tunewise.data.formats import read_table
+from tunewise.data.raw import RawTable
+from tunewise.data.shapes import Dataset, Shape, target_text, to_dataset
+from tunewise.data.split import DEFAULT_EVAL_FRACTION, DEFAULT_SEED, split_indices
+from tunewise.errors import DataError, shorten
+from tunewise.names import TASKS
 
-TASKS = ("classification", "extraction", "generation", "qa", "style")
 DEFAULT_TASK: dict[Shape, str] = {
     Shape.LABELLED: "classification",
     Shape.PROMPT_COMPLETION: "generation",

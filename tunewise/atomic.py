@@ -11,7 +11,7 @@ put in place:
   `recover` (run by the next writer, or the next reader that finds the target missing) rolls the
   swap forward with the new copy or back to the old one.
 
-Writers call these while holding the target's write lock (`advisor.locks`), so any temporary
+Writers call these while holding the target's write lock (`tunewise.locks`), so any temporary
 sibling they find is a leftover of a crashed writer and is removed.
 """
 
@@ -28,10 +28,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from advisor.errors import ConfigError
-from advisor.locks import BusyError, writer_lock
-from advisor.ownership import Owned, may_replace
-from advisor.paths import absolute
+from tunewise.errors import ConfigError
+from tunewise.locks import BusyError, writer_lock
+from tunewise.ownership import Owned, may_replace
+from tunewise.paths import absolute
 
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2

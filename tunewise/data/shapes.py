@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from advisor.data.formats import RawTable
-from advisor.errors import DataError, listing, shorten
+from tunewise.data.raw import RawTable
+from tunewise.errors import DataError, listing, shorten
 
 
 class Shape(str, Enum):
