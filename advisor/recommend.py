@@ -20,7 +20,7 @@ from advisor.hyperparameters import Hyperparameters, base_plan, fit_plan, hyperp
 from advisor.rules import BASE_SCORE, RULES, Constraint, Context, Reason
 from advisor.sources import SOURCES
 from tunewise.errors import ConfigError
-from tunewise.names import OPTIONS, Method, default_model
+from tunewise.names import METHODS, OPTIONS, TRAINED_OPTIONS, Method, default_model
 from tunewise.units import human_duration, human_money
 
 RENTAL_GPU_GB = 80.0  # the card a method is planned on when it outgrows the user's hardware
@@ -201,8 +201,7 @@ def recommend(answers: Answers, data_path: str | None = None) -> Recommendation:
         estimates[method], rental = _place(answers, on)
         if rental is not None:
             rented[method] = rental
-    trained: tuple[Method, ...] = ("full", "lora", "qlora")
-    for method in trained:
+    for method in METHODS:
         estimate, hp, rental = _training(answers, spec, method)
         estimates[method], params[method] = estimate, hp
         if rental is not None:
@@ -277,7 +276,7 @@ def _nothing_fits(ranking: list[MethodResult], answers: Answers) -> str:
 def _guide_table(answers: Answers, ranking: list[MethodResult]) -> list[dict[str, str]]:
     """The guide's "Fine-Tuning vs Prompting" table, in this user's numbers."""
     by_method = {r.method: r for r in ranking}
-    tuned = next((r for r in ranking if r.method in ("full", "lora", "qlora") and r.feasible), by_method["lora"])
+    tuned = next((r for r in ranking if r.method in METHODS and r.feasible), by_method["lora"])
     prompt, ft = by_method["prompting"].estimate, tuned.estimate
     shots = min(FEW_SHOTS, answers.n_examples)
     ft_cost = (
@@ -319,7 +318,7 @@ def _next_step(best: MethodResult, answers: Answers, spec: ModelSpec, data_path:
     if best.method in ("rag", "rag+lora"):
         corpus = data if answers.n_documents == 0 else "DOCUMENTS"
         commands += [f"tunewise rag build {corpus} --out index", "tunewise rag eval index --data EVAL_DATA --json"]
-    if best.hyperparameters is not None and best.method in ("full", "lora", "qlora", "rag+lora"):
+    if best.hyperparameters is not None and best.method in TRAINED_OPTIONS:
         method = "lora" if best.method == "rag+lora" else best.method
         config = best.hyperparameters.to_config(model, answers.task, data)
         config["method"] = method

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from advisor.answers import Answers
 from advisor.architectures import ModelSpec
 from advisor.estimate import Estimate, Hardware
-from tunewise.names import TRAINED_OPTIONS
+from tunewise.names import METHODS, TRAINED_OPTIONS
 
-ADAPTERS = ("full", "lora", "qlora")  # what "fine-tuning alone" means
+ADAPTERS = METHODS  # what "fine-tuning alone" means
 RETRIEVAL = ("rag", "rag+lora")
 # Where each method starts: simple methods first, since they cost least when they work.
 BASE_SCORE = {"prompting": 50.0, "rag": 50.0, "full": 45.0, "lora": 50.0, "qlora": 45.0, "rag+lora": 40.0}
