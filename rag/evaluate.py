@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from rag.index import RagIndex, check_k, embedder_for
+from tunewise.data.dedup import LeakageReport, find_leakage
 from tunewise.data.shapes import Dataset, Shape
 from tunewise.errors import DataError
 from tunewise.metrics import answer_metrics, classification_metrics, retrieval_metrics
@@ -146,3 +147,24 @@ def _passage(record: dict[str, Any]) -> str:
     if "answer" in record and record.get("answer"):
         return f"Q: {record['text']}\nA: {record['answer']}"
     return str(record["text"])
+
+
+def overlap_with_index(index: RagIndex, data: Dataset, limit: int | None = None) -> LeakageReport:
+    """How many eval inputs the index already holds, exactly or nearly (after normalisation).
+
+    An example inside the index finds itself as its nearest neighbour, so its score says nothing
+    about new inputs: a labelled index evaluated on its own data scores near 1.0. Documents are
+    chunks, not inputs, so a document index is never compared.
+    """
+    if index.kind == "documents":
+        return LeakageReport()
+    inputs = data.inputs()[:limit] if limit else data.inputs()
+    return find_leakage([str(r["text"]) for r in index.records], inputs)
+
+
+def overlap_message(report: LeakageReport, n_eval: int, index: RagIndex) -> str:
+    """`412 of 421 eval examples are already in the index idx (400 exact copies, 12 near)`."""
+    return (
+        f"{report.total:,} of {n_eval:,} eval examples are already in the index {index.folder} "
+        f"({report.exact:,} exact copies, {report.near:,} near)"
+    )

@@ -200,11 +200,19 @@ def test_cli_build_query_eval(tmp_path: Path, cli: Callable[..., CliResult]) -> 
     query = cli("rag", "query", out, "the washing machine is broken", "--k", "3", "--json")
     assert query.code == 0, query.err
     assert json.loads(query.out)["label"] == "repair"
-    evaluation = cli("rag", "eval", out, "--data", data, "--json", "--out", tmp_path / "result.json")
+    inside = cli("rag", "eval", out, "--data", data, "--json")
+    assert inside.code == 2 and "8 of 8 eval examples are already in the index" in inside.err, inside.err
+    assert "--allow-overlap" in inside.err and inside.out == ""
+    evaluation = cli("rag", "eval", out, "--data", data, "--json", "--out", tmp_path / "result.json", "--allow-overlap")
     assert evaluation.code == 0, evaluation.err
+    assert "warning: 8 of 8 eval examples are already in the index" in evaluation.err
     assert set(json.loads(evaluation.out)["metrics"]) == {"accuracy", "macro_f1"}
     saved = json.loads((tmp_path / "result.json").read_text())
     assert saved["arm"] == "rag" and len(saved["predictions"]) == 8
+    held_out = tmp_path / "held_out.csv"
+    held_out.write_text("text,label\nhow do I settle my internet invoice,billing\nthe fridge stopped working,repair\n")
+    fresh = cli("rag", "eval", out, "--data", held_out, "--json")
+    assert fresh.code == 0 and "warning" not in fresh.err, fresh.err
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +77,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--limit", type=int, help="score only the first N eval examples (few-shot and answers are slow on a CPU)"
     )
     evaluate.add_argument("--columns", metavar="MAP")
+    evaluate.add_argument(
+        "--allow-overlap",
+        action="store_true",
+        help="score even when eval examples are copies of indexed ones (their scores are optimistic)",
+    )
     evaluate.add_argument(
         "--out", type=Path, metavar="FILE", help="also write the full result (predictions included) as JSON"
     )
@@ -161,6 +167,24 @@ def run_query(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_overlap(index: Any, data: Any, args: argparse.Namespace) -> None:
+    """Refuse to score eval examples the index holds exact copies of; warn, with counts, about near ones."""
+    from rag.evaluate import overlap_message, overlap_with_index
+    from tunewise.errors import DataError
+
+    report = overlap_with_index(index, data, args.limit)
+    if report.total == 0:
+        return
+    n_eval = min(len(data), args.limit or len(data))
+    message = overlap_message(report, n_eval, index)
+    if report.exact and not args.allow_overlap:
+        raise DataError(
+            f"--data {args.data}: {message}, so the scores would be optimistic; evaluate on held-out examples "
+            "(build the index from a training split), or pass --allow-overlap to score anyway"
+        )
+    print(f"warning: {message}; their scores are optimistic", file=sys.stderr)
+
+
 def run_eval(args: argparse.Namespace) -> int:
     from rag.evaluate import evaluate_answers, evaluate_classification, evaluate_retrieval
     from rag.index import load_index
@@ -189,6 +213,7 @@ def run_eval(args: argparse.Namespace) -> int:
         )
     else:
         data = _dataset(args.data, args.columns)
+        _check_overlap(index, data, args)
         if index.kind == "labelled":
             with _progress_bar() as bar:
                 task = bar.add_task(args.mode, total=1.0)
