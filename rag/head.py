@@ -47,15 +47,28 @@ def _labelled(data: Dataset, part: str) -> tuple[list[str], list[str]]:
 def fit_head(
     train: Dataset, validation: Dataset, embedder: Embedder, *, grid: tuple[float, ...] = C_GRID, seed: int = 42
 ) -> LinearHead:
-    """Choose C by validation accuracy, then fit the head on `train` with it."""
-    from sklearn.linear_model import LogisticRegression
-
+    """Embed both parts, choose C by validation accuracy, and keep the head fit on `train` with it."""
     train_texts, train_labels = _labelled(train, "training")
     validation_texts, validation_labels = _labelled(validation, "validation")
     if len(set(train_labels)) < 2:
         raise DataError(f"{train.source}: the training part has a single label; the head needs at least two")
+    vectors = embedder.encode(train_texts), embedder.encode(validation_texts)
+    return fit_head_on_vectors(vectors[0], train_labels, vectors[1], validation_labels, grid=grid, seed=seed)
+
+
+def fit_head_on_vectors(
+    train_vectors: np.ndarray,
+    train_labels: list[str],
+    validation_vectors: np.ndarray,
+    validation_labels: list[str],
+    *,
+    grid: tuple[float, ...] = C_GRID,
+    seed: int = 42,
+) -> LinearHead:
+    """The head from vectors already embedded (the retrieval arm's, when both arms run)."""
+    from sklearn.linear_model import LogisticRegression
+
     started = time.perf_counter()
-    train_vectors, validation_vectors = embedder.encode(train_texts), embedder.encode(validation_texts)
 
     def fitted(c: float) -> Any:
         return LogisticRegression(C=c, max_iter=MAX_ITER, random_state=seed).fit(train_vectors, train_labels)
