@@ -1,0 +1,103 @@
+"""The verdict of a comparison: which arm is best, whether that is significant, which to ship,
+and whether the advice given before any arm ran has held.
+
+Every arm was scored on the same test examples (`tunewise.data.protocol`), so arms are compared
+pairwise on those examples: exact McNemar for classification (right or wrong per example), a
+paired bootstrap otherwise (a score per example). "Ship" is the cheapest arm statistically tied
+with the best: quality first, and among arms that cannot be told apart, the one that costs least
+to set up and then to run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from advisor.statistics import mcnemar_exact, paired_bootstrap
+
+ALPHA = 0.05  # below this p-value, two arms are told apart
+
+
+@dataclass
+class ArmScore:
+    """What the verdict reads of one arm that ran."""
+
+    name: str
+    score: float  # the task's primary metric on the test set
+    per_example: Sequence[float]  # 1/0 correctness for classification, else each example's score
+    setup_seconds: float  # index build or training
+    seconds_per_example: float = 0.0  # inference latency
+
+
+@dataclass
+class Verdict:
+    best: str
+    significant: bool  # best against the runner-up
+    ship: str
+    tied_with_best: list[str]
+    p_values: dict[str, float]  # each arm against the best
+    advice: str | None = None
+    advice_held: bool | None = None
+    reason: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "best": self.best,
+            "significant": self.significant,
+            "ship": self.ship,
+            "tied_with_best": self.tied_with_best,
+            "p_values": self.p_values,
+            "advice": self.advice,
+            "advice_held": self.advice_held,
+            "reason": self.reason,
+        }
+
+
+def p_value(a: ArmScore, b: ArmScore, classification: bool) -> float:
+    """Two-sided p-value that arms `a` and `b` differ only by chance on their shared examples."""
+    if len(a.per_example) != len(b.per_example):
+        raise ValueError(f"{a.name} and {b.name} were scored on different examples; they cannot be compared")
+    if classification:
+        return mcnemar_exact([bool(x) for x in a.per_example], [bool(x) for x in b.per_example])
+    return paired_bootstrap(list(a.per_example), list(b.per_example))
+
+
+def decide(arms: Sequence[ArmScore], *, classification: bool, advice: str | None = None) -> Verdict:
+    """The verdict over the arms that ran (at least one)."""
+    if not arms:
+        raise ValueError("no arm finished, so there is nothing to compare")
+    ranked = sorted(arms, key=lambda arm: (-arm.score, arm.setup_seconds))
+    best = ranked[0]
+    p_values = {arm.name: 1.0 if arm is best else p_value(arm, best, classification) for arm in ranked}
+    tied = [arm for arm in ranked if p_values[arm.name] >= ALPHA]
+    ship = min(tied, key=lambda arm: (arm.setup_seconds, arm.seconds_per_example, -arm.score))
+    significant = len(ranked) > 1 and p_values[ranked[1].name] < ALPHA
+    verdict = Verdict(best.name, significant, ship.name, [arm.name for arm in tied], p_values, advice)
+    if advice is not None:
+        _judge_advice(verdict, {arm.name: arm for arm in arms}, advice)
+    return verdict
+
+
+def _judge_advice(verdict: Verdict, by_name: dict[str, ArmScore], advice: str) -> None:
+    advised = by_name.get(advice)
+    best, ship = by_name[verdict.best], by_name[verdict.ship]
+    if advised is None:
+        verdict.advice_held = None
+        verdict.reason = f"the advised arm, {advice}, did not run, so the advice could not be checked"
+    elif advice == verdict.ship:
+        verdict.advice_held = True
+        verdict.reason = f"{advice} is the cheapest arm tied with the best"
+    elif advice in verdict.tied_with_best:
+        verdict.advice_held = True
+        verdict.reason = (
+            f"{advice} is tied with the best ({advised.score:.3f} against {best.score:.3f}), "
+            f"but {ship.name} reaches the same quality for less"
+        )
+    else:
+        verdict.advice_held = False
+        verdict.reason = (
+            f"{advice} scored {advised.score:.3f}, below {best.name}'s {best.score:.3f} "
+            f"(p = {verdict.p_values[advice]:.2g}); ship {ship.name} instead"
+        )
