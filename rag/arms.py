@@ -1,0 +1,136 @@
+"""The retrieval room's arms of a comparison, on one frozen split: `rag` (k-NN vote) and `head`.
+
+Both read the same embeddings of the same examples, computed once (`EmbeddedSplit`). Each arm
+makes its one choice on the validation slice (k of the vote; C of the head), is scored once on
+the test set with the shared metric code, and returns the one result record every arm returns,
+with its measured costs:
+
+    setup_seconds          embedding the training examples + building the index or fitting the head
+    seconds_per_example    batched inference on the test set, per example
+    latency_p50/p95        one example at a time, embedding included (a sample of the test set)
+    disk_bytes             what the arm keeps: the index's vectors, or the head's weights
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from rag.embed import Embedder
+from rag.head import fit_head_on_vectors
+from rag.index import choose_index_type, new_faiss_index
+from rag.knn import choose_k, vote
+from tunewise.data.protocol import FrozenSplit, ids_of
+from tunewise.data.shapes import Shape
+from tunewise.errors import DataError
+from tunewise.metrics import classification_metrics
+from tunewise.results import RunResult
+
+LATENCY_SAMPLE = 50  # test examples timed one at a time
+
+
+@dataclass
+class EmbeddedSplit:
+    """The three parts' texts, labels and unit vectors, embedded once for every arm that reads them."""
+
+    split: FrozenSplit
+    embedder: Embedder
+    texts: dict[str, list[str]]
+    labels: dict[str, list[str]]
+    vectors: dict[str, np.ndarray]
+    seconds: dict[str, float]  # embedding time per part
+
+    @classmethod
+    def of(cls, split: FrozenSplit, embedder: Embedder) -> EmbeddedSplit:
+        if split.train.shape is not Shape.LABELLED:
+            raise DataError(f"{split.train.source}: the rag and head arms classify; they need labelled examples")
+        texts, labels, vectors, seconds = {}, {}, {}, {}
+        for name, part in split.parts().items():
+            texts[name] = [str(r["text"]) for r in part.records]
+            labels[name] = [str(r["label"]) for r in part.records]
+            started = time.perf_counter()
+            vectors[name] = embedder.encode(texts[name])
+            seconds[name] = time.perf_counter() - started
+        return cls(split, embedder, texts, labels, vectors, seconds)
+
+
+def run_rag(embedded: EmbeddedSplit) -> RunResult:
+    """The k-NN vote over the training examples, k chosen on validation, scored once on test."""
+    started = time.perf_counter()
+    train_labels = embedded.labels["train"]
+    index, _ = new_faiss_index(
+        choose_index_type("auto", len(train_labels)), embedded.embedder.info.dim, len(train_labels)
+    )
+    index.add(embedded.vectors["train"])
+
+    def search(queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        scores, positions = index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
+        return scores, positions
+
+    k, validation_accuracy = choose_k(
+        embedded.vectors["validation"], embedded.labels["validation"], train_labels, search
+    )
+    setup = embedded.seconds["train"] + time.perf_counter() - started
+
+    def classify(vectors: np.ndarray) -> list[str]:
+        scores, positions = search(vectors, k)
+        return [
+            vote(
+                [train_labels[p] for p in row if p >= 0],
+                [float(s) for s, p in zip(row_scores, row, strict=True) if p >= 0],
+            )[0]
+            for row_scores, row in zip(scores, positions, strict=True)
+        ]
+
+    config = {"k": k, "validation_accuracy": validation_accuracy, "embedding_model": embedded.embedder.info.model}
+    disk = float(embedded.vectors["train"].nbytes)
+    return _scored("rag", config, embedded, classify, setup, disk)
+
+
+def run_head(embedded: EmbeddedSplit) -> RunResult:
+    """A logistic-regression head on the same vectors, C chosen on validation, scored once on test."""
+    head = fit_head_on_vectors(
+        embedded.vectors["train"],
+        embedded.labels["train"],
+        embedded.vectors["validation"],
+        embedded.labels["validation"],
+    )
+    weights = head.classifier.coef_.nbytes + head.classifier.intercept_.nbytes
+    config = {
+        "C": head.c,
+        "validation_accuracy": head.validation_accuracy,
+        "embedding_model": embedded.embedder.info.model,
+    }
+    setup = embedded.seconds["train"] + embedded.seconds["validation"] + head.fit_seconds
+    return _scored("head", config, embedded, head.predict, setup, float(weights))
+
+
+def _scored(
+    arm: str, config: dict[str, Any], embedded: EmbeddedSplit, classify: Any, setup: float, disk: float
+) -> RunResult:
+    gold = embedded.labels["test"]
+    started = time.perf_counter()
+    predictions = classify(embedded.vectors["test"])
+    batched = (embedded.seconds["test"] + time.perf_counter() - started) / max(len(gold), 1)
+    latencies = []
+    for text in embedded.texts["test"][:LATENCY_SAMPLE]:  # one at a time, as a service would answer
+        started = time.perf_counter()
+        classify(embedded.embedder.encode([text]))
+        latencies.append(time.perf_counter() - started)
+    return RunResult(
+        arm=arm,
+        config=config,
+        eval_ids=ids_of(embedded.split.test),
+        predictions=predictions,
+        metrics=classification_metrics(gold, predictions),
+        costs={
+            "setup_seconds": setup,
+            "seconds_per_example": batched,
+            "latency_p50": float(np.percentile(latencies, 50)) if latencies else 0.0,
+            "latency_p95": float(np.percentile(latencies, 95)) if latencies else 0.0,
+            "disk_bytes": disk,
+        },
+    )
