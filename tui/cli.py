@@ -12,6 +12,7 @@ import logging
 import sys
 from collections.abc import Iterator, Sequence
 
+from tui.commands import compare as compare_cmd
 from tui.commands import estimate as estimate_cmd
 from tui.commands import generate as generate_cmd
 from tui.commands import models as models_cmd
@@ -32,6 +33,7 @@ COMMANDS = (
     recommend_cmd,
     estimate_cmd,
     rag_cmd,
+    compare_cmd,
     models_cmd,
     generate_cmd,
     train_cmd,

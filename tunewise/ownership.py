@@ -45,6 +45,8 @@ class Owned:
 
 RUN = Owned("a run folder", "tunewise-run.json", legacy=("config.yaml", "metrics.json", "result.json"))
 MERGED_MODEL = Owned("a merged model", "tunewise-merged.json")
+# A comparison's results record the version that wrote them.
+COMPARISON = Owned("a comparison", "results.json")
 # An index's manifest is its marker: it records the version that wrote it.
 INDEX = Owned("an index", "manifest.json")
 

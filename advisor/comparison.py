@@ -1,0 +1,92 @@
+"""A comparison's results, assembled from the arms' records: metrics with intervals, costs,
+p-values against the best arm, and the verdict.
+
+The arms themselves run elsewhere (`rag.arms`, `harness.arm`); this module only reads their
+`RunResult`s, checks that every one scored the same test examples, and judges them, so the
+judgement is the same whichever room an arm came from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from advisor.statistics import bootstrap_interval
+from advisor.verdict import ArmScore, decide
+from tunewise.metrics import classification_metrics
+from tunewise.results import RunResult
+
+RESULTS_FORMAT = 1
+
+
+@dataclass
+class ArmOutcome:
+    """One arm of a comparison: its result, or why it has none (failed, skipped)."""
+
+    name: str
+    status: str  # ok, failed or skipped
+    result: RunResult | None = None
+    reason: str = ""
+
+
+def _primary(result: RunResult) -> str:
+    return "accuracy" if "accuracy" in result.metrics else "token_f1"
+
+
+def _accuracy(gold: list[str], predicted: list[str]) -> float:
+    return classification_metrics(gold, predicted)["accuracy"]
+
+
+def _macro_f1(gold: list[str], predicted: list[str]) -> float:
+    return classification_metrics(gold, predicted)["macro_f1"]
+
+
+def summarise(
+    outcomes: Sequence[ArmOutcome],
+    gold: list[str],
+    test_ids: list[str],
+    *,
+    split: dict[str, Any],
+    advice: str | None,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """The comparison as `results.json` holds it (documented in docs/compare.md)."""
+    scored: list[ArmScore] = []
+    arms: list[dict[str, Any]] = []
+    for outcome in outcomes:
+        entry: dict[str, Any] = {"name": outcome.name, "status": outcome.status, "reason": outcome.reason}
+        result = outcome.result
+        if outcome.status == "ok" and result is not None:
+            if result.eval_ids != test_ids:
+                raise ValueError(f"arm {outcome.name} scored other examples than the frozen test set")
+            predicted = [str(p) for p in result.predictions]
+            entry |= {
+                "config": result.config,
+                "metrics": result.metrics,
+                "ci95": {
+                    "accuracy": bootstrap_interval(gold, predicted, _accuracy, seed=seed).to_list(),
+                    "macro_f1": bootstrap_interval(gold, predicted, _macro_f1, seed=seed).to_list(),
+                },
+                "cost": result.costs,
+                "eval_hash": result.eval_hash,
+            }
+            correct = [1.0 if p == g else 0.0 for p, g in zip(predicted, gold, strict=True)]
+            scored.append(
+                ArmScore(
+                    outcome.name,
+                    float(result.metrics[_primary(result)]),
+                    correct,
+                    float(result.costs.get("setup_seconds", 0.0)),
+                    float(result.costs.get("seconds_per_example", 0.0)),
+                )
+            )
+        arms.append(entry)
+    verdict = decide(scored, classification=True, advice=advice).to_dict() if scored else None
+    return {
+        "format": RESULTS_FORMAT,
+        "split": split,
+        "arms": arms,
+        "pairwise": {"against": verdict["best"], "p_values": verdict["p_values"]} if verdict else None,
+        "verdict": verdict,
+    }

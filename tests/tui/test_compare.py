@@ -1,0 +1,67 @@
+"""`tunewise compare` on a labelled CSV pair: one frozen split, every arm on the same test ids, a verdict."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.conftest import CliResult
+
+GOOD = ["wonderful", "great", "lovely", "excellent", "fantastic", "delightful", "superb", "brilliant"]
+BAD = ["awful", "terrible", "horrible", "dreadful", "disgusting", "miserable", "atrocious", "appalling"]
+
+
+def _pair(tmp_path: Path) -> tuple[Path, Path]:
+    train, test = tmp_path / "train.csv", tmp_path / "test.csv"
+    rows = [
+        f'"the meal was {w}, visit {i}",{label}'
+        for i in range(5)
+        for words, label in ((GOOD, "pos"), (BAD, "neg"))
+        for w in words
+    ]
+    train.write_text("text,label\n" + "\n".join(rows) + "\n")
+    held = [f'"a {w} evening out",{label}' for words, label in ((GOOD, "pos"), (BAD, "neg")) for w in words]
+    test.write_text("text,label\n" + "\n".join(held) + "\n")
+    return train, test
+
+
+def test_compare_scores_every_arm_on_the_same_test_set_and_gives_a_verdict(
+    tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
+    train, test = _pair(tmp_path)
+    out = tmp_path / "comparison"
+    result = cli("compare", "--data", train, "--eval", test, "--arms", "rag,head", "--out", out, "--json")
+    assert result.code == 0, result.err
+    printed = json.loads(result.out)
+    saved = json.loads((out / "results.json").read_text())
+    assert printed == saved
+    split = saved["split"]
+    assert split["sizes"]["test"] == 16 and split["sizes"]["train"] + split["sizes"]["validation"] == 80
+    assert [arm["name"] for arm in saved["arms"]] == ["rag", "head"]
+    for arm in saved["arms"]:
+        assert arm["status"] == "ok"
+        assert arm["eval_hash"] == saved["arms"][0]["eval_hash"]  # the same test examples for every arm
+        low, high = arm["ci95"]["accuracy"]
+        assert low <= arm["metrics"]["accuracy"] <= high
+        assert arm["metrics"]["accuracy"] >= 0.75  # the two classes are easy to tell apart
+    verdict = saved["verdict"]
+    assert verdict["best"] in {"rag", "head"} and verdict["ship"] in verdict["tied_with_best"]
+    assert verdict["advice"] in {"prompting", "rag", "full", "lora", "qlora", "rag+lora"}
+    # Run again into the same folder: a comparison replaces a comparison.
+    assert cli("compare", "--data", train, "--eval", test, "--arms", "head", "--out", out).code == 0
+    assert [arm["name"] for arm in json.loads((out / "results.json").read_text())["arms"]] == ["head"]
+
+
+def test_compare_refuses_unknown_arms_and_a_folder_it_did_not_write(
+    tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
+    train, test = _pair(tmp_path)
+    unknown = cli("compare", "--data", train, "--arms", "rag,magic")
+    assert unknown.code == 2 and "--arms rag,magic: magic is not an arm compare runs" in unknown.err
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("mine")
+    refused = cli("compare", "--data", train, "--eval", test, "--out", precious)
+    assert refused.code == 2 and "not a comparison written by tunewise" in refused.err
+    assert sorted(p.name for p in precious.iterdir()) == ["notes.txt"]
