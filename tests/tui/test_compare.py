@@ -65,3 +65,24 @@ def test_compare_refuses_unknown_arms_and_a_folder_it_did_not_write(
     refused = cli("compare", "--data", train, "--eval", test, "--out", precious)
     assert refused.code == 2 and "not a comparison written by tunewise" in refused.err
     assert sorted(p.name for p in precious.iterdir()) == ["notes.txt"]
+
+
+def test_a_trained_arm_chooses_on_validation_and_a_failing_arm_does_not_stop_the_others(
+    tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
+    train, test = _pair(tmp_path)
+    out = tmp_path / "comparison"
+    settings = ["--set", "max_steps=6", "--set", "per_device_train_batch_size=8", "--set", "lora_r=4"]
+    result = cli(
+        "compare", "--data", train, "--eval", test, "--arms", "rag,full,lora", *settings, "--out", out, "--json"
+    )
+    assert result.code == 0, result.err
+    arms = {arm["name"]: arm for arm in json.loads(result.out)["arms"]}
+    # lora_r means nothing to full fine-tuning: that arm fails with the harness's own one-line reason.
+    assert arms["full"]["status"] == "failed" and "lora_r" in arms["full"]["reason"]
+    assert arms["rag"]["status"] == "ok" and arms["lora"]["status"] == "ok"
+    assert arms["lora"]["eval_hash"] == arms["rag"]["eval_hash"]
+    lora = arms["lora"]["config"]
+    assert lora["eval_data"].endswith("validation.jsonl") and lora["lora_r"] == 4  # chosen on validation
+    assert (out / "arms" / "lora" / "run" / "metrics.json").is_file()
+    assert arms["lora"]["cost"]["disk_bytes"] > 0 and arms["lora"]["cost"]["setup_seconds"] > 0

@@ -8,13 +8,17 @@ advisor (`advisor.comparison`).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-# The arms this command runs so far; the trained and prompted arms join them.
-AVAILABLE_ARMS = ("rag", "head")
+# The arms this command runs so far; the prompted arms join them.
+AVAILABLE_ARMS = ("rag", "head", "full", "lora", "qlora")
+DEFAULT_ARMS = "rag,head"
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -32,7 +36,15 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument(
-        "--arms", default=",".join(AVAILABLE_ARMS), help=f"comma-separated: {', '.join(AVAILABLE_ARMS)}"
+        "--arms", default=DEFAULT_ARMS, help=f"comma-separated: {', '.join(AVAILABLE_ARMS)} (default: {DEFAULT_ARMS})"
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a training key for the trained arms, as in `tunewise train --set` (repeatable)",
     )
     parser.add_argument(
         "--out", type=Path, metavar="DIR", help="write results.json here (replaced only if a comparison)"
@@ -81,20 +93,26 @@ def run(args: argparse.Namespace) -> int:
     # The advice is fixed before any arm runs, so that the verdict can say whether it held.
     answers, _ = collect_answers(data=spec)
     advice = recommend(answers, data_path=spec.path).recommended
-    embedded = EmbeddedSplit.of(split, Embedder())
-    runners = {"rag": run_rag, "head": run_head}
-    outcomes = []
-    for arm in arms:
-        print(f"{arm}...", file=sys.stderr, flush=True)
-        try:
-            outcomes.append(ArmOutcome(arm, "ok", runners[arm](embedded)))
-        except TunewiseError as exc:  # one arm's failure is its own line; the others still run
-            outcomes.append(ArmOutcome(arm, "failed", reason=exc.message))
-    gold = [str(r["label"]) for r in split.test.records]
-    results = summarise(outcomes, gold, split.ids()["test"], split=split.to_dict(), advice=advice, seed=args.seed)
-    results |= {"tunewise_version": __version__, "data": spec.path, "eval": spec.eval_path}
-    if out is not None:
-        _write(out, results)
+    with _workspace(out) as work:
+        embedded = EmbeddedSplit.of(split, Embedder()) if {"rag", "head"} & set(arms) else None
+        outcomes = []
+        for arm in arms:
+            print(f"{arm}...", file=sys.stderr, flush=True)
+            try:
+                if arm in ("rag", "head"):
+                    assert embedded is not None
+                    result = (run_rag if arm == "rag" else run_head)(embedded)
+                else:
+                    from harness.arm import run_training_arm
+
+                    result = run_training_arm(split, arm, work / "arms" / arm, args.overrides)
+                outcomes.append(ArmOutcome(arm, "ok", result))
+            except TunewiseError as exc:  # one arm's failure is its own line; the others still run
+                outcomes.append(ArmOutcome(arm, "failed", reason=exc.message))
+        gold = [str(r["label"]) for r in split.test.records]
+        results = summarise(outcomes, gold, split.ids()["test"], split=split.to_dict(), advice=advice, seed=args.seed)
+        results |= {"tunewise_version": __version__, "data": spec.path, "eval": spec.eval_path}
+        (work / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     if args.json:
         print(json.dumps(results, indent=2))
     else:
@@ -102,13 +120,20 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write(out: Path, results: dict[str, Any]) -> None:
+@contextlib.contextmanager
+def _workspace(out: Path | None) -> Iterator[Path]:
+    """Where the arms write (trained runs) and results.json goes: built beside `--out` and swapped
+    in whole when every arm has finished, or a temporary folder when there is no `--out`."""
+    if out is None:
+        with tempfile.TemporaryDirectory(prefix="tunewise-compare-") as folder:
+            yield Path(folder)
+        return
     from tunewise.atomic import atomic_folder
     from tunewise.locks import writer_lock
     from tunewise.ownership import COMPARISON
 
     with writer_lock(out, "this comparison"), atomic_folder(out, COMPARISON) as tmp:
-        (tmp / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        yield tmp
 
 
 def _render(results: dict[str, Any], out: Path | None) -> None:

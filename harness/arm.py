@@ -1,0 +1,81 @@
+"""The harness's arms of a comparison (`full`, `lora`, `qlora`) on one frozen split.
+
+The training part is what the model learns from and the validation slice is its eval data, so
+the best epoch (and early stopping) are chosen on validation; the test set is then labelled
+once, by the checkpoint kept, with the shared metric code. The parts are written as JSON Lines
+into the arm's folder, so the run folder records exactly what it was trained on.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from tunewise.data.protocol import FrozenSplit, ids_of
+from tunewise.data.shapes import Dataset, Shape
+from tunewise.errors import DataError
+from tunewise.metrics import classification_metrics
+from tunewise.results import RunResult
+
+LATENCY_SAMPLE = 50  # test examples labelled one at a time
+
+
+def _write_part(dataset: Dataset, path: Path) -> Path:
+    with open(path, "w", encoding="utf-8") as handle:
+        for record in dataset.records:
+            handle.write(json.dumps({"text": record["text"], "label": record["label"]}, ensure_ascii=False) + "\n")
+    return path
+
+
+def run_training_arm(split: FrozenSplit, method: str, folder: Path, overrides: list[str] | None = None) -> RunResult:
+    """Train `method` on the split's training part, choosing on validation; label the test set once."""
+    from harness.config import build_config
+    from harness.predict import classify, load_trained
+    from harness.train import train
+
+    if split.train.shape is not Shape.LABELLED:
+        raise DataError(f"{split.train.source}: compare trains classifiers so far; it needs labelled examples")
+    folder.mkdir(parents=True, exist_ok=True)
+    values: dict[str, Any] = {
+        "data": str(_write_part(split.train, folder / "train.jsonl")),
+        "eval_data": str(_write_part(split.validation, folder / "validation.jsonl")),
+        "task": "classification",
+        "method": method,
+        "seed": split.seed,
+        "output_dir": str(folder / "run"),
+    }
+    config = build_config(values, overrides, source=f"the {method} arm's config")
+    started = time.perf_counter()
+    outcome = train(config, overwrite=True)
+    setup = time.perf_counter() - started
+
+    trained = load_trained(outcome.run_dir)
+    texts = [str(r["text"]) for r in split.test.records]
+    gold = [str(r["label"]) for r in split.test.records]
+    started = time.perf_counter()
+    predictions = classify(trained, texts)
+    batched = (time.perf_counter() - started) / max(len(texts), 1)
+    latencies = []
+    for text in texts[:LATENCY_SAMPLE]:
+        started = time.perf_counter()
+        classify(trained, [text])
+        latencies.append(time.perf_counter() - started)
+    latencies.sort()
+    return RunResult(
+        arm=method,
+        config={**config.to_dict(), "best_checkpoint_step": outcome.metrics.get("best_checkpoint_step")},
+        eval_ids=ids_of(split.test),
+        predictions=predictions,
+        metrics=classification_metrics(gold, predictions),
+        costs={
+            "setup_seconds": setup,
+            "seconds_per_example": batched,
+            "latency_p50": latencies[len(latencies) // 2] if latencies else 0.0,
+            "latency_p95": latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))] if latencies else 0.0,
+            "disk_bytes": float(outcome.metrics.get("model_bytes", 0)),
+            "peak_rss_bytes": float(outcome.metrics.get("peak_rss_bytes", 0)),
+            "trainable_params": float(outcome.metrics.get("trainable_params", 0)),
+        },
+    )
