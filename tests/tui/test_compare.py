@@ -47,6 +47,11 @@ def test_compare_scores_every_arm_on_the_same_test_set_and_gives_a_verdict(
         assert arm["metrics"]["accuracy"] >= 0.75  # the two classes are easy to tell apart
     verdict = saved["verdict"]
     assert verdict["best"] in {"rag", "head"} and verdict["ship"] in verdict["tied_with_best"]
+    report = (out / "report.md").read_text()
+    assert report.startswith(f"# Comparison\n\n**Ship `{verdict['ship']}`.**")
+    for arm in saved["arms"]:
+        assert f"| `{arm['name']}` | {arm['metrics']['accuracy']:.3f} [" in report
+    assert split["test_hash"] in report
     assert verdict["advice"] in {"prompting", "rag", "full", "lora", "qlora", "rag+lora"}
     # Run again into the same folder: a comparison replaces a comparison.
     assert cli("compare", "--data", train, "--eval", test, "--arms", "head", "--out", out).code == 0

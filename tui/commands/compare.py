@@ -69,6 +69,7 @@ def _arms(text: str) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     from advisor.answers import collect_answers
     from advisor.comparison import ArmOutcome, summarise
+    from advisor.comparison_report import markdown_report
     from advisor.recommend import recommend
     from rag.arms import EmbeddedSplit, run_head, run_rag
     from rag.embed import Embedder
@@ -113,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
         results = summarise(outcomes, gold, split.ids()["test"], split=split.to_dict(), advice=advice, seed=args.seed)
         results |= {"tunewise_version": __version__, "data": spec.path, "eval": spec.eval_path}
         (work / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        (work / "report.md").write_text(markdown_report(results), encoding="utf-8")
     if args.json:
         print(json.dumps(results, indent=2))
     else:
@@ -167,4 +169,4 @@ def _render(results: dict[str, Any], out: Path | None) -> None:
             f"({verdict['reason']})"
         )
     if out is not None:
-        console.print(f"results: {out / 'results.json'}")
+        console.print(f"results: {out / 'results.json'}, report: {out / 'report.md'}")
