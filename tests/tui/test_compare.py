@@ -91,3 +91,13 @@ def test_a_trained_arm_chooses_on_validation_and_a_failing_arm_does_not_stop_the
     assert lora["eval_data"].endswith("validation.jsonl") and lora["lora_r"] == 4  # chosen on validation
     assert (out / "arms" / "lora" / "run" / "metrics.json").is_file()
     assert arms["lora"]["cost"]["disk_bytes"] > 0 and arms["lora"]["cost"]["setup_seconds"] > 0
+
+
+def test_recommended_arms_are_the_advisors_top_runnable_choices_plus_the_cheapest_baseline() -> None:
+    from tui.commands.compare import AVAILABLE_ARMS, _arms
+
+    ranking = ["lora", "prompting", "full", "rag", "qlora"]  # prompting cannot run in compare yet
+    assert _arms("recommended", ranking) == ["lora", "full", "rag"]
+    assert _arms("recommended", ["rag", "head", "full"]) == ["rag", "head"]
+    assert _arms("all", ranking) == list(AVAILABLE_ARMS)
+    assert _arms("head, rag,head", ranking) == ["head", "rag"]

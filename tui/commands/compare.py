@@ -19,6 +19,8 @@ from typing import Any
 # The arms this command runs so far; the prompted arms join them.
 AVAILABLE_ARMS = ("rag", "head", "full", "lora", "qlora")
 DEFAULT_ARMS = "rag,head"
+CHEAPEST_BASELINE = "rag"  # seconds to build, and the yardstick every other arm must beat
+TOP_CHOICES = 2  # the advisor's options that `--arms recommended` runs
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -36,7 +38,10 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument(
-        "--arms", default=DEFAULT_ARMS, help=f"comma-separated: {', '.join(AVAILABLE_ARMS)} (default: {DEFAULT_ARMS})"
+        "--arms",
+        default=DEFAULT_ARMS,
+        help=f"comma-separated: {', '.join(AVAILABLE_ARMS)}; or recommended (the advisor's top choices and the "
+        f"cheapest baseline), or all (default: {DEFAULT_ARMS})",
     )
     parser.add_argument(
         "--set",
@@ -53,9 +58,15 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.set_defaults(run=run)
 
 
-def _arms(text: str) -> list[str]:
+def _arms(text: str, ranking: list[str]) -> list[str]:
+    """The arms named by `--arms`; `recommended` and `all` are resolved against the advisor's ranking."""
     from tunewise.errors import ConfigError
 
+    if text.strip() == "all":
+        return list(AVAILABLE_ARMS)
+    if text.strip() == "recommended":
+        top = [option for option in ranking if option in AVAILABLE_ARMS][:TOP_CHOICES]
+        return list(dict.fromkeys([*top, CHEAPEST_BASELINE]))
     arms = [a.strip() for a in text.split(",") if a.strip()]
     unknown = [a for a in arms if a not in AVAILABLE_ARMS]
     if not arms or unknown:
@@ -80,7 +91,8 @@ def run(args: argparse.Namespace) -> int:
     from tunewise.errors import TunewiseError
     from tunewise.ownership import COMPARISON, check_target
 
-    arms = _arms(args.arms)
+    if args.arms.strip() not in ("recommended", "all"):
+        _arms(args.arms, [])  # a misspelt arm fails before any data is read
     out = check_target(args.out, COMPARISON, flag="--out", inputs=[args.data, args.eval_path]) if args.out else None
     spec = DataSpec(
         path=args.data,
@@ -93,7 +105,10 @@ def run(args: argparse.Namespace) -> int:
     split = freeze_split(data, args.validation_fraction, args.seed)
     # The advice is fixed before any arm runs, so that the verdict can say whether it held.
     answers, _ = collect_answers(data=spec)
-    advice = recommend(answers, data_path=spec.path).recommended
+    recommendation = recommend(answers, data_path=spec.path)
+    advice = recommendation.recommended
+    arms = _arms(args.arms, [r.method for r in recommendation.ranking if r.feasible])
+    print(f"arms: {', '.join(arms)} (advice: {advice})", file=sys.stderr, flush=True)
     with _workspace(out) as work:
         embedded = EmbeddedSplit.of(split, Embedder()) if {"rag", "head"} & set(arms) else None
         outcomes = []
