@@ -87,13 +87,7 @@ class RunFolder:
     ) -> Path | None:
         """Make the work folder ready; return the checkpoint to resume from, if any. Hold `locked()`."""
         recover(self.final)  # a publish that a crash cut short
-        inputs = list(inputs)
-        check_target(self.final, RUN, flag="output_dir:", inputs=inputs)
-        check_target(self.work, INTERRUPTED, flag="output_dir:", inputs=inputs)
-        if self.final.exists() and not overwrite and next(self.final.iterdir(), None) is not None:
-            raise ConfigError(
-                f"output_dir: {self.final} already holds a finished run; set another output_dir or pass --overwrite"
-            )
+        self.check(overwrite=overwrite, inputs=inputs)
         if resume:
             return self._reopen(config)
         if self.work.exists():
@@ -107,6 +101,16 @@ class RunFolder:
         RUN.mark(self.work)
         save_config(self.work / CONFIG_FILE, config)
         return None
+
+    def check(self, *, overwrite: bool, inputs: Iterable[str | None] = ()) -> None:
+        """Refuse, without touching anything, a folder this run may not write (also before any model loads)."""
+        inputs = list(inputs)
+        check_target(self.final, RUN, flag="output_dir:", inputs=inputs)
+        check_target(self.work, INTERRUPTED, flag="output_dir:", inputs=inputs)
+        if self.final.exists() and not overwrite and next(self.final.iterdir(), None) is not None:
+            raise ConfigError(
+                f"output_dir: {self.final} already holds a finished run; set another output_dir or pass --overwrite"
+            )
 
     def _reopen(self, config: TrainConfig) -> Path:
         if not self.work.is_dir():

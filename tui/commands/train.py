@@ -71,6 +71,11 @@ def run(args: argparse.Namespace) -> int:
     from tunewise.errors import InterruptionError
 
     config = load_config(args.config, args.overrides) if args.config else build_config({}, args.overrides)
+    if config.output_dir and distributed.is_main():
+        from harness.run_folder import RunFolder, run_inputs
+
+        # A folder the run may not write is refused now, not after torch and the model have loaded.
+        RunFolder(Path(config.output_dir)).check(overwrite=args.overwrite, inputs=run_inputs(config))
     from harness.train import train
 
     quiet = args.quiet or args.json
