@@ -21,7 +21,7 @@ from tunewise.values import check_range, coerce_value
 from tunewise.yaml_files import read_yaml_mapping
 
 if TYPE_CHECKING:
-    from tunewise.data.task import DataSpec
+    from tunewise.data.task import DataSpec, TaskData
 
 KNOWLEDGE_CHANGES = ("never", "rarely", "often")
 DEFAULT_GPU_MEMORY_GB = 24.0
@@ -324,13 +324,14 @@ def from_profile(report: dict[str, Any]) -> dict[str, Any]:
 
 def collect_answers(
     *,
-    data: DataSpec | None = None,
+    data: DataSpec | TaskData | None = None,
     model: str | None = None,
     detect_hardware: bool = False,
     answers_file: Path | None = None,
     flags: dict[str, Any] | None = None,
 ) -> tuple[Answers, dict[str, Any] | None]:
-    """The answers from every source, later winning, and the data's profile when data is given.
+    """The answers from every source, later winning, and the data's profile when data is given
+    (as a spec to read, or as data a caller has read already).
 
     The order: the defaults, the detected hardware, the data's profile, an answers file, then
     flags. `recommend` and the app both call this, so the same data gives the same answers.
@@ -343,9 +344,9 @@ def collect_answers(
     report = None
     if data is not None:
         from tunewise.data.profile import profile
-        from tunewise.data.task import load_task_data
+        from tunewise.data.task import TaskData, load_task_data
 
-        report = profile(load_task_data(data), model=model)
+        report = profile(data if isinstance(data, TaskData) else load_task_data(data), model=model)
         layers.append(from_profile(report))
     if answers_file is not None:
         layers.append(read_answers_file(answers_file))

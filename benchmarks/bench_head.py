@@ -22,13 +22,12 @@ sys.path.insert(0, str(REPO))
 
 
 def main() -> None:
-    import numpy as np
 
     from advisor.statistics import bootstrap_interval, mcnemar_exact
     from rag.embed import Embedder
     from rag.head import fit_head_on_vectors
-    from rag.index import choose_index_type, new_faiss_index
-    from rag.knn import tune_k, vote
+    from rag.index import vector_search
+    from rag.knn import tune_k, vote_each
     from tunewise.data.protocol import freeze_split
     from tunewise.data.task import DataSpec, load_task_data
     from tunewise.metrics import classification_metrics
@@ -56,19 +55,9 @@ def main() -> None:
     train_labels = [str(r["label"]) for r in split.train.records]
 
     started = time.perf_counter()
-    index, _ = new_faiss_index(choose_index_type("auto", len(train_labels)), embedder.info.dim, len(train_labels))
-    index.add(vectors["train"])
-
-    def search(queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        scores, positions = index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
-        return scores, positions
-
+    search = vector_search(vectors["train"])
     k, _ = tune_k(vectors["train"], train_labels, search)
-    scores, positions = search(vectors["test"], k)
-    knn = [
-        vote([train_labels[p] for p in row], [float(s) for s in row_scores])[0]
-        for row, row_scores in zip(positions, scores, strict=True)
-    ]
+    knn = vote_each(*search(vectors["test"], k), train_labels)
     knn_seconds = time.perf_counter() - started
 
     started = time.perf_counter()

@@ -17,9 +17,7 @@ from tunewise.data.protocol import FrozenSplit, ids_of
 from tunewise.data.shapes import Dataset, Shape
 from tunewise.errors import DataError
 from tunewise.metrics import classification_metrics
-from tunewise.results import RunResult
-
-LATENCY_SAMPLE = 50  # test examples labelled one at a time
+from tunewise.results import RunResult, latency_percentiles
 
 
 def _write_part(dataset: Dataset, path: Path) -> Path:
@@ -57,12 +55,7 @@ def run_training_arm(split: FrozenSplit, method: str, folder: Path, overrides: l
     started = time.perf_counter()
     predictions = classify(trained, texts)
     batched = (time.perf_counter() - started) / max(len(texts), 1)
-    latencies = []
-    for text in texts[:LATENCY_SAMPLE]:
-        started = time.perf_counter()
-        classify(trained, [text])
-        latencies.append(time.perf_counter() - started)
-    latencies.sort()
+    latency = latency_percentiles(lambda text: classify(trained, [text]), texts)
     return RunResult(
         arm=method,
         config={**config.to_dict(), "best_checkpoint_step": outcome.metrics.get("best_checkpoint_step")},
@@ -72,8 +65,7 @@ def run_training_arm(split: FrozenSplit, method: str, folder: Path, overrides: l
         costs={
             "setup_seconds": setup,
             "seconds_per_example": batched,
-            "latency_p50": latencies[len(latencies) // 2] if latencies else 0.0,
-            "latency_p95": latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))] if latencies else 0.0,
+            **latency,
             "disk_bytes": float(outcome.metrics.get("model_bytes", 0)),
             "peak_rss_bytes": float(outcome.metrics.get("peak_rss_bytes", 0)),
             "trainable_params": float(outcome.metrics.get("trainable_params", 0)),

@@ -6,7 +6,6 @@ and merges an adapter into its base model.
 
 from __future__ import annotations
 
-import json
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -281,24 +280,15 @@ def merge_adapter(path: Path, out: Path) -> Path:
     from tunewise.ownership import MERGED_MODEL, check_target
 
     # Checked before the model loads: never over the run itself, its base model, or a user's folder.
-    out = check_target(out, MERGED_MODEL, flag="--out", inputs=[path, *_adapter_base_folder(path)])
+    saved = inspect_saved(path)
+    if not saved.is_adapter:
+        raise ModelError(f"{path}: holds full weights, not an adapter; there is nothing to merge")
+    out = check_target(out, MERGED_MODEL, flag="--out", inputs=[path, saved.weights])
     with writer_lock(out, "this merged model"):
         trained = load_trained(path, device="cpu")
-        if not trained.is_adapter:
-            raise ModelError(f"{path}: holds full weights, not an adapter; there is nothing to merge")
         merged = trained.model.merge_and_unload()
         with atomic_folder(out, MERGED_MODEL) as tmp:
             merged.save_pretrained(tmp)
             trained.tokenizer.save_pretrained(tmp)
             MERGED_MODEL.mark(tmp, source=str(Path(path).resolve()))
     return out
-
-
-def _adapter_base_folder(path: Path) -> list[Path]:
-    """The local base model folder an adapter names, if it names one (hub ids and aliases are not folders)."""
-    try:
-        settings = json.loads((model_folder(path) / "adapter_config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError, ModelError):
-        return []
-    name = str(settings.get("base_model_name_or_path") or "") if isinstance(settings, dict) else ""
-    return [Path(name).expanduser()] if name and Path(name).expanduser().is_dir() else []

@@ -21,15 +21,13 @@ import numpy as np
 
 from rag.embed import Embedder
 from rag.head import fit_head_on_vectors
-from rag.index import choose_index_type, new_faiss_index
-from rag.knn import choose_k, vote
+from rag.index import vector_search
+from rag.knn import choose_k, vote_each
 from tunewise.data.protocol import FrozenSplit, ids_of
 from tunewise.data.shapes import Shape
 from tunewise.errors import DataError
 from tunewise.metrics import classification_metrics
-from tunewise.results import RunResult
-
-LATENCY_SAMPLE = 50  # test examples timed one at a time
+from tunewise.results import RunResult, latency_percentiles
 
 
 @dataclass
@@ -61,29 +59,14 @@ def run_rag(embedded: EmbeddedSplit) -> RunResult:
     """The k-NN vote over the training examples, k chosen on validation, scored once on test."""
     started = time.perf_counter()
     train_labels = embedded.labels["train"]
-    index, _ = new_faiss_index(
-        choose_index_type("auto", len(train_labels)), embedded.embedder.info.dim, len(train_labels)
-    )
-    index.add(embedded.vectors["train"])
-
-    def search(queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        scores, positions = index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
-        return scores, positions
-
+    search = vector_search(embedded.vectors["train"])
     k, validation_accuracy = choose_k(
         embedded.vectors["validation"], embedded.labels["validation"], train_labels, search
     )
     setup = embedded.seconds["train"] + time.perf_counter() - started
 
     def classify(vectors: np.ndarray) -> list[str]:
-        scores, positions = search(vectors, k)
-        return [
-            vote(
-                [train_labels[p] for p in row if p >= 0],
-                [float(s) for s, p in zip(row_scores, row, strict=True) if p >= 0],
-            )[0]
-            for row_scores, row in zip(scores, positions, strict=True)
-        ]
+        return vote_each(*search(vectors, k), train_labels)
 
     config = {"k": k, "validation_accuracy": validation_accuracy, "embedding_model": embedded.embedder.info.model}
     disk = float(embedded.vectors["train"].nbytes)
@@ -115,11 +98,8 @@ def _scored(
     started = time.perf_counter()
     predictions = classify(embedded.vectors["test"])
     batched = (embedded.seconds["test"] + time.perf_counter() - started) / max(len(gold), 1)
-    latencies = []
-    for text in embedded.texts["test"][:LATENCY_SAMPLE]:  # one at a time, as a service would answer
-        started = time.perf_counter()
-        classify(embedded.embedder.encode([text]))
-        latencies.append(time.perf_counter() - started)
+    # One at a time, as a service would answer, embedding included.
+    latency = latency_percentiles(lambda text: classify(embedded.embedder.encode([text])), embedded.texts["test"])
     return RunResult(
         arm=arm,
         config=config,
@@ -129,8 +109,7 @@ def _scored(
         costs={
             "setup_seconds": setup,
             "seconds_per_example": batched,
-            "latency_p50": float(np.percentile(latencies, 50)) if latencies else 0.0,
-            "latency_p95": float(np.percentile(latencies, 95)) if latencies else 0.0,
+            **latency,
             "disk_bytes": disk,
         },
     )

@@ -31,7 +31,7 @@ import numpy as np
 
 from rag.chunking import DEFAULT_CHUNK_TOKENS, DEFAULT_OVERLAP, check_chunking, chunk_documents
 from rag.embed import Embedder
-from rag.knn import tune_k
+from rag.knn import Search, tune_k
 from tunewise import __version__
 from tunewise.atomic import atomic_folder, recover, recover_if_idle
 from tunewise.data.shapes import Dataset, Shape, target_text
@@ -81,8 +81,24 @@ class RagIndex:
     def search(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(scores, positions) of the k nearest records of each query vector."""
         check_k(k, self.size)
-        scores, positions = self.index.search(np.ascontiguousarray(vectors, dtype=np.float32), k)
+        return faiss_search(self.index)(vectors, k)
+
+
+def faiss_search(index: Any) -> Search:
+    """`index.search` for any array of query vectors (faiss wants them contiguous float32)."""
+
+    def search(vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        scores, positions = index.search(np.ascontiguousarray(vectors, dtype=np.float32), k)
         return scores, positions
+
+    return search
+
+
+def vector_search(vectors: np.ndarray) -> Search:
+    """Nearest-neighbour search over `vectors` in memory, in the index type a build would choose for them."""
+    index, _ = new_faiss_index(choose_index_type("auto", len(vectors)), int(vectors.shape[1]), len(vectors))
+    index.add(vectors)
+    return faiss_search(index)
 
 
 def check_k(k: int, size: int) -> None:
@@ -239,11 +255,7 @@ def stored_vectors(index: Any) -> np.ndarray:
 
 
 def _tune_knn(index: Any, records: list[dict[str, Any]]) -> dict[str, Any]:
-    def search(vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        scores, positions = index.search(np.ascontiguousarray(vectors, dtype=np.float32), k)
-        return scores, positions
-
-    k, accuracy = tune_k(stored_vectors(index), [r["label"] for r in records], search)
+    k, accuracy = tune_k(stored_vectors(index), [r["label"] for r in records], faiss_search(index))
     return {"k": k, "leave_one_out_accuracy": {str(key): round(value, 4) for key, value in accuracy.items()}}
 
 

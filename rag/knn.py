@@ -109,3 +109,11 @@ def choose_k(
         accuracy[k] = correct / max(len(validation_labels), 1)
     best = max(usable, key=lambda k: (accuracy[k], -k))
     return best, accuracy
+
+
+def vote_each(scores: np.ndarray, positions: np.ndarray, labels: list[str]) -> list[str]:
+    """The voted label of each query, from a search's (scores, positions) over examples with `labels`."""
+    return [
+        vote([labels[p] for p in row if p >= 0], [float(s) for s, p in zip(row_scores, row, strict=True) if p >= 0])[0]
+        for row_scores, row in zip(scores, positions, strict=True)
+    ]

@@ -7,7 +7,6 @@ imports what it needs when it runs. `tunewise --help` never loads torch.
 from __future__ import annotations
 
 import argparse
-import errno
 import logging
 import sys
 from collections.abc import Iterator, Sequence
@@ -24,6 +23,7 @@ from tui.commands import run_tui as tui_cmd
 from tui.commands import train as train_cmd
 from tui.signals import stop_signals_interrupt
 from tunewise import __version__
+from tunewise.disk_space import NO_SPACE
 from tunewise.errors import InterruptionError, TunewiseError
 from tunewise.models import set_trust_remote_code
 
@@ -139,7 +139,7 @@ def storage_problem(exc: OSError) -> str | None:
     An OSError that names a file (no permission, not a folder, no such file, disk full) is about
     the user's files or disk, not a bug in tunewise.
     """
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+    if exc.errno in NO_SPACE:
         where = f"{exc.filename}: " if exc.filename else ""
         return f"{where}the disk is full ({exc.strerror}); free some space and run the command again"
     if exc.filename is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,6 +64,18 @@ def may_replace(target: Path, owned: Owned) -> bool:
     return _is_empty_dir(target) or owned.proves(target)
 
 
+def _existing(inputs: Iterable[Path | str | None]) -> Iterator[Path]:
+    """The inputs that are files or folders on disk (not built-in names such as `demo`, or hub ids), resolved."""
+    for item in inputs:
+        if item is not None and Path(item).expanduser().exists():
+            yield Path(item).expanduser().resolve()
+
+
+def _refuse_replacing(source: Path, resolved_target: Path, named: str, what_to_do: str) -> None:
+    if source == resolved_target or resolved_target in source.parents:
+        raise ConfigError(f"{named}: would replace {source}, which this command reads; {what_to_do}")
+
+
 def check_target(target: Path, owned: Owned, *, flag: str, inputs: Iterable[Path | str | None] = ()) -> Path:
     """Refuse a target tunewise may not write; return it as an absolute path.
 
@@ -72,16 +84,8 @@ def check_target(target: Path, owned: Owned, *, flag: str, inputs: Iterable[Path
     """
     target_path = absolute(target)
     resolved = target_path.resolve()
-    for item in inputs:
-        if item is None:
-            continue
-        source = Path(item).expanduser().resolve()
-        if not source.exists():  # a built-in name such as `demo`, or a hub id
-            continue
-        if source == resolved or resolved in source.parents:
-            raise ConfigError(
-                f"{flag} {target}: would replace {source}, which this command reads; choose another path for {flag}"
-            )
+    for source in _existing(inputs):
+        _refuse_replacing(source, resolved, f"{flag} {target}", f"choose another path for {flag}")
         if source.is_dir() and source in resolved.parents:
             raise ConfigError(
                 f"{flag} {target}: lies inside {source}, which this command reads; choose a path outside it for {flag}"
@@ -103,13 +107,8 @@ def check_file_target(
 ) -> Path:
     """Refuse an output file that would replace a folder, an input, or a file tunewise did not write."""
     target_path = absolute(target)
-    for item in inputs:
-        if item is not None and Path(item).expanduser().exists():
-            source = Path(item).expanduser().resolve()
-            if source == target_path.resolve() or target_path.resolve() in source.parents:
-                raise ConfigError(
-                    f"{flag} {target}: would replace {source}, which this command reads; choose another file"
-                )
+    for source in _existing(inputs):
+        _refuse_replacing(source, target_path.resolve(), f"{flag} {target}", "choose another file")
     if target_path.is_dir():
         raise ConfigError(f"{flag} {target}: is a folder; give a file name such as {target_path.name}/result.json")
     if target_path.exists() and not proves(target_path):

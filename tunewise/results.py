@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from tunewise.atomic import atomic_write_json
 
@@ -48,3 +52,21 @@ class RunResult:
     @classmethod
     def load(cls, path: Path) -> RunResult:
         return cls(**json.loads(path.read_text(encoding="utf-8")))
+
+
+LATENCY_SAMPLE = 50  # examples timed one at a time: enough for a stable median and 95th percentile
+
+
+def latency_percentiles(call: Callable[[Any], object], items: Sequence[Any]) -> dict[str, float]:
+    """`latency_p50` and `latency_p95` in seconds of `call` on each of the first `LATENCY_SAMPLE` items, alone."""
+    latencies = []
+    for item in items[:LATENCY_SAMPLE]:
+        started = time.perf_counter()
+        call(item)
+        latencies.append(time.perf_counter() - started)
+    if not latencies:
+        return {"latency_p50": 0.0, "latency_p95": 0.0}
+    return {
+        "latency_p50": float(np.percentile(latencies, 50)),
+        "latency_p95": float(np.percentile(latencies, 95)),
+    }

@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
     data = load_task_data(spec)
     split = freeze_split(data, args.validation_fraction, args.seed)
     # The advice is fixed before any arm runs, so that the verdict can say whether it held.
-    answers, _ = collect_answers(data=spec)
+    answers, _ = collect_answers(data=data)
     recommendation = recommend(answers, data_path=spec.path)
     advice = recommendation.recommended
     arms = _arms(args.arms, [r.method for r in recommendation.ranking if r.feasible])
