@@ -50,28 +50,38 @@ def summarise(
     split: dict[str, Any],
     advice: str | None,
     seed: int = 0,
+    sample_ids: list[str] | None = None,
 ) -> dict[str, Any]:
-    """The comparison as `results.json` holds it (documented in docs/compare.md)."""
+    """The comparison as `results.json` holds it (documented in docs/compare.md).
+
+    Every arm scored either the whole frozen test set or `sample_ids`, the one seeded sample of it
+    that the slow arms share; anything else is refused.
+    """
+    gold_of = dict(zip(test_ids, gold, strict=True))
     scored: list[ArmScore] = []
     arms: list[dict[str, Any]] = []
     for outcome in outcomes:
         entry: dict[str, Any] = {"name": outcome.name, "status": outcome.status, "reason": outcome.reason}
         result = outcome.result
         if outcome.status == "ok" and result is not None:
-            if result.eval_ids != test_ids:
+            if result.eval_ids != test_ids and result.eval_ids != sample_ids:
                 raise ValueError(f"arm {outcome.name} scored other examples than the frozen test set")
+            arm_gold = [gold_of[i] for i in result.eval_ids]
             predicted = [str(p) for p in result.predictions]
             entry |= {
                 "config": result.config,
                 "metrics": result.metrics,
                 "ci95": {
-                    "accuracy": bootstrap_interval(gold, predicted, _accuracy, seed=seed).to_list(),
-                    "macro_f1": bootstrap_interval(gold, predicted, _macro_f1, seed=seed).to_list(),
+                    "accuracy": bootstrap_interval(arm_gold, predicted, _accuracy, seed=seed).to_list(),
+                    "macro_f1": bootstrap_interval(arm_gold, predicted, _macro_f1, seed=seed).to_list(),
                 },
                 "cost": result.costs,
                 "eval_hash": result.eval_hash,
+                "examples": len(result.eval_ids),
+                "predictions": predicted,
+                "curves": result.curves,
             }
-            correct = [1.0 if p == g else 0.0 for p, g in zip(predicted, gold, strict=True)]
+            correct = [1.0 if p == g else 0.0 for p, g in zip(predicted, arm_gold, strict=True)]
             scored.append(
                 ArmScore(
                     outcome.name,
@@ -79,6 +89,7 @@ def summarise(
                     correct,
                     float(result.costs.get("setup_seconds", 0.0)),
                     float(result.costs.get("seconds_per_example", 0.0)),
+                    result.eval_ids,
                 )
             )
         arms.append(entry)
@@ -86,6 +97,7 @@ def summarise(
     return {
         "format": RESULTS_FORMAT,
         "split": split,
+        "test_labels": gold,
         "arms": arms,
         "pairwise": {"against": verdict["best"], "p_values": verdict["p_values"]} if verdict else None,
         "verdict": verdict,

@@ -11,48 +11,103 @@ def _seconds(value: float) -> str:
     return f"{value:.1f} s" if value < 120 else f"{value / 60:.1f} min"
 
 
-def markdown_report(results: dict[str, Any]) -> str:
-    """The verdict first, then one row per arm, then how the split was made."""
+def verdict_sentences(results: dict[str, Any]) -> tuple[str, str]:
+    """The verdict and the fate of the advice, in two sentences (Markdown code spans for names)."""
     verdict = results.get("verdict")
-    lines = ["# Comparison", ""]
-    if verdict:
-        held = {True: "held", False: "did not hold", None: "could not be checked"}[verdict["advice_held"]]
-        lines += [
-            f"**Ship `{verdict['ship']}`.** Best: `{verdict['best']}` "
-            f"({'significantly ahead of the runner-up' if verdict['significant'] else 'not significantly ahead'}); "
-            f"tied with the best: {', '.join(f'`{name}`' for name in verdict['tied_with_best'])}.",
-            "",
-            f"Advice before any arm ran: `{verdict['advice']}`, which {held}: {verdict['reason']}.",
-            "",
-        ]
-    else:
-        lines += ["**No arm finished**, so there is no verdict.", ""]
-    lines += [
-        "| arm | accuracy [95% CI] | macro-F1 | p vs best | set-up | latency p50 / p95 | on disk | status |",
-        "|---|---:|---:|---:|---:|---:|---:|---|",
-    ]
-    p_values = (verdict or {}).get("p_values", {})
+    if not verdict:
+        return "**No arm finished**, so there is no verdict.", ""
+    held = {True: "held", False: "did not hold", None: "could not be checked"}[verdict["advice_held"]]
+    return (
+        f"**Ship `{verdict['ship']}`.** Best: `{verdict['best']}` "
+        f"({'significantly ahead of the runner-up' if verdict['significant'] else 'not significantly ahead'}); "
+        f"tied with the best: {', '.join(f'`{name}`' for name in verdict['tied_with_best'])}.",
+        f"Advice before any arm ran: `{verdict['advice']}`, which {held}: {verdict['reason']}.",
+    )
+
+
+COLUMNS = (
+    "arm",
+    "accuracy [95% CI]",
+    "macro-F1",
+    "test examples",
+    "p vs best",
+    "set-up",
+    "set-up on declared hardware",
+    "latency p50 / p95",
+    "on disk",
+    "status",
+)
+
+
+def arm_rows(results: dict[str, Any]) -> list[dict[str, str]]:
+    """One row of formatted cells per arm, keyed by `COLUMNS`: the same figures in every report."""
+    p_values = (results.get("verdict") or {}).get("p_values", {})
+    test_size = results["split"]["sizes"]["test"]
+    rows = []
     for arm in results["arms"]:
+        row = dict.fromkeys(COLUMNS, "")
+        row["arm"] = arm["name"]
         if arm["status"] != "ok":
-            lines.append(f"| `{arm['name']}` | | | | | | | {arm['status']}: {arm['reason']} |")
+            row["status"] = f"{arm['status']}: {arm['reason']}"
+            rows.append(row)
             continue
         metrics, cost = arm["metrics"], arm["cost"]
         low, high = arm["ci95"]["accuracy"]
-        lines.append(
-            f"| `{arm['name']}` | {metrics['accuracy']:.3f} [{low:.3f}, {high:.3f}] | {metrics['macro_f1']:.3f} "
-            f"| {p_values.get(arm['name'], 1.0):.2g} | {_seconds(cost['setup_seconds'])} "
-            f"| {cost['latency_p50'] * 1000:.0f} / {cost['latency_p95'] * 1000:.0f} ms "
-            f"| {human_bytes(cost['disk_bytes'])} | ok |"
-        )
+        projected = cost.get("projected_setup_seconds")
+        row |= {
+            "accuracy [95% CI]": f"{metrics['accuracy']:.3f} [{low:.3f}, {high:.3f}]",
+            "macro-F1": f"{metrics['macro_f1']:.3f}",
+            "test examples": f"{arm.get('examples', test_size):,}",
+            "p vs best": f"{p_values.get(arm['name'], 1.0):.2g}",
+            "set-up": _seconds(cost["setup_seconds"]),
+            "set-up on declared hardware": (
+                f"{_seconds(projected)}, ${cost.get('setup_usd', 0.0):.2f}" if projected is not None else ""
+            ),
+            "latency p50 / p95": f"{cost['latency_p50'] * 1000:.0f} / {cost['latency_p95'] * 1000:.0f} ms",
+            "on disk": human_bytes(cost["disk_bytes"]),
+            "status": "ok",
+        }
+        rows.append(row)
+    return rows
+
+
+def method_sentences(results: dict[str, Any]) -> list[str]:
+    """How the split was made and the arms judged (Markdown code spans for names)."""
     split = results["split"]
     sizes = split["sizes"]
-    lines += [
-        "",
+    sentences = [
         f"Data: `{results.get('data')}`; test: `{results.get('eval') or 'a seeded split of the data'}`. "
         f"{sizes['train']:,} training, {sizes['validation']:,} validation and {sizes['test']:,} test examples "
         f"(validation {split['validation_fraction']:.0%} of train, seed {split['seed']}, test fingerprint "
         f"`{split['test_hash']}`). Every choice was made on validation; each arm scored the test set once. "
-        "Intervals: 2,000 seeded bootstrap resamples; p-values: exact McNemar against the best arm.",
-        "",
+        "Intervals: 2,000 seeded bootstrap resamples; p-values: exact McNemar against the best arm."
     ]
+    if any(arm.get("examples", sizes["test"]) < sizes["test"] for arm in results["arms"]):
+        sentences.append(
+            f"The prompted arms answer one example at a time, so they were scored on a seeded sample of "
+            f"{split['prompt_sample']:,} test examples (the same sample for each); their intervals are wider, and "
+            "each is paired with the best arm on that sample only."
+        )
+    hardware = results.get("hardware")
+    if hardware:
+        sentences.append(
+            f"Measured on {hardware['here']}; projected onto the declared hardware, {hardware['declared']}, "
+            f"at ${hardware['price_per_gpu_hour']:g} per GPU-hour."
+        )
+    return sentences
+
+
+def markdown_report(results: dict[str, Any]) -> str:
+    """The verdict first, then one row per arm, then how the split was made."""
+    lines = ["# Comparison", ""]
+    for sentence in verdict_sentences(results):
+        if sentence:
+            lines += [sentence, ""]
+    lines += ["| " + " | ".join(COLUMNS) + " |", "|---|" + "---:|" * (len(COLUMNS) - 2) + "---|"]
+    for row in arm_rows(results):
+        cells = [f"`{row['arm']}`", *(row[column] for column in COLUMNS[1:])]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    for sentence in method_sentences(results):
+        lines += [sentence, ""]
     return "\n".join(lines)

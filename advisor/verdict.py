@@ -28,6 +28,7 @@ class ArmScore:
     per_example: Sequence[float]  # 1/0 correctness for classification, else each example's score
     setup_seconds: float  # index build or training
     seconds_per_example: float = 0.0  # inference latency
+    ids: Sequence[str] = ()  # the test examples `per_example` scores, when arms scored different samples
 
 
 @dataclass
@@ -56,12 +57,27 @@ class Verdict:
 
 
 def p_value(a: ArmScore, b: ArmScore, classification: bool) -> float:
-    """Two-sided p-value that arms `a` and `b` differ only by chance on their shared examples."""
-    if len(a.per_example) != len(b.per_example):
-        raise ValueError(f"{a.name} and {b.name} were scored on different examples; they cannot be compared")
+    """Two-sided p-value that arms `a` and `b` differ only by chance on their shared examples.
+
+    An arm scored on a sample of the test set (a slow prompted arm) is paired with the other on
+    that sample only, so both sides always answer the same questions.
+    """
+    first, second = _paired(a, b)
     if classification:
-        return mcnemar_exact([bool(x) for x in a.per_example], [bool(x) for x in b.per_example])
-    return paired_bootstrap(list(a.per_example), list(b.per_example))
+        return mcnemar_exact([bool(x) for x in first], [bool(x) for x in second])
+    return paired_bootstrap(first, second)
+
+
+def _paired(a: ArmScore, b: ArmScore) -> tuple[list[float], list[float]]:
+    if not a.ids or not b.ids:  # unlabelled scores pair by position, and only when they line up
+        if len(a.per_example) != len(b.per_example):
+            raise ValueError(f"{a.name} and {b.name} were scored on different examples; they cannot be compared")
+        return list(a.per_example), list(b.per_example)
+    b_scores = dict(zip(b.ids, b.per_example, strict=True))
+    shared = [(score, b_scores[i]) for i, score in zip(a.ids, a.per_example, strict=True) if i in b_scores]
+    if not shared:
+        raise ValueError(f"{a.name} and {b.name} were scored on different examples; they cannot be compared")
+    return [x for x, _ in shared], [y for _, y in shared]
 
 
 def decide(arms: Sequence[ArmScore], *, classification: bool, advice: str | None = None) -> Verdict:
@@ -85,7 +101,7 @@ def _judge_advice(verdict: Verdict, by_name: dict[str, ArmScore], advice: str) -
     best, ship = by_name[verdict.best], by_name[verdict.ship]
     if advised is None:
         verdict.advice_held = None
-        verdict.reason = f"the advised arm, {advice}, did not run, so the advice could not be checked"
+        verdict.reason = f"{advice} was not among the arms that ran"
     elif advice == verdict.ship:
         verdict.advice_held = True
         verdict.reason = f"{advice} is the cheapest arm tied with the best"

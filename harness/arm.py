@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from harness.config import TrainConfig
 from tunewise.data.protocol import FrozenSplit, ids_of
 from tunewise.data.shapes import Dataset, Shape
 from tunewise.errors import DataError
@@ -27,11 +28,10 @@ def _write_part(dataset: Dataset, path: Path) -> Path:
     return path
 
 
-def run_training_arm(split: FrozenSplit, method: str, folder: Path, overrides: list[str] | None = None) -> RunResult:
-    """Train `method` on the split's training part, choosing on validation; label the test set once."""
+def arm_config(split: FrozenSplit, method: str, folder: Path, overrides: list[str] | None = None) -> TrainConfig:
+    """The resolved training config of one arm, its parts written into `folder`: checked (and
+    estimable) before anything trains."""
     from harness.config import build_config
-    from harness.predict import classify, load_trained
-    from harness.train import train
 
     if split.train.shape is not Shape.LABELLED:
         raise DataError(f"{split.train.source}: compare trains classifiers so far; it needs labelled examples")
@@ -44,11 +44,21 @@ def run_training_arm(split: FrozenSplit, method: str, folder: Path, overrides: l
         "seed": split.seed,
         "output_dir": str(folder / "run"),
     }
-    config = build_config(values, overrides, source=f"the {method} arm's config")
+    return build_config(values, overrides, source=f"the {method} arm's config")
+
+
+def run_training_arm(split: FrozenSplit, config: TrainConfig) -> RunResult:
+    """Train on the split's training part, choosing on validation; label the test set once."""
+    from harness.predict import classify, load_trained
+    from harness.report import loss_points, read_log
+    from harness.train import train
+
+    method = config.method
     started = time.perf_counter()
     outcome = train(config, overwrite=True)
     setup = time.perf_counter() - started
 
+    train_loss, eval_loss = loss_points(read_log(outcome.run_dir / "trainer_log.jsonl"))
     trained = load_trained(outcome.run_dir)
     texts = [str(r["text"]) for r in split.test.records]
     gold = [str(r["label"]) for r in split.test.records]
@@ -68,6 +78,12 @@ def run_training_arm(split: FrozenSplit, method: str, folder: Path, overrides: l
             **latency,
             "disk_bytes": float(outcome.metrics.get("model_bytes", 0)),
             "peak_rss_bytes": float(outcome.metrics.get("peak_rss_bytes", 0)),
+            **(
+                {"peak_gpu_bytes": float(outcome.metrics["peak_gpu_bytes"])}
+                if "peak_gpu_bytes" in outcome.metrics
+                else {}
+            ),
             "trainable_params": float(outcome.metrics.get("trainable_params", 0)),
         },
+        curves={"train_loss": [[s, v] for s, v in train_loss], "eval_loss": [[s, v] for s, v in eval_loss]},
     )

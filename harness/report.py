@@ -14,6 +14,13 @@ def write_log(path: Path, log_history: list[dict[str, Any]]) -> None:
     atomic_write_text(path, "".join(json.dumps(entry, sort_keys=True) + "\n" for entry in log_history))
 
 
+def read_log(path: Path) -> list[dict[str, Any]]:
+    """The log history `write_log` wrote (empty when the file is missing)."""
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
 def loss_points(log_history: list[dict[str, Any]]) -> tuple[list[tuple[int, float]], list[tuple[int, float]]]:
     train = [(int(e["step"]), float(e["loss"])) for e in log_history if "loss" in e and "step" in e]
     evaluation = [(int(e["step"]), float(e["eval_loss"])) for e in log_history if "eval_loss" in e and "step" in e]

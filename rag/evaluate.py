@@ -59,12 +59,11 @@ def evaluate_classification(
         from tunewise.inference import LocalLM
 
         lm = LocalLM()
-        labels = sorted({r["label"] for r in index.records})
         _, positions = index.search(vectors, k)
         predictions = []
         for done, (record, row) in enumerate(zip(records, positions, strict=True), start=1):
             shots = [(index.records[p]["text"], index.records[p]["label"]) for p in row if p >= 0]
-            predictions.append(few_shot_label(lm, record["text"], shots, labels).label)
+            predictions.append(few_shot_label(lm, record["text"], shots).label)
             if progress:
                 progress("few-shot", done / len(records))
     else:

@@ -8,8 +8,6 @@ from dataclasses import dataclass
 
 from tunewise.inference import LocalLM
 
-MAX_CANDIDATES = 20  # labels scored per query; more come from the neighbours only
-
 
 @dataclass(frozen=True)
 class FewShotChoice:
@@ -17,14 +15,25 @@ class FewShotChoice:
     scores: dict[str, float]
 
 
-def few_shot_label(lm: LocalLM, query: str, examples: list[tuple[str, str]], labels: list[str]) -> FewShotChoice:
-    """Show the retrieved (text, label) examples, then pick the likeliest label for `query`."""
-    neighbour_labels = list(dict.fromkeys(label for _, label in examples))
-    candidates = labels if len(labels) <= MAX_CANDIDATES else neighbour_labels
+def few_shot_prompt(lm: LocalLM, query: str, examples: list[tuple[str, str]]) -> tuple[str, list[str]]:
+    """The prompt that shows the retrieved (text, label) examples before `query`, and the
+    candidate labels: only those shown.
+
+    Retrieval narrows the label set and the model chooses within it. Offering every label instead
+    let a small model drift to labels it merely finds likely (on the demo topics, 8% accuracy
+    against 62% for the shown labels, 4 examples each).
+    """
+    candidates = list(dict.fromkeys(label for _, label in examples))
     shots = "\n\n".join(f"Text: {text}\nLabel: {label}" for text, label in examples)
     system = "Classify the text into one of these labels: " + ", ".join(candidates) + ". Answer with the label only."
-    prompt = lm.chat_prompt(system, f"{shots}\n\nText: {query}\nLabel:")
-    scores = dict(zip(candidates, lm.continuation_logprobs(prompt, candidates), strict=True))
+    return lm.chat_prompt(system, f"{shots}\n\nText: {query}\nLabel:"), candidates
+
+
+def few_shot_label(lm: LocalLM, query: str, examples: list[tuple[str, str]], *, average: bool = True) -> FewShotChoice:
+    """Show the retrieved examples, then pick the likeliest of their labels for `query`, scoring
+    a label per token (`average`) or by its total log-probability."""
+    prompt, candidates = few_shot_prompt(lm, query, examples)
+    scores = dict(zip(candidates, lm.continuation_logprobs(prompt, candidates, average=average), strict=True))
     return FewShotChoice(max(scores, key=lambda c: scores[c]), scores)
 
 

@@ -29,6 +29,7 @@ class RunResult:
     metrics: dict[str, float]
     costs: dict[str, float] = field(default_factory=dict)  # setup_seconds, seconds_per_example, disk_bytes...
     eval_hash: str = ""
+    curves: dict[str, list[list[float]]] = field(default_factory=dict)  # trained arms: train/eval loss by step
 
     def __post_init__(self) -> None:
         if not self.eval_hash:

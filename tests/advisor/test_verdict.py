@@ -51,3 +51,18 @@ def test_generation_uses_the_paired_bootstrap() -> None:
 def test_arms_on_different_examples_are_refused() -> None:
     with pytest.raises(ValueError, match="scored on different examples"):
         decide([_arm("rag", 5, 10, 1.0), _arm("head", 5, 11, 1.0)], classification=True)
+
+
+def test_an_arm_scored_on_a_sample_is_paired_with_the_best_on_that_sample_only() -> None:
+    from advisor.statistics import mcnemar_exact
+
+    ids = [f"test.csv:{line}" for line in range(2, 202)]
+    strong = ArmScore("head", 0.9, [1.0 if i % 10 else 0.0 for i in range(200)], 3.0, ids=ids)
+    sample = ids[::4]  # 50 of the 200
+    prompted_correct = [1.0 if i % 3 else 0.0 for i in range(50)]
+    prompted = ArmScore("prompting", 0.66, prompted_correct, 30.0, ids=sample)
+    verdict = decide([strong, prompted], classification=True)
+    paired_strong = [bool(strong.per_example[ids.index(i)]) for i in sample]
+    assert verdict.p_values["prompting"] == mcnemar_exact([bool(x) for x in prompted_correct], paired_strong)
+    with pytest.raises(ValueError, match="scored on different examples"):
+        decide([strong, ArmScore("fewshot", 0.5, [1.0], 1.0, ids=["other.csv:2"])], classification=True)

@@ -21,10 +21,10 @@ def lm(smollm2: Path) -> LocalLM:
 
 def test_few_shot_always_answers_a_valid_label(lm: LocalLM) -> None:
     examples = [("I love this film, wonderful acting", "positive"), ("Terrible plot, a waste of time", "negative")]
-    choice = few_shot_label(lm, "What a wonderful, lovely film", examples, ["negative", "positive"])
+    choice = few_shot_label(lm, "What a wonderful, lovely film", examples)
     assert choice.label == "positive"
     assert set(choice.scores) == {"negative", "positive"}
-    odd = few_shot_label(lm, "zzzz qqqq", examples, ["negative", "positive"])
+    odd = few_shot_label(lm, "zzzz qqqq", examples)
     assert odd.label in {"negative", "positive"}
 
 

@@ -94,10 +94,27 @@ def test_a_trained_arm_chooses_on_validation_and_a_failing_arm_does_not_stop_the
 
 
 def test_recommended_arms_are_the_advisors_top_runnable_choices_plus_the_cheapest_baseline() -> None:
-    from tui.commands.compare import AVAILABLE_ARMS, _arms
+    from tui.comparison import AVAILABLE_ARMS, choose_arms
 
-    ranking = ["lora", "prompting", "full", "rag", "qlora"]  # prompting cannot run in compare yet
-    assert _arms("recommended", ranking) == ["lora", "full", "rag"]
-    assert _arms("recommended", ["rag", "head", "full"]) == ["rag", "head"]
-    assert _arms("all", ranking) == list(AVAILABLE_ARMS)
-    assert _arms("head, rag,head", ranking) == ["head", "rag"]
+    ranking = ["lora", "rag+lora", "prompting", "full", "rag", "qlora"]  # rag+lora cannot run in compare yet
+    assert choose_arms("recommended", ranking) == ["lora", "prompting", "rag"]
+    assert choose_arms("recommended", ["rag", "head", "full"]) == ["rag", "head"]
+    assert choose_arms("all", ranking) == list(AVAILABLE_ARMS)
+    assert choose_arms("head, rag,head", ranking) == ["head", "rag"]
+
+
+def test_a_training_arm_that_cannot_finish_in_the_budget_is_skipped_with_its_estimate(
+    tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
+    train, test = _pair(tmp_path)
+    result = cli(
+        "compare", "--data", train, "--eval", test, "--arms", "rag,full", "--budget-minutes", "0.001", "--json"
+    )
+    assert result.code == 0, result.err
+    arms = {arm["name"]: arm for arm in json.loads(result.out)["arms"]}
+    assert arms["rag"]["status"] == "ok"
+    assert arms["full"]["status"] == "skipped"
+    assert arms["full"]["reason"].startswith("estimated ") and "--budget-minutes 0.001" in arms["full"]["reason"]
+    assert not (tmp_path / "arms").exists()
+    bad = cli("compare", "--data", train, "--budget-minutes", "0")
+    assert bad.code == 2 and "--budget-minutes must be more than 0" in bad.err

@@ -16,11 +16,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-# The arms this command runs so far; the prompted arms join them.
-AVAILABLE_ARMS = ("rag", "head", "full", "lora", "qlora")
+from tui.comparison import AVAILABLE_ARMS, DEFAULT_PROMPT_SAMPLE, ComparisonPlan, run_comparison
+
 DEFAULT_ARMS = "rag,head"
-CHEAPEST_BASELINE = "rag"  # seconds to build, and the yardstick every other arm must beat
-TOP_CHOICES = 2  # the advisor's options that `--arms recommended` runs
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -44,6 +42,26 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         f"cheapest baseline), or all (default: {DEFAULT_ARMS})",
     )
     parser.add_argument(
+        "--prompt-sample",
+        type=int,
+        default=DEFAULT_PROMPT_SAMPLE,
+        metavar="N",
+        help=f"score the prompted arms on a seeded sample of N test examples, 0 for all (default: {DEFAULT_PROMPT_SAMPLE})",
+    )
+    parser.add_argument(
+        "--budget-minutes",
+        type=float,
+        metavar="M",
+        help="skip a training arm the estimator says cannot finish in the time left (default: the answers' "
+        "budget_hours, else no limit)",
+    )
+    parser.add_argument(
+        "--answers", type=Path, metavar="FILE", help="your answers (YAML): the declared hardware, price and budget"
+    )
+    parser.add_argument(
+        "--lm", metavar="MODEL", help="the instruct model of the prompted arms (default: smollm2-135m-instruct)"
+    )
+    parser.add_argument(
         "--set",
         dest="overrides",
         action="append",
@@ -58,78 +76,36 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.set_defaults(run=run)
 
 
-def _arms(text: str, ranking: list[str]) -> list[str]:
-    """The arms named by `--arms`; `recommended` and `all` are resolved against the advisor's ranking."""
-    from tunewise.errors import ConfigError
-
-    if text.strip() == "all":
-        return list(AVAILABLE_ARMS)
-    if text.strip() == "recommended":
-        top = [option for option in ranking if option in AVAILABLE_ARMS][:TOP_CHOICES]
-        return list(dict.fromkeys([*top, CHEAPEST_BASELINE]))
-    arms = [a.strip() for a in text.split(",") if a.strip()]
-    unknown = [a for a in arms if a not in AVAILABLE_ARMS]
-    if not arms or unknown:
-        raise ConfigError(
-            f"--arms {text}: {', '.join(unknown) or 'nothing'} is not an arm compare runs; choose from "
-            f"{', '.join(AVAILABLE_ARMS)}"
-        )
-    return list(dict.fromkeys(arms))
-
-
 def run(args: argparse.Namespace) -> int:
-    from advisor.answers import collect_answers
-    from advisor.comparison import ArmOutcome, summarise
+    from advisor.comparison_html import html_report
     from advisor.comparison_report import markdown_report
-    from advisor.recommend import recommend
-    from rag.arms import EmbeddedSplit, run_head, run_rag
-    from rag.embed import Embedder
-    from tunewise import __version__
-    from tunewise.data.protocol import freeze_split
     from tunewise.data.shapes import parse_column_map
-    from tunewise.data.task import DataSpec, load_task_data
-    from tunewise.errors import TunewiseError
+    from tunewise.data.task import DataSpec
     from tunewise.ownership import COMPARISON, check_target
 
-    if args.arms.strip() not in ("recommended", "all"):
-        _arms(args.arms, [])  # a misspelt arm fails before any data is read
-    out = check_target(args.out, COMPARISON, flag="--out", inputs=[args.data, args.eval_path]) if args.out else None
-    spec = DataSpec(
-        path=args.data,
-        eval_path=args.eval_path,
-        columns=parse_column_map(args.columns),
-        eval_fraction=args.eval_fraction,
-        seed=args.seed,
+    plan = ComparisonPlan(
+        data=DataSpec(
+            path=args.data,
+            eval_path=args.eval_path,
+            columns=parse_column_map(args.columns),
+            eval_fraction=args.eval_fraction,
+            seed=args.seed,
+        ),
+        arms=args.arms,
+        validation_fraction=args.validation_fraction,
+        prompt_sample=args.prompt_sample,
+        lm=args.lm,
+        overrides=args.overrides,
+        answers_file=args.answers,
+        budget_minutes=args.budget_minutes,
     )
-    data = load_task_data(spec)
-    split = freeze_split(data, args.validation_fraction, args.seed)
-    # The advice is fixed before any arm runs, so that the verdict can say whether it held.
-    answers, _ = collect_answers(data=data)
-    recommendation = recommend(answers, data_path=spec.path)
-    advice = recommendation.recommended
-    arms = _arms(args.arms, [r.method for r in recommendation.ranking if r.feasible])
-    print(f"arms: {', '.join(arms)} (advice: {advice})", file=sys.stderr, flush=True)
+    plan.check()  # a misspelt arm fails before any data is read
+    out = check_target(args.out, COMPARISON, flag="--out", inputs=[args.data, args.eval_path]) if args.out else None
     with _workspace(out) as work:
-        embedded = EmbeddedSplit.of(split, Embedder()) if {"rag", "head"} & set(arms) else None
-        outcomes = []
-        for arm in arms:
-            print(f"{arm}...", file=sys.stderr, flush=True)
-            try:
-                if arm in ("rag", "head"):
-                    assert embedded is not None
-                    result = (run_rag if arm == "rag" else run_head)(embedded)
-                else:
-                    from harness.arm import run_training_arm
-
-                    result = run_training_arm(split, arm, work / "arms" / arm, args.overrides)
-                outcomes.append(ArmOutcome(arm, "ok", result))
-            except TunewiseError as exc:  # one arm's failure is its own line; the others still run
-                outcomes.append(ArmOutcome(arm, "failed", reason=exc.message))
-        gold = [str(r["label"]) for r in split.test.records]
-        results = summarise(outcomes, gold, split.ids()["test"], split=split.to_dict(), advice=advice, seed=args.seed)
-        results |= {"tunewise_version": __version__, "data": spec.path, "eval": spec.eval_path}
+        results = run_comparison(plan, work, lambda line: print(line, file=sys.stderr, flush=True))
         (work / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
         (work / "report.md").write_text(markdown_report(results), encoding="utf-8")
+        (work / "report.html").write_text(html_report(results), encoding="utf-8")
     if args.json:
         print(json.dumps(results, indent=2))
     else:
@@ -184,4 +160,4 @@ def _render(results: dict[str, Any], out: Path | None) -> None:
             f"({verdict['reason']})"
         )
     if out is not None:
-        console.print(f"results: {out / 'results.json'}, report: {out / 'report.md'}")
+        console.print(f"results: {out / 'results.json'}; report: {out / 'report.html'} (and report.md)")

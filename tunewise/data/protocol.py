@@ -39,6 +39,16 @@ class FrozenSplit:
         """The ids of each part: where each example came from (`file:line`)."""
         return {name: ids_of(part) for name, part in self.parts().items()}
 
+    def test_sample(self, size: int) -> Dataset:
+        """A seeded sample of `size` test examples (all of them when `size` is 0 or at least the
+        test set), in test order: the one sample every slow arm is scored on, so those arms
+        compare with each other, and with the rest, on the same examples."""
+        return _sample(self.test, size, self.seed)
+
+    def validation_sample(self, size: int) -> Dataset:
+        """A seeded sample of the validation slice, for arms whose every choice costs a model pass."""
+        return _sample(self.validation, size, self.seed)
+
     def parts(self) -> dict[str, Dataset]:
         return {"train": self.train, "validation": self.validation, "test": self.test}
 
@@ -50,6 +60,15 @@ class FrozenSplit:
             "test_hash": self.test_hash,
             "ids": self.ids(),
         }
+
+
+def _sample(dataset: Dataset, size: int, seed: int) -> Dataset:
+    if size <= 0 or size >= len(dataset):
+        return dataset
+    import numpy as np
+
+    chosen = np.random.default_rng(seed).choice(len(dataset), size=size, replace=False)
+    return dataset.subset(sorted(int(position) for position in chosen))
 
 
 def ids_of(dataset: Dataset) -> list[str]:

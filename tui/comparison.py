@@ -1,0 +1,233 @@
+"""Running a comparison: the frozen split, the advice fixed first, each arm in turn, the verdict.
+
+The one place the rooms meet for a comparison: the split comes from the core
+(`tunewise.data.protocol`), the retrieval and prompted arms from `rag`, the trained arms from
+`harness`, the advice, projections, statistics and verdict from `advisor`. `tunewise compare`,
+`tunewise demo` and the app all call `run_comparison`, so they judge the same way.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tunewise.errors import ConfigError, TunewiseError
+
+if TYPE_CHECKING:
+    from advisor.comparison import ArmOutcome
+    from advisor.estimate import Hardware
+    from rag.arms import EmbeddedSplit
+    from tunewise.data.protocol import FrozenSplit
+    from tunewise.data.shapes import Dataset
+    from tunewise.data.task import DataSpec
+    from tunewise.inference import LocalLM
+
+AVAILABLE_ARMS = ("prompting", "fewshot", "rag", "head", "full", "lora", "qlora")
+TRAINED_ARMS = ("full", "lora", "qlora")
+PROMPTED_ARMS = ("prompting", "fewshot")  # a model pass per example: scored on a sample of the test set
+EMBEDDING_ARMS = ("fewshot", "rag", "head")
+CHEAPEST_BASELINE = "rag"  # seconds to build, and the yardstick every other arm must beat
+TOP_CHOICES = 2  # the advisor's options that `--arms recommended` runs
+DEFAULT_PROMPT_SAMPLE = 300
+
+
+@dataclass
+class ComparisonPlan:
+    """Everything a comparison is asked to do; the command line and the demo both build one."""
+
+    data: DataSpec
+    arms: str = "rag,head"
+    validation_fraction: float = 0.1
+    prompt_sample: int = DEFAULT_PROMPT_SAMPLE
+    lm: str | None = None
+    overrides: list[str] = field(default_factory=list)
+    answers_file: Path | None = None
+    budget_minutes: float | None = None
+
+    def check(self) -> None:
+        """Refuse a bad plan before any data is read."""
+        if self.prompt_sample < 0:
+            raise ConfigError(f"--prompt-sample must be 0 (all) or more, got {self.prompt_sample}")
+        if self.budget_minutes is not None and self.budget_minutes <= 0:
+            raise ConfigError(f"--budget-minutes must be more than 0, got {self.budget_minutes:g}")
+        if self.arms.strip() not in ("recommended", "all"):
+            choose_arms(self.arms, [])
+
+
+def choose_arms(text: str, ranking: list[str]) -> list[str]:
+    """The arms named by `--arms`; `recommended` and `all` are resolved against the advisor's ranking."""
+    if text.strip() == "all":
+        return list(AVAILABLE_ARMS)
+    if text.strip() == "recommended":
+        top = [option for option in ranking if option in AVAILABLE_ARMS][:TOP_CHOICES]
+        return list(dict.fromkeys([*top, CHEAPEST_BASELINE]))
+    arms = [a.strip() for a in text.split(",") if a.strip()]
+    unknown = [a for a in arms if a not in AVAILABLE_ARMS]
+    if not arms or unknown:
+        raise ConfigError(
+            f"--arms {text}: {', '.join(unknown) or 'nothing'} is not an arm compare runs; choose from "
+            f"{', '.join(AVAILABLE_ARMS)}, or recommended, or all"
+        )
+    return list(dict.fromkeys(arms))
+
+
+class ArmRunner:
+    """Runs one arm at a time on the frozen split, sharing what arms have in common (the
+    embeddings, the instruct model), and turns failures and budget overruns into outcomes."""
+
+    def __init__(
+        self,
+        split: FrozenSplit,
+        plan: ComparisonPlan,
+        work: Path,
+        *,
+        here: Hardware,
+        declared: Hardware,
+        tokens_per_example: int | None,
+        log: Callable[[str], None],
+    ) -> None:
+        self.split, self.plan, self.work = split, plan, work
+        self.here, self.declared = here, declared
+        self.tokens_per_example = tokens_per_example
+        self.log = log
+        self.sample: Dataset = split.test_sample(plan.prompt_sample)
+        self.started = time.perf_counter()
+        self._embedded: EmbeddedSplit | None = None
+        self._lm: LocalLM | None = None
+
+    def run(self, arm: str) -> ArmOutcome:
+        from advisor.comparison import ArmOutcome
+        from advisor.projection import project_setup
+
+        self.log(f"{arm}...")
+        try:
+            if arm in TRAINED_ARMS:
+                return self._trained(arm)
+            result = self._untrained(arm)
+        except TunewiseError as exc:  # one arm's failure is its own line; the others still run
+            return ArmOutcome(arm, "failed", reason=exc.message)
+        result.costs |= project_setup(result.costs["setup_seconds"], self.here, self.declared).to_dict()
+        return ArmOutcome(arm, "ok", result)
+
+    def _untrained(self, arm: str) -> Any:
+        from rag.arms import run_head, run_rag
+
+        if arm == "rag":
+            return run_rag(self._embeddings())
+        if arm == "head":
+            return run_head(self._embeddings())
+        from rag.prompted import run_fewshot, run_prompting
+
+        if arm == "prompting":
+            return run_prompting(self.split, self._model(), self.sample)
+        return run_fewshot(self._embeddings(), self._model(), self.sample)
+
+    def _trained(self, arm: str) -> ArmOutcome:
+        from advisor.comparison import ArmOutcome
+        from advisor.projection import project_setup, training_estimate
+        from harness.arm import arm_config, run_training_arm
+        from tunewise.units import human_duration
+
+        config = arm_config(self.split, arm, self.work / "arms" / arm, self.plan.overrides)
+        labels = len(set(self.split.train.labels() or []))
+        estimate = training_estimate(
+            config.to_dict(),
+            n_examples=len(self.split.train),
+            n_labels=labels,
+            tokens_per_example=self.tokens_per_example,
+            hardware=self.here,
+        )
+        if self.plan.budget_minutes is not None:
+            left = self.plan.budget_minutes * 60 - (time.perf_counter() - self.started)
+            if estimate.hours * 3600 > left:
+                return ArmOutcome(
+                    arm,
+                    "skipped",
+                    reason=f"estimated {human_duration(estimate.hours)} of training here, more than the "
+                    f"{human_duration(max(left, 0) / 3600)} left of --budget-minutes {self.plan.budget_minutes:g}",
+                )
+        result = run_training_arm(self.split, config)
+        result.costs |= project_setup(result.costs["setup_seconds"], self.here, self.declared).to_dict()
+        result.costs["estimated_setup_seconds"] = estimate.hours * 3600
+        return ArmOutcome(arm, "ok", result)
+
+    def _embeddings(self) -> EmbeddedSplit:
+        from rag.arms import EmbeddedSplit
+        from rag.embed import Embedder
+
+        if self._embedded is None:
+            self._embedded = EmbeddedSplit.of(self.split, Embedder())
+        return self._embedded
+
+    def _model(self) -> LocalLM:
+        from tunewise.inference import LocalLM
+
+        if self._lm is None:
+            self._lm = LocalLM(self.plan.lm) if self.plan.lm else LocalLM()
+        return self._lm
+
+
+def _sample_record(split: FrozenSplit, sample: Dataset) -> dict[str, Any]:
+    """The prompted arms' test sample as results.json records it: its size, and its ids when it is
+    smaller than the test set."""
+    from tunewise.data.protocol import ids_of
+
+    record: dict[str, Any] = {"prompt_sample": len(sample)}
+    if len(sample) < len(split.test):
+        record["sample_ids"] = ids_of(sample)
+    return record
+
+
+def run_comparison(plan: ComparisonPlan, work: Path, log: Callable[[str], None]) -> dict[str, Any]:
+    """Freeze the split, fix the advice, run every arm, judge them: `results.json` as a dict."""
+    from advisor.answers import build_answers, collect_answers
+    from advisor.comparison import summarise
+    from advisor.hardware import detect_hardware
+    from advisor.recommend import hardware_of, recommend
+    from tunewise import __version__
+    from tunewise.data.protocol import freeze_split, ids_of
+    from tunewise.data.task import load_task_data
+
+    plan.check()
+    data = load_task_data(plan.data)
+    split = freeze_split(data, plan.validation_fraction, plan.data.seed)
+    detected = detect_hardware().answers()
+    # The advice is fixed before any arm runs, so that the verdict can say whether it held.
+    answers, _ = collect_answers(data=data, detect_hardware=True, answers_file=plan.answers_file)
+    recommendation = recommend(answers, data_path=plan.data.path)
+    advice = recommendation.recommended
+    arms = choose_arms(plan.arms, [r.method for r in recommendation.ranking if r.feasible])
+    if plan.budget_minutes is None and answers.budget_hours is not None:
+        plan.budget_minutes = answers.budget_hours * 60
+    log(f"arms: {', '.join(arms)} (advice: {advice})")
+    runner = ArmRunner(
+        split,
+        plan,
+        work,
+        here=hardware_of(build_answers(detected)),
+        declared=hardware_of(answers),
+        tokens_per_example=answers.tokens_per_example,
+        log=log,
+    )
+    outcomes = [runner.run(arm) for arm in arms]
+    gold = [str(r["label"]) for r in split.test.records]
+    results = summarise(
+        outcomes,
+        gold,
+        split.ids()["test"],
+        split=split.to_dict() | _sample_record(split, runner.sample),
+        advice=advice,
+        seed=plan.data.seed,
+        sample_ids=ids_of(runner.sample),
+    )
+    hardware = {"here": runner.here.describe(), "declared": runner.declared.describe()}
+    return results | {
+        "tunewise_version": __version__,
+        "data": plan.data.path,
+        "eval": plan.data.eval_path,
+        "hardware": hardware | {"price_per_gpu_hour": runner.declared.price_per_gpu_hour},
+        "budget_minutes": plan.budget_minutes,
+    }
