@@ -28,6 +28,7 @@ class ArmOutcome:
     status: str  # ok, failed or skipped
     result: RunResult | None = None
     reason: str = ""
+    reused_from: int | None = None  # the registry's run whose recorded result this is
 
 
 def _primary(result: RunResult) -> str:
@@ -80,6 +81,7 @@ def summarise(
                 "examples": len(result.eval_ids),
                 "predictions": predicted,
                 "curves": result.curves,
+                "reused_from": outcome.reused_from,
             }
             correct = [1.0 if p == g else 0.0 for p, g in zip(predicted, arm_gold, strict=True)]
             scored.append(

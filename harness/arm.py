@@ -49,13 +49,18 @@ def arm_config(split: FrozenSplit, method: str, folder: Path, overrides: list[st
 
 def run_training_arm(split: FrozenSplit, config: TrainConfig) -> RunResult:
     """Train on the split's training part, choosing on validation; label the test set once."""
+    from harness.checkpoints import latest_sealed
     from harness.predict import classify, load_trained
     from harness.report import loss_points, read_log
+    from harness.run_folder import RunFolder
     from harness.train import train
 
     method = config.method
+    # An arm stopped mid-training continues from its last sealed checkpoint when run again.
+    folder = RunFolder(Path(str(config.output_dir)))
+    resume = folder.work.is_dir() and latest_sealed(folder.checkpoints) is not None
     started = time.perf_counter()
-    outcome = train(config, overwrite=True)
+    outcome = train(config, resume=resume, overwrite=not resume)
     setup = time.perf_counter() - started
 
     train_loss, eval_loss = loss_points(read_log(outcome.run_dir / "trainer_log.jsonl"))

@@ -33,6 +33,14 @@ class CliResult:
     err: str
 
 
+@pytest.fixture(autouse=True)
+def private_registry(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test records its runs in a registry of its own, never the user's."""
+    path = tmp_path_factory.mktemp("home") / "registry.sqlite"
+    monkeypatch.setenv("TUNEWISE_REGISTRY", str(path))
+    return path
+
+
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
     """Run `tunewise ARGS` in-process and capture what it prints."""

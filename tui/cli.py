@@ -20,6 +20,7 @@ from tui.commands import profile as profile_cmd
 from tui.commands import rag as rag_cmd
 from tui.commands import recommend as recommend_cmd
 from tui.commands import run_tui as tui_cmd
+from tui.commands import runs as runs_cmd
 from tui.commands import train as train_cmd
 from tui.signals import stop_signals_interrupt
 from tunewise import __version__
@@ -34,6 +35,7 @@ COMMANDS = (
     estimate_cmd,
     rag_cmd,
     compare_cmd,
+    runs_cmd,
     models_cmd,
     generate_cmd,
     train_cmd,

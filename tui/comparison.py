@@ -46,6 +46,7 @@ class ComparisonPlan:
     overrides: list[str] = field(default_factory=list)
     answers_file: Path | None = None
     budget_minutes: float | None = None
+    fresh: bool = False  # run every arm again even when the registry holds a matching result
 
     def check(self) -> None:
         """Refuse a bad plan before any data is read."""
@@ -82,14 +83,13 @@ class ArmRunner:
         self,
         split: FrozenSplit,
         plan: ComparisonPlan,
-        work: Path,
         *,
         here: Hardware,
         declared: Hardware,
         tokens_per_example: int | None,
         log: Callable[[str], None],
     ) -> None:
-        self.split, self.plan, self.work = split, plan, work
+        self.split, self.plan = split, plan
         self.here, self.declared = here, declared
         self.tokens_per_example = tokens_per_example
         self.log = log
@@ -97,19 +97,67 @@ class ArmRunner:
         self.started = time.perf_counter()
         self._embedded: EmbeddedSplit | None = None
         self._lm: LocalLM | None = None
+        from tunewise.data.protocol import fingerprint
+        from tunewise.registry import Recorder, data_hash
+
+        self.recorder = Recorder()
+        self.data_hash = data_hash(*(fingerprint(part) for part in split.parts().values()))
+
+    def settings(self, arm: str) -> dict[str, Any]:
+        """What an arm's result depends on beyond the data: a recorded result with the same
+        settings and data stands in for running it again."""
+        from tunewise import __version__
+
+        settings: dict[str, Any] = {
+            "arm": arm,
+            "validation_fraction": self.split.validation_fraction,
+            "seed": self.split.seed,
+            "tunewise_version": __version__,
+        }
+        if arm in PROMPTED_ARMS:
+            settings |= {"lm": self.plan.lm, "prompt_sample": len(self.sample)}
+        if arm in TRAINED_ARMS:
+            settings["overrides"] = list(self.plan.overrides)
+        return settings
 
     def run(self, arm: str) -> ArmOutcome:
         from advisor.comparison import ArmOutcome
+        from tunewise.registry import reuse_key
+        from tunewise.results import RunResult
+
+        settings = self.settings(arm)
+        key = reuse_key("arm", settings, self.data_hash)
+        folder = self.recorder.registry.path.parent / "arms" / key
+        found = None if self.plan.fresh else self.recorder.reusable(key)
+        if found is not None and (folder / "result.json").is_file():
+            self.log(
+                f"{arm}: the result of run {found.id} ({found.shown_status}, same data and settings); --fresh runs it again"
+            )
+            return ArmOutcome(arm, "ok", RunResult.load(folder / "result.json"), reused_from=found.id)
+        self.log(f"{arm}...")
+        with self.recorder.recording(
+            "arm", arm, settings, data_hash=self.data_hash, key=key, artifact=str(folder)
+        ) as record:
+            outcome = self._outcome(arm, folder)
+            if outcome.result is not None:
+                outcome.result.save(folder / "result.json")
+                record["metrics"] = outcome.result.metrics
+            else:
+                record |= {"status": outcome.status, "reason": outcome.reason}
+        return outcome
+
+    def _outcome(self, arm: str, folder: Path) -> ArmOutcome:
+        from advisor.comparison import ArmOutcome
         from advisor.projection import project_setup
 
-        self.log(f"{arm}...")
         try:
             if arm in TRAINED_ARMS:
-                return self._trained(arm)
+                return self._trained(arm, folder)
             result = self._untrained(arm)
         except TunewiseError as exc:  # one arm's failure is its own line; the others still run
             return ArmOutcome(arm, "failed", reason=exc.message)
         result.costs |= project_setup(result.costs["setup_seconds"], self.here, self.declared).to_dict()
+        folder.mkdir(parents=True, exist_ok=True)
         return ArmOutcome(arm, "ok", result)
 
     def _untrained(self, arm: str) -> Any:
@@ -125,13 +173,13 @@ class ArmRunner:
             return run_prompting(self.split, self._model(), self.sample)
         return run_fewshot(self._embeddings(), self._model(), self.sample)
 
-    def _trained(self, arm: str) -> ArmOutcome:
+    def _trained(self, arm: str, folder: Path) -> ArmOutcome:
         from advisor.comparison import ArmOutcome
         from advisor.projection import project_setup, training_estimate
         from harness.arm import arm_config, run_training_arm
         from tunewise.units import human_duration
 
-        config = arm_config(self.split, arm, self.work / "arms" / arm, self.plan.overrides)
+        config = arm_config(self.split, arm, folder, self.plan.overrides)
         labels = len(set(self.split.train.labels() or []))
         estimate = training_estimate(
             config.to_dict(),
@@ -181,8 +229,33 @@ def _sample_record(split: FrozenSplit, sample: Dataset) -> dict[str, Any]:
     return record
 
 
-def run_comparison(plan: ComparisonPlan, work: Path, log: Callable[[str], None]) -> dict[str, Any]:
-    """Freeze the split, fix the advice, run every arm, judge them: `results.json` as a dict."""
+def run_comparison(plan: ComparisonPlan, log: Callable[[str], None], *, out: Path | None = None) -> dict[str, Any]:
+    """Freeze the split, fix the advice, run every arm, judge them: `results.json` as a dict.
+
+    The comparison is recorded in the run registry (with `out` as its artifact), and so is each
+    arm, whose recorded result stands in for running it again on the same data and settings.
+    """
+    from tunewise.registry import Recorder
+
+    settings = {
+        "arms": plan.arms,
+        "eval": plan.data.eval_path,
+        "validation_fraction": plan.validation_fraction,
+        "seed": plan.data.seed,
+        "prompt_sample": plan.prompt_sample,
+        "lm": plan.lm,
+        "overrides": plan.overrides,
+        "budget_minutes": plan.budget_minutes,
+    }
+    artifact = str(out) if out else None
+    with Recorder().recording("comparison", plan.data.path, settings, artifact=artifact) as record:
+        results = _compare(plan, log)
+        verdict = results.get("verdict") or {}
+        record["metrics"] = {key: verdict.get(key) for key in ("best", "ship", "significant", "advice", "advice_held")}
+    return results
+
+
+def _compare(plan: ComparisonPlan, log: Callable[[str], None]) -> dict[str, Any]:
     from advisor.answers import build_answers, collect_answers
     from advisor.comparison import summarise
     from advisor.hardware import detect_hardware
@@ -206,7 +279,6 @@ def run_comparison(plan: ComparisonPlan, work: Path, log: Callable[[str], None])
     runner = ArmRunner(
         split,
         plan,
-        work,
         here=hardware_of(build_answers(detected)),
         declared=hardware_of(answers),
         tokens_per_example=answers.tokens_per_example,

@@ -89,7 +89,7 @@ def test_a_trained_arm_chooses_on_validation_and_a_failing_arm_does_not_stop_the
     assert arms["lora"]["eval_hash"] == arms["rag"]["eval_hash"]
     lora = arms["lora"]["config"]
     assert lora["eval_data"].endswith("validation.jsonl") and lora["lora_r"] == 4  # chosen on validation
-    assert (out / "arms" / "lora" / "run" / "metrics.json").is_file()
+    assert (Path(lora["output_dir"]) / "metrics.json").is_file()
     assert arms["lora"]["cost"]["disk_bytes"] > 0 and arms["lora"]["cost"]["setup_seconds"] > 0
 
 
@@ -118,3 +118,35 @@ def test_a_training_arm_that_cannot_finish_in_the_budget_is_skipped_with_its_est
     assert not (tmp_path / "arms").exists()
     bad = cli("compare", "--data", train, "--budget-minutes", "0")
     assert bad.code == 2 and "--budget-minutes must be more than 0" in bad.err
+
+
+def test_a_rerun_reuses_recorded_arms_and_fresh_runs_them_again(
+    tmp_path: Path, cli: Callable[..., CliResult], private_registry: Path
+) -> None:
+    train, test = _pair(tmp_path)
+    first = cli("compare", "--data", train, "--eval", test, "--arms", "rag,head", "--json")
+    assert first.code == 0, first.err
+    again = cli("compare", "--data", train, "--eval", test, "--arms", "head,rag", "--json")
+    assert again.code == 0 and again.err.count("(ok, same data and settings)") == 2, again.err
+    before = {arm["name"]: arm for arm in json.loads(first.out)["arms"]}
+    after = {arm["name"]: arm for arm in json.loads(again.out)["arms"]}
+    for name in ("rag", "head"):
+        assert after[name]["reused_from"] is not None and before[name]["reused_from"] is None
+        assert after[name]["predictions"] == before[name]["predictions"]
+        assert after[name]["cost"] == before[name]["cost"]  # the costs measured when it ran
+    # Other data is another key: a changed test file runs every arm again.
+    test.write_text(test.read_text().replace("a wonderful evening out", "a wonderful night out"))
+    changed = cli("compare", "--data", train, "--eval", test, "--arms", "rag", "--json")
+    assert "same data and settings" not in changed.err
+    fresh = cli("compare", "--data", train, "--eval", test, "--arms", "rag", "--fresh", "--json")
+    assert fresh.code == 0 and "same data and settings" not in fresh.err
+    listed = cli("runs", "list", "--json")
+    runs = json.loads(listed.out)
+    assert [run["kind"] for run in runs].count("comparison") == 4
+    assert [run["kind"] for run in runs].count("arm") == 4  # two, then one for the changed file, then --fresh
+    assert all(run["status"] == "ok" for run in runs)
+    latest = next(run for run in runs if run["kind"] == "comparison")
+    shown = cli("runs", "show", str(latest["id"]))
+    assert shown.code == 0 and "kind: comparison" in shown.out and '"ship": "rag"' in shown.out
+    missing = cli("runs", "show", "9999")
+    assert missing.code == 2 and "run 9999: no such run" in missing.err

@@ -72,6 +72,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument(
         "--out", type=Path, metavar="DIR", help="write results.json here (replaced only if a comparison)"
     )
+    parser.add_argument(
+        "--fresh", action="store_true", help="run every arm again, even one the run registry holds a result for"
+    )
     parser.add_argument("--json", action="store_true", help="print results.json instead of a table")
     parser.set_defaults(run=run)
 
@@ -98,11 +101,12 @@ def run(args: argparse.Namespace) -> int:
         overrides=args.overrides,
         answers_file=args.answers,
         budget_minutes=args.budget_minutes,
+        fresh=args.fresh,
     )
     plan.check()  # a misspelt arm fails before any data is read
     out = check_target(args.out, COMPARISON, flag="--out", inputs=[args.data, args.eval_path]) if args.out else None
     with _workspace(out) as work:
-        results = run_comparison(plan, work, lambda line: print(line, file=sys.stderr, flush=True))
+        results = run_comparison(plan, lambda line: print(line, file=sys.stderr, flush=True), out=out)
         (work / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
         (work / "report.md").write_text(markdown_report(results), encoding="utf-8")
         (work / "report.html").write_text(html_report(results), encoding="utf-8")

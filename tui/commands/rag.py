@@ -112,14 +112,22 @@ def _progress_bar() -> Any:
 
 def run_build(args: argparse.Namespace) -> int:
     from rag.index import BuildOptions, build_index
+    from tunewise.registry import Recorder, data_hash
 
     dataset = _dataset(args.data, args.columns)
     options = BuildOptions(args.model, args.index_type, args.chunk_tokens, args.chunk_overlap, args.batch_size)
-    with _progress_bar() as bar:
+    settings = {"data": args.data, "columns": args.columns, **vars(options)}
+    with (
+        Recorder().recording(
+            "index", str(args.data), settings, data_hash=data_hash(args.data), artifact=str(args.out)
+        ) as record,
+        _progress_bar() as bar,
+    ):
         task = bar.add_task("loading the embedding model", total=1.0)
         index = build_index(
             dataset, args.out, options, progress=lambda stage, f: bar.update(task, description=stage, completed=f)
         )
+        record["metrics"] = {"size": index.size, "build_seconds": index.manifest["build_seconds"]}
     m = index.manifest
     knn = (
         f", k-NN k={m['knn']['k']} (leave-one-out accuracy {m['knn']['leave_one_out_accuracy'][str(m['knn']['k'])]:.3f})"

@@ -6,7 +6,7 @@ import argparse
 import shlex
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from harness.config import keys_help
 from tunewise.metrics import metrics_line
@@ -61,6 +61,24 @@ def _print_progress(progress: TrainProgress) -> None:
         print(f"eval at step {progress.step}: {metrics_line(evaluated)}", file=sys.stderr, flush=True)
 
 
+def _recorded(config: Any) -> Any:
+    """The run registry's record of this training run (rank 0 only: one run, one row)."""
+    import contextlib
+
+    from harness import distributed
+    from tunewise.registry import Recorder, data_hash
+
+    if not distributed.is_main():
+        return contextlib.nullcontext({})
+    return Recorder().recording(
+        "train",
+        f"{config.method} on {config.data}",
+        config.to_dict(),
+        data_hash=data_hash(config.data, config.eval_data),
+        artifact=config.output_dir,
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     import json
     import threading
@@ -88,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
             flush=True,
         )
 
-    with graceful_stop(cancel, stopping):
+    with graceful_stop(cancel, stopping), _recorded(config) as record:
         outcome = train(
             config,
             resume=args.resume,
@@ -97,6 +115,9 @@ def run(args: argparse.Namespace) -> int:
             cancel=cancel,
             on_stage=None if quiet else (lambda text: print(f"{text}...", file=sys.stderr, flush=True)),
         )
+        record |= {"metrics": outcome.metrics.get("eval", {}), "artifact": str(outcome.run_dir)}
+        if outcome.status == "cancelled":
+            record["status"] = "interrupted"
     if not distributed.is_main():
         return 0
     if outcome.status == "cancelled":
