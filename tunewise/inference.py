@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     import torch
 
 DEVICE_KINDS = ("cpu", "cuda", "mps")
-CONTINUATION_BATCH = 32  # continuations scored per pass: bounds the copied prompt cache
 
 
 def pick_device(requested: str | None = None) -> torch.device:
@@ -104,6 +103,7 @@ class LocalLM:
             loaded: Any = AutoModelForCausalLM.from_pretrained(resolved.path, trust_remote_code=trust)
         self.model: Any = loaded.to(self.device).eval()
         self.name = model
+        self._scorer: Any = None
 
     def chat_prompt(self, system: str | None, user: str) -> str:
         """The model's own chat format when it has one, else plain text."""
@@ -113,73 +113,18 @@ class LocalLM:
     def continuation_logprobs(self, prompt: str, continuations: list[str], *, average: bool = True) -> list[float]:
         """Log-probability of each continuation after `prompt`: per token (`average`) or in total.
 
-        The prompt is run once and its key/value cache shared by every continuation, so scoring
-        77 labels after a long prompt costs one prompt pass plus 77 short ones, not 77 long ones.
+        How it stays fast with many labels and long prompts: `tunewise.continuations`.
         """
-        import torch
+        if self._scorer is None:
+            from tunewise.continuations import ContinuationScorer
 
-        prompt_ids = self.tokenizer(prompt, add_special_tokens=False)["input_ids"]
-        endings = [self.tokenizer(c, add_special_tokens=False)["input_ids"] for c in continuations]
-        if not prompt_ids or not all(endings):
-            raise ModelError("label scoring needs a non-empty prompt and non-empty labels")
-        with torch.inference_mode():
-            first = self.model(input_ids=torch.tensor([prompt_ids], device=self.device), use_cache=True)
-            first_logprobs = torch.log_softmax(first.logits[0, -1].float(), dim=-1)
-            scores: list[float] = []
-            for start in range(0, len(endings), CONTINUATION_BATCH):
-                chunk = endings[start : start + CONTINUATION_BATCH]
-                scores += self._score_endings(_cache_of(first), len(prompt_ids), first_logprobs, chunk)
-        if average:
-            return [score / len(ending) for score, ending in zip(scores, endings, strict=True)]
-        return scores
-
-    def _score_endings(
-        self, prompt_cache: Any, prompt_length: int, first_logprobs: torch.Tensor, endings: list[list[int]]
-    ) -> list[float]:
-        """Total log-probabilities of `endings` after a prompt already in `prompt_cache` (right-padded batch)."""
-        import copy
-
-        import torch
-
-        longest = max(len(e) for e in endings)
-        totals = [float(first_logprobs[e[0]]) for e in endings]
-        if longest > 1:
-            # Only the tokens after the first need a pass: each is predicted from the one before.
-            inputs = torch.zeros((len(endings), longest - 1), dtype=torch.long)
-            mask = torch.zeros((len(endings), prompt_length + longest - 1), dtype=torch.long)
-            mask[:, :prompt_length] = 1
-            for row, ending in enumerate(endings):
-                inputs[row, : len(ending) - 1] = torch.tensor(ending[:-1])
-                mask[row, prompt_length : prompt_length + len(ending) - 1] = 1
-            cache = copy.deepcopy(prompt_cache)
-            cache.batch_repeat_interleave(len(endings))
-            logits = self.model(
-                input_ids=inputs.to(self.device),
-                attention_mask=mask.to(self.device),
-                **{_cache_argument(self.model): cache},
-            ).logits.float()
-            logprobs = torch.log_softmax(logits, dim=-1)
-            for row, ending in enumerate(endings):
-                for position, token in enumerate(ending[1:]):
-                    totals[row] += float(logprobs[row, position, token])
-        return totals
+            self._scorer = ContinuationScorer(self.model, self.tokenizer, self.device)
+        totals = self._scorer.totals(prompt, continuations)
+        return [total / count if average else total for total, count in totals]
 
     def generate(self, prompt: str, max_new_tokens: int = 96) -> str:
         """The greedy continuation of one already-formatted prompt."""
         return greedy_answers(self.model, self.tokenizer, [prompt], max_new_tokens)[0]
-
-
-def _cache_argument(model: Any) -> str:
-    """The keyword a model's forward takes its key/value cache by: `cache` from transformers 5.2x,
-    `past_key_values` before (and still on some architectures)."""
-    import inspect
-
-    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
-
-
-def _cache_of(output: Any) -> Any:
-    cache = getattr(output, "cache", None)
-    return cache if cache is not None else output.past_key_values
 
 
 def chat_prompt(tokenizer: Any, messages: list[dict[str, str]]) -> str:

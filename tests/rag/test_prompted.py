@@ -26,23 +26,36 @@ def split(sentiment_data: Path) -> FrozenSplit:
     return freeze_split(load_task_data(DataSpec(path=str(sentiment_data), eval_fraction=0.25)), 0.2, 42)
 
 
-def test_the_cached_prompt_scores_labels_exactly_as_whole_sequences_do(lm: LocalLM) -> None:
+def _whole_sequence(lm: LocalLM, prompt: str, label: str) -> float:
+    """The reference: prompt and label as one sequence, no cache at all."""
     import torch
 
-    prompt = lm.chat_prompt("Answer with one word.", "Is the sky blue or green?")
-    labels = ["blue", "green", "a shade of grey"]
-    cached = lm.continuation_logprobs(prompt, labels, average=False)
-    for label, score in zip(labels, cached, strict=True):
-        prompt_ids = lm.tokenizer(prompt, add_special_tokens=False)["input_ids"]
-        ending = lm.tokenizer(label, add_special_tokens=False)["input_ids"]
-        with torch.inference_mode():
-            logits = lm.model(input_ids=torch.tensor([prompt_ids + ending])).logits[0].float()
-        logprobs = torch.log_softmax(logits, dim=-1)
-        whole = sum(float(logprobs[len(prompt_ids) - 1 + i, token]) for i, token in enumerate(ending))
-        assert score == pytest.approx(whole, abs=1e-3)
-    assert cached[0] > cached[1]  # the model knows the sky's colour
-    averaged = lm.continuation_logprobs(prompt, labels)
-    assert averaged[2] == pytest.approx(cached[2] / len(lm.tokenizer(labels[2], add_special_tokens=False)["input_ids"]))
+    prompt_ids = lm.tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    ending = lm.tokenizer(label, add_special_tokens=False)["input_ids"]
+    with torch.inference_mode():
+        logits = lm.model(input_ids=torch.tensor([prompt_ids + ending])).logits[0].float()
+    logprobs = torch.log_softmax(logits, dim=-1)
+    return sum(float(logprobs[len(prompt_ids) - 1 + i, token]) for i, token in enumerate(ending))
+
+
+def test_packed_labels_and_a_reused_prompt_cache_score_exactly_as_whole_sequences_do(lm: LocalLM) -> None:
+    from tunewise.continuations import ContinuationScorer
+
+    labels = ["blue", "green", "a shade of grey", "card_arrival", "top_up_by_cash_or_cheque"]
+    prompts = [
+        lm.chat_prompt("Answer with one word from: " + ", ".join(labels), question)
+        for question in ("Is the sky blue or green?", "Is the grass blue or green?", "Is snow grey?")
+    ]
+    batched = ContinuationScorer(lm.model, lm.tokenizer, lm.device, packing=False)  # the fallback path
+    for prompt in prompts:  # consecutive prompts share their instructions: the cache is cut back and reused
+        packed = lm.continuation_logprobs(prompt, labels, average=False)
+        for label, score, (fallback, _) in zip(labels, packed, batched.totals(prompt, labels), strict=True):
+            whole = _whole_sequence(lm, prompt, label)
+            assert score == pytest.approx(whole, abs=1e-3) and fallback == pytest.approx(whole, abs=1e-3)
+    sky = lm.continuation_logprobs(prompts[0], labels, average=False)
+    assert sky[0] > sky[1]  # the model knows the sky's colour
+    averaged = lm.continuation_logprobs(prompts[0], labels)
+    assert averaged[2] == pytest.approx(sky[2] / len(lm.tokenizer(labels[2], add_special_tokens=False)["input_ids"]))
 
 
 def test_scoring_rules_divide_by_length_and_calibration_removes_the_prompts_bias() -> None:
