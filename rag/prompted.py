@@ -26,7 +26,7 @@ from tunewise.inference import LocalLM
 from tunewise.metrics import classification_metrics
 from tunewise.results import RunResult
 
-VALIDATION_SAMPLE = 40  # validation examples each candidate choice is tried on
+VALIDATION_SAMPLE = 40  # validation examples each candidate choice is tried on, by default
 SHOT_CHOICES = (4, 8)  # examples shown to `fewshot`, chosen on validation
 
 
@@ -85,7 +85,9 @@ class LabelScorer:
         return self._lengths[label]
 
 
-def run_prompting(split: FrozenSplit, lm: LocalLM, test: Dataset) -> RunResult:
+def run_prompting(
+    split: FrozenSplit, lm: LocalLM, test: Dataset, *, choice_sample: int = VALIDATION_SAMPLE
+) -> RunResult:
     """Zero-shot: the template and scoring rule chosen on validation, then `test` (the
     comparison's test sample) scored once."""
     _require_labels(split)
@@ -93,7 +95,7 @@ def run_prompting(split: FrozenSplit, lm: LocalLM, test: Dataset) -> RunResult:
     scorer = LabelScorer(lm)
     started = time.perf_counter()
     rules = ("mean", "sum", "mean_calibrated", "sum_calibrated")
-    validation = split.validation_sample(VALIDATION_SAMPLE)
+    validation = split.validation_sample(choice_sample)
     gold = [str(r["label"]) for r in validation.records]
     accuracy: dict[tuple[str, str], float] = {}
     bias: dict[str, np.ndarray] = {}
@@ -121,7 +123,9 @@ def run_prompting(split: FrozenSplit, lm: LocalLM, test: Dataset) -> RunResult:
     return _scored("prompting", split, test, classify, config, setup, 0.0)
 
 
-def run_fewshot(embedded: EmbeddedSplit, lm: LocalLM, test: Dataset) -> RunResult:
+def run_fewshot(
+    embedded: EmbeddedSplit, lm: LocalLM, test: Dataset, *, choice_sample: int = VALIDATION_SAMPLE
+) -> RunResult:
     """The nearest training examples shown in the prompt, the model choosing among their labels;
     how many examples, and whether labels score per token or in total, chosen on validation."""
     split = embedded.split
@@ -138,7 +142,7 @@ def run_fewshot(embedded: EmbeddedSplit, lm: LocalLM, test: Dataset) -> RunResul
         prompt, candidates = few_shot_prompt(lm, text, examples)
         return (candidates, *scorer.totals(prompt, candidates))
 
-    validation = split.validation_sample(VALIDATION_SAMPLE)
+    validation = split.validation_sample(choice_sample)
     gold = [str(r["label"]) for r in validation.records]
     accuracy: dict[tuple[int, str], float] = {}
     for shots in SHOT_CHOICES:

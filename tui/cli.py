@@ -12,6 +12,7 @@ import sys
 from collections.abc import Iterator, Sequence
 
 from tui.commands import compare as compare_cmd
+from tui.commands import demo as demo_cmd
 from tui.commands import estimate as estimate_cmd
 from tui.commands import generate as generate_cmd
 from tui.commands import models as models_cmd
@@ -30,6 +31,7 @@ from tunewise.models import set_trust_remote_code
 
 COMMANDS = (
     tui_cmd,
+    demo_cmd,
     profile_cmd,
     recommend_cmd,
     estimate_cmd,

@@ -42,6 +42,7 @@ class ComparisonPlan:
     arms: str = "rag,head"
     validation_fraction: float = 0.1
     prompt_sample: int = DEFAULT_PROMPT_SAMPLE
+    choice_sample: int = 40  # validation examples each prompted choice (template, shots) is tried on
     lm: str | None = None
     overrides: list[str] = field(default_factory=list)
     answers_file: Path | None = None
@@ -115,7 +116,11 @@ class ArmRunner:
             "tunewise_version": __version__,
         }
         if arm in PROMPTED_ARMS:
-            settings |= {"lm": self.plan.lm, "prompt_sample": len(self.sample)}
+            settings |= {
+                "lm": self.plan.lm,
+                "prompt_sample": len(self.sample),
+                "choice_sample": self.plan.choice_sample,
+            }
         if arm in TRAINED_ARMS:
             settings["overrides"] = list(self.plan.overrides)
         return settings
@@ -170,8 +175,8 @@ class ArmRunner:
         from rag.prompted import run_fewshot, run_prompting
 
         if arm == "prompting":
-            return run_prompting(self.split, self._model(), self.sample)
-        return run_fewshot(self._embeddings(), self._model(), self.sample)
+            return run_prompting(self.split, self._model(), self.sample, choice_sample=self.plan.choice_sample)
+        return run_fewshot(self._embeddings(), self._model(), self.sample, choice_sample=self.plan.choice_sample)
 
     def _trained(self, arm: str, folder: Path) -> ArmOutcome:
         from advisor.comparison import ArmOutcome

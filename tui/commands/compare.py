@@ -79,9 +79,17 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.set_defaults(run=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def write_reports(folder: Path, results: dict[str, Any]) -> None:
+    """results.json, report.md and report.html, into a folder being built."""
     from advisor.comparison_html import html_report
     from advisor.comparison_report import markdown_report
+
+    (folder / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    (folder / "report.md").write_text(markdown_report(results), encoding="utf-8")
+    (folder / "report.html").write_text(html_report(results), encoding="utf-8")
+
+
+def run(args: argparse.Namespace) -> int:
     from tunewise.data.shapes import parse_column_map
     from tunewise.data.task import DataSpec
     from tunewise.ownership import COMPARISON, check_target
@@ -105,20 +113,18 @@ def run(args: argparse.Namespace) -> int:
     )
     plan.check()  # a misspelt arm fails before any data is read
     out = check_target(args.out, COMPARISON, flag="--out", inputs=[args.data, args.eval_path]) if args.out else None
-    with _workspace(out) as work:
+    with workspace(out) as work:
         results = run_comparison(plan, lambda line: print(line, file=sys.stderr, flush=True), out=out)
-        (work / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-        (work / "report.md").write_text(markdown_report(results), encoding="utf-8")
-        (work / "report.html").write_text(html_report(results), encoding="utf-8")
+        write_reports(work, results)
     if args.json:
         print(json.dumps(results, indent=2))
     else:
-        _render(results, out)
+        render(results, out)
     return 0
 
 
 @contextlib.contextmanager
-def _workspace(out: Path | None) -> Iterator[Path]:
+def workspace(out: Path | None) -> Iterator[Path]:
     """Where the arms write (trained runs) and results.json goes: built beside `--out` and swapped
     in whole when every arm has finished, or a temporary folder when there is no `--out`."""
     if out is None:
@@ -133,7 +139,7 @@ def _workspace(out: Path | None) -> Iterator[Path]:
         yield tmp
 
 
-def _render(results: dict[str, Any], out: Path | None) -> None:
+def render(results: dict[str, Any], out: Path | None) -> None:
     from rich.console import Console
     from rich.table import Table
 
