@@ -31,8 +31,12 @@ class ArmOutcome:
     reused_from: int | None = None  # the registry's run whose recorded result this is
 
 
-def _primary(result: RunResult) -> str:
-    return "accuracy" if "accuracy" in result.metrics else "token_f1"
+CLASSIFICATION_METRICS = ("accuracy", "macro_f1")
+ANSWER_METRICS = ("token_f1", "exact_match", "chrf")  # token F1 first: the primary one
+
+
+def primary_metric(classification: bool) -> str:
+    return CLASSIFICATION_METRICS[0] if classification else ANSWER_METRICS[0]
 
 
 def _accuracy(gold: list[str], predicted: list[str]) -> float:
@@ -41,6 +45,34 @@ def _accuracy(gold: list[str], predicted: list[str]) -> float:
 
 def _macro_f1(gold: list[str], predicted: list[str]) -> float:
     return classification_metrics(gold, predicted)["macro_f1"]
+
+
+def _mean(scores: list[float], _: list[float]) -> float:
+    return sum(scores) / len(scores)
+
+
+def _intervals(gold: list[str], predicted: list[str], classification: bool, seed: int) -> dict[str, list[float]]:
+    """95% intervals of the task's metrics; for answers, of the mean of each example's score
+    (computed once per example, then resampled)."""
+    if classification:
+        return {
+            "accuracy": bootstrap_interval(gold, predicted, _accuracy, seed=seed).to_list(),
+            "macro_f1": bootstrap_interval(gold, predicted, _macro_f1, seed=seed).to_list(),
+        }
+    scores = per_example_scores(gold, predicted)
+    return {name: bootstrap_interval(values, values, _mean, seed=seed).to_list() for name, values in scores.items()}
+
+
+def per_example_scores(gold: list[str], predicted: list[str]) -> dict[str, list[float]]:
+    """Each answer's token F1, exact match and chrF against its reference."""
+    from tunewise.metrics import chrf, exact_match, token_f1
+
+    pairs = list(zip(predicted, gold, strict=True))
+    return {
+        "token_f1": [token_f1(p, [g]) for p, g in pairs],
+        "exact_match": [exact_match(p, [g]) for p, g in pairs],
+        "chrf": [chrf(p, [g]) for p, g in pairs],
+    }
 
 
 def summarise(
@@ -52,11 +84,13 @@ def summarise(
     advice: str | None,
     seed: int = 0,
     sample_ids: list[str] | None = None,
+    classification: bool = True,
 ) -> dict[str, Any]:
     """The comparison as `results.json` holds it (documented in docs/compare.md).
 
     Every arm scored either the whole frozen test set or `sample_ids`, the one seeded sample of it
-    that the slow arms share; anything else is refused.
+    that the slow arms share; anything else is refused. `gold` is the label of each test example
+    (classification) or its reference answer (generation).
     """
     gold_of = dict(zip(test_ids, gold, strict=True))
     scored: list[ArmScore] = []
@@ -72,10 +106,7 @@ def summarise(
             entry |= {
                 "config": result.config,
                 "metrics": result.metrics,
-                "ci95": {
-                    "accuracy": bootstrap_interval(arm_gold, predicted, _accuracy, seed=seed).to_list(),
-                    "macro_f1": bootstrap_interval(arm_gold, predicted, _macro_f1, seed=seed).to_list(),
-                },
+                "ci95": _intervals(arm_gold, predicted, classification, seed),
                 "cost": result.costs,
                 "eval_hash": result.eval_hash,
                 "examples": len(result.eval_ids),
@@ -83,21 +114,26 @@ def summarise(
                 "curves": result.curves,
                 "reused_from": outcome.reused_from,
             }
-            correct = [1.0 if p == g else 0.0 for p, g in zip(predicted, arm_gold, strict=True)]
+            if classification:
+                per_example = [1.0 if p == g else 0.0 for p, g in zip(predicted, arm_gold, strict=True)]
+            else:
+                per_example = per_example_scores(arm_gold, predicted)["token_f1"]
             scored.append(
                 ArmScore(
                     outcome.name,
-                    float(result.metrics[_primary(result)]),
-                    correct,
+                    float(result.metrics[primary_metric(classification)]),
+                    per_example,
                     float(result.costs.get("setup_seconds", 0.0)),
                     float(result.costs.get("seconds_per_example", 0.0)),
                     result.eval_ids,
                 )
             )
         arms.append(entry)
-    verdict = decide(scored, classification=True, advice=advice).to_dict() if scored else None
+    verdict = decide(scored, classification=classification, advice=advice).to_dict() if scored else None
     return {
         "format": RESULTS_FORMAT,
+        "task": "classification" if classification else "generation",
+        "primary_metric": primary_metric(classification),
         "split": split,
         "test_labels": gold,
         "arms": arms,

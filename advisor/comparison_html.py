@@ -16,7 +16,7 @@ import re
 from collections import Counter
 from typing import Any
 
-from advisor.comparison_report import COLUMNS, arm_rows, method_sentences, verdict_sentences
+from advisor.comparison_report import METRIC_TITLES, arm_rows, columns, method_sentences, primary, verdict_sentences
 
 FULL_MATRIX_LABELS = 12  # up to this many labels the whole confusion matrix is drawn; beyond, the top confusions
 TOP_CONFUSIONS = 15
@@ -50,20 +50,22 @@ def html_report(results: dict[str, Any]) -> str:
     parts += [f'<p class="verdict">{_inline(sentence)}</p>' for sentence in verdict_sentences(results) if sentence]
     parts.append(_table(results, ship))
     ok = [arm for arm in results["arms"] if arm["status"] == "ok"]
+    metric = primary(results)
+    title = METRIC_TITLES[metric]
     if ok:
         parts += [
             "<h2>Quality</h2>",
-            _figure(_interval_chart(ok, verdict), "accuracy of each arm with its 95% interval"),
-        ]
-        parts += [
+            _figure(_interval_chart(ok, verdict, metric), f"{title} of each arm with its 95% interval"),
             "<h2>Quality against set-up cost</h2>",
-            _figure(_cost_chart(ok, ship), "accuracy against set-up time; the line joins the arms nothing beats"),
+            _figure(
+                _cost_chart(ok, ship, metric), f"{title} against set-up time; the line joins the arms nothing beats"
+            ),
         ]
     trained = [arm for arm in ok if arm.get("curves", {}).get("train_loss") or arm.get("curves", {}).get("eval_loss")]
     if trained:
         parts += ["<h2>Loss of the trained arms</h2>", _figure(_loss_chart(trained), "training and validation loss")]
     shipped = next((arm for arm in ok if arm["name"] == ship), None)
-    if shipped is not None and "predictions" in shipped:
+    if shipped is not None and "predictions" in shipped and metric == "accuracy":
         parts += [f"<h2>What <code>{html.escape(ship or '')}</code> confuses</h2>", _confusions(results, shipped)]
     parts += [
         "<h2>How this was measured</h2>",
@@ -81,10 +83,11 @@ def _inline(markdown: str) -> str:
 
 
 def _table(results: dict[str, Any], ship: str | None) -> str:
-    head = "".join(f"<th>{html.escape(column)}</th>" for column in COLUMNS)
+    names = columns(results)
+    head = "".join(f"<th>{html.escape(column)}</th>" for column in names)
     rows = []
     for row in arm_rows(results):
-        cells = "".join(f"<td>{html.escape(row[column])}</td>" for column in COLUMNS)
+        cells = "".join(f"<td>{html.escape(row[column])}</td>" for column in names)
         rows.append(f'<tr class="ship">{cells}</tr>' if row["arm"] == ship else f"<tr>{cells}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
@@ -121,43 +124,43 @@ def _colour(name: str, verdict: dict[str, Any]) -> str:
     return BEST_COLOUR if name == verdict.get("best") else OTHER_COLOUR
 
 
-def _interval_chart(arms: list[dict[str, Any]], verdict: dict[str, Any]) -> str:
+def _interval_chart(arms: list[dict[str, Any]], verdict: dict[str, Any], metric: str) -> str:
     plt = _pyplot()
     figure, axes = plt.subplots(figsize=(8, 0.5 * len(arms) + 1.2), dpi=100)
     for row, arm in enumerate(reversed(arms)):
-        value = arm["metrics"]["accuracy"]
-        low, high = arm["ci95"]["accuracy"]
+        value = arm["metrics"][metric]
+        low, high = arm["ci95"][metric]
         colour = _colour(arm["name"], verdict)
         axes.errorbar(value, row, xerr=[[value - low], [high - value]], fmt="o", color=colour, capsize=4)
         axes.annotate(f"{value:.3f}", (high, row), xytext=(6, -4), textcoords="offset points", fontsize=9)
     axes.set_yticks(range(len(arms)), [arm["name"] for arm in reversed(arms)])
-    axes.set_xlabel("accuracy on the test set (95% bootstrap interval)")
+    axes.set_xlabel(f"{METRIC_TITLES[metric]} on the test set (95% bootstrap interval)")
     axes.set_xlim(0, 1.05)
     axes.grid(axis="x", alpha=0.3)
     return _svg(figure)
 
 
-def cheapest_best_front(arms: list[dict[str, Any]]) -> list[str]:
+def cheapest_best_front(arms: list[dict[str, Any]], metric: str = "accuracy") -> list[str]:
     """The arms no other arm beats on both quality and set-up time, cheapest first."""
-    ordered = sorted(arms, key=lambda arm: (arm["cost"]["setup_seconds"], -arm["metrics"]["accuracy"]))
+    ordered = sorted(arms, key=lambda arm: (arm["cost"]["setup_seconds"], -arm["metrics"][metric]))
     front, best = [], -1.0
     for arm in ordered:
-        if arm["metrics"]["accuracy"] > best:
+        if arm["metrics"][metric] > best:
             front.append(arm["name"])
-            best = arm["metrics"]["accuracy"]
+            best = arm["metrics"][metric]
     return front
 
 
-def _cost_chart(arms: list[dict[str, Any]], ship: str | None) -> str:
+def _cost_chart(arms: list[dict[str, Any]], ship: str | None, metric: str) -> str:
     plt = _pyplot()
     figure, axes = plt.subplots(figsize=(8, 4.5), dpi=100)
     by_name = {arm["name"]: arm for arm in arms}
-    front = cheapest_best_front(arms)
+    front = cheapest_best_front(arms, metric)
     xs = [max(by_name[name]["cost"]["setup_seconds"], 0.01) for name in front]
-    ys = [by_name[name]["metrics"]["accuracy"] for name in front]
+    ys = [by_name[name]["metrics"][metric] for name in front]
     axes.step(xs, ys, where="post", color=BEST_COLOUR, alpha=0.5, label="cheapest-best front")
     for arm in arms:
-        x, y = max(arm["cost"]["setup_seconds"], 0.01), arm["metrics"]["accuracy"]
+        x, y = max(arm["cost"]["setup_seconds"], 0.01), arm["metrics"][metric]
         shipped = arm["name"] == ship
         axes.scatter(
             [x],
@@ -172,7 +175,7 @@ def _cost_chart(arms: list[dict[str, Any]], ship: str | None) -> str:
         )
     axes.set_xscale("log")
     axes.set_xlabel("set-up time, seconds (log scale)")
-    axes.set_ylabel("accuracy")
+    axes.set_ylabel(METRIC_TITLES[metric])
     axes.grid(alpha=0.3)
     axes.legend(loc="best")
     return _svg(figure)

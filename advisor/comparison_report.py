@@ -25,10 +25,14 @@ def verdict_sentences(results: dict[str, Any]) -> tuple[str, str]:
     )
 
 
-COLUMNS = (
-    "arm",
-    "accuracy [95% CI]",
-    "macro-F1",
+METRIC_TITLES = {
+    "accuracy": "accuracy",
+    "macro_f1": "macro-F1",
+    "token_f1": "token F1",
+    "exact_match": "exact match",
+    "chrf": "chrF",
+}
+COST_COLUMNS = (
     "test examples",
     "p vs best",
     "set-up",
@@ -39,24 +43,43 @@ COLUMNS = (
 )
 
 
+def primary(results: dict[str, Any]) -> str:
+    """The metric the verdict ranks by: accuracy, or token F1 for generated answers."""
+    return str(results.get("primary_metric", "accuracy"))
+
+
+def metric_keys(results: dict[str, Any]) -> tuple[str, ...]:
+    if results.get("task", "classification") == "classification":
+        return ("accuracy", "macro_f1")
+    return ("token_f1", "exact_match", "chrf")
+
+
+def columns(results: dict[str, Any]) -> tuple[str, ...]:
+    first, *rest = metric_keys(results)
+    return ("arm", f"{METRIC_TITLES[first]} [95% CI]", *(METRIC_TITLES[k] for k in rest), *COST_COLUMNS)
+
+
 def arm_rows(results: dict[str, Any]) -> list[dict[str, str]]:
-    """One row of formatted cells per arm, keyed by `COLUMNS`: the same figures in every report."""
+    """One row of formatted cells per arm, keyed by `columns(results)`: the same figures in every report."""
     p_values = (results.get("verdict") or {}).get("p_values", {})
     test_size = results["split"]["sizes"]["test"]
+    names = columns(results)
+    first, *rest = metric_keys(results)
     rows = []
     for arm in results["arms"]:
-        row = dict.fromkeys(COLUMNS, "")
+        row = dict.fromkeys(names, "")
         row["arm"] = arm["name"]
         if arm["status"] != "ok":
             row["status"] = f"{arm['status']}: {arm['reason']}"
             rows.append(row)
             continue
         metrics, cost = arm["metrics"], arm["cost"]
-        low, high = arm["ci95"]["accuracy"]
+        low, high = arm["ci95"][first]
         projected = cost.get("projected_setup_seconds")
+        row[names[1]] = f"{metrics[first]:.3f} [{low:.3f}, {high:.3f}]"
+        for key in rest:
+            row[METRIC_TITLES[key]] = f"{metrics.get(key, 0.0):.3f}"
         row |= {
-            "accuracy [95% CI]": f"{metrics['accuracy']:.3f} [{low:.3f}, {high:.3f}]",
-            "macro-F1": f"{metrics['macro_f1']:.3f}",
             "test examples": f"{arm.get('examples', test_size):,}",
             "p vs best": f"{p_values.get(arm['name'], 1.0):.2g}",
             "set-up": _seconds(cost["setup_seconds"]),
@@ -80,9 +103,21 @@ def method_sentences(results: dict[str, Any]) -> list[str]:
         f"{sizes['train']:,} training, {sizes['validation']:,} validation and {sizes['test']:,} test examples "
         f"(validation {split['validation_fraction']:.0%} of train, seed {split['seed']}, test fingerprint "
         f"`{split['test_hash']}`). Every choice was made on validation; each arm scored the test set once. "
-        "Intervals: 2,000 seeded bootstrap resamples; p-values: exact McNemar against the best arm."
+        "Intervals: 2,000 seeded bootstrap resamples; p-values: "
+        + (
+            "exact McNemar"
+            if results.get("task", "classification") == "classification"
+            else "paired bootstrap of token F1"
+        )
+        + " against the best arm."
     ]
-    if any(arm.get("examples", sizes["test"]) < sizes["test"] for arm in results["arms"]):
+    if results.get("task", "classification") != "classification" and split["prompt_sample"] < sizes["test"]:
+        sentences.append(
+            f"Generating answers takes seconds an example, so every arm answered the same seeded sample of "
+            f"{split['prompt_sample']:,} test examples; answers are scored against the reference by token F1 (the "
+            "verdict's measure), exact match and chrF."
+        )
+    elif any(arm.get("examples", sizes["test"]) < sizes["test"] for arm in results["arms"]):
         sentences.append(
             f"The prompted arms answer one example at a time, so they were scored on a seeded sample of "
             f"{split['prompt_sample']:,} test examples (the same sample for each); their intervals are wider, and "
@@ -103,9 +138,10 @@ def markdown_report(results: dict[str, Any]) -> str:
     for sentence in verdict_sentences(results):
         if sentence:
             lines += [sentence, ""]
-    lines += ["| " + " | ".join(COLUMNS) + " |", "|---|" + "---:|" * (len(COLUMNS) - 2) + "---|"]
+    names = columns(results)
+    lines += ["| " + " | ".join(names) + " |", "|---|" + "---:|" * (len(names) - 2) + "---|"]
     for row in arm_rows(results):
-        cells = [f"`{row['arm']}`", *(row[column] for column in COLUMNS[1:])]
+        cells = [f"`{row['arm']}`", *(row[column] for column in names[1:])]
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
     for sentence in method_sentences(results):

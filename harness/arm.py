@@ -15,16 +15,22 @@ from typing import Any
 
 from harness.config import TrainConfig
 from tunewise.data.protocol import FrozenSplit, ids_of
-from tunewise.data.shapes import Dataset, Shape
+from tunewise.data.shapes import Dataset, Shape, answer_token_budget, target_text
 from tunewise.errors import DataError
-from tunewise.metrics import classification_metrics
-from tunewise.results import RunResult, latency_percentiles
+from tunewise.metrics import answer_metrics, classification_metrics
+from tunewise.results import LATENCY_SAMPLE, RunResult, latency_percentiles
+
+TRAINABLE_SHAPES = (Shape.LABELLED, Shape.PROMPT_COMPLETION, Shape.CHAT, Shape.QA)
+GENERATION_LATENCY_SAMPLE = 10
 
 
 def _write_part(dataset: Dataset, path: Path) -> Path:
+    """The part's records as JSON Lines, in their canonical columns (which say their shape)."""
     with open(path, "w", encoding="utf-8") as handle:
         for record in dataset.records:
-            handle.write(json.dumps({"text": record["text"], "label": record["label"]}, ensure_ascii=False) + "\n")
+            if dataset.shape is Shape.LABELLED:
+                record = {"text": record["text"], "label": record["label"]}
+            handle.write(json.dumps({k: v for k, v in record.items() if v is not None}, ensure_ascii=False) + "\n")
     return path
 
 
@@ -33,13 +39,17 @@ def arm_config(split: FrozenSplit, method: str, folder: Path, overrides: list[st
     estimable) before anything trains."""
     from harness.config import build_config
 
-    if split.train.shape is not Shape.LABELLED:
-        raise DataError(f"{split.train.source}: compare trains classifiers so far; it needs labelled examples")
+    if split.train.shape not in TRAINABLE_SHAPES:
+        raise DataError(
+            f"{split.train.source}: {split.train.shape.value} data cannot be trained on; give labelled examples, "
+            "prompt/completion pairs, chat messages or questions with answers"
+        )
     folder.mkdir(parents=True, exist_ok=True)
     values: dict[str, Any] = {
         "data": str(_write_part(split.train, folder / "train.jsonl")),
         "eval_data": str(_write_part(split.validation, folder / "validation.jsonl")),
-        "task": "classification",
+        "task": "classification" if split.train.shape is Shape.LABELLED else "generation",
+        **({} if split.train.shape is Shape.LABELLED else {"max_new_tokens": answer_token_budget(split.train)}),
         "method": method,
         "seed": split.seed,
         "output_dir": str(folder / "run"),
@@ -47,10 +57,11 @@ def arm_config(split: FrozenSplit, method: str, folder: Path, overrides: list[st
     return build_config(values, overrides, source=f"the {method} arm's config")
 
 
-def run_training_arm(split: FrozenSplit, config: TrainConfig) -> RunResult:
-    """Train on the split's training part, choosing on validation; label the test set once."""
+def run_training_arm(split: FrozenSplit, config: TrainConfig, test: Dataset | None = None) -> RunResult:
+    """Train on the split's training part, choosing on validation; label or answer `test` (the
+    frozen test set, or the comparison's sample of it) once."""
     from harness.checkpoints import latest_sealed
-    from harness.predict import classify, load_trained
+    from harness.predict import classify, generate_answers, load_trained
     from harness.report import loss_points, read_log
     from harness.run_folder import RunFolder
     from harness.train import train
@@ -65,18 +76,35 @@ def run_training_arm(split: FrozenSplit, config: TrainConfig) -> RunResult:
 
     train_loss, eval_loss = loss_points(read_log(outcome.run_dir / "trainer_log.jsonl"))
     trained = load_trained(outcome.run_dir)
-    texts = [str(r["text"]) for r in split.test.records]
-    gold = [str(r["label"]) for r in split.test.records]
+    test = test if test is not None else split.test
+    records = test.records
+    if test.shape is Shape.LABELLED:
+
+        def answer(batch: list[dict[str, Any]]) -> list[str]:
+            return classify(trained, [str(r["text"]) for r in batch])
+
+        sample = LATENCY_SAMPLE
+    else:
+
+        def answer(batch: list[dict[str, Any]]) -> list[str]:
+            return generate_answers(trained.model, trained.tokenizer, test.shape, batch, config.max_new_tokens)
+
+        sample = GENERATION_LATENCY_SAMPLE  # a generation takes seconds on a CPU
     started = time.perf_counter()
-    predictions = classify(trained, texts)
-    batched = (time.perf_counter() - started) / max(len(texts), 1)
-    latency = latency_percentiles(lambda text: classify(trained, [text]), texts)
+    predictions = answer(records)
+    batched = (time.perf_counter() - started) / max(len(records), 1)
+    latency = latency_percentiles(lambda record: answer([record]), records[:sample])
+    if test.shape is Shape.LABELLED:
+        metrics = classification_metrics([str(r["label"]) for r in records], predictions)
+    else:
+        metrics = answer_metrics(predictions, [[target_text(test.shape, r)] for r in records])
     return RunResult(
         arm=method,
         config={**config.to_dict(), "best_checkpoint_step": outcome.metrics.get("best_checkpoint_step")},
-        eval_ids=ids_of(split.test),
+        eval_ids=ids_of(test),
         predictions=predictions,
-        metrics=classification_metrics(gold, predictions),
+        metrics=metrics
+        | ({"eval_loss": float(outcome.metrics["eval"]["loss"])} if "loss" in outcome.metrics.get("eval", {}) else {}),
         costs={
             "setup_seconds": setup,
             "seconds_per_example": batched,

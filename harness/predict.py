@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.tokenize import conversation
+from tunewise.data.shapes import conversation
 from tunewise.errors import ModelError
 from tunewise.inference import chat_prompt, greedy_answers
 from tunewise.model_files import (

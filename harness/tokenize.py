@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tunewise.data.shapes import Dataset, Shape
+from tunewise.data.shapes import Dataset, Shape, conversation
 from tunewise.errors import DataError
 from tunewise.inference import chat_prompt
 
@@ -44,20 +44,6 @@ def encode_classification(dataset: Dataset, tokenizer: Any, label2id: dict[str, 
             raise DataError(f"{dataset.where(position)}: label '{record['label']}' never occurs in training")
         out.append(Encoded(list(ids), label2id[record["label"]]))
     return out
-
-
-def conversation(shape: Shape, record: dict[str, Any]) -> list[dict[str, str]]:
-    """Any generation-shaped record as chat messages ending with the assistant's answer."""
-    if shape is Shape.CHAT:
-        return list(record["messages"])
-    if shape is Shape.PROMPT_COMPLETION:
-        return [{"role": "user", "content": record["prompt"]}, {"role": "assistant", "content": record["completion"]}]
-    if shape is Shape.QA:
-        question = record["question"]
-        if record.get("context"):
-            question = f"{record['context']}\n\nQuestion: {question}"
-        return [{"role": "user", "content": question}, {"role": "assistant", "content": record["answer"]}]
-    raise DataError(f"{shape.value} data cannot be used for instruction tuning; give prompt/completion or messages")
 
 
 def encode_completion(messages: list[dict[str, str]], tokenizer: Any, max_length: int) -> Encoded:

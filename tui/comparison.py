@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tunewise.errors import ConfigError, TunewiseError
+from tunewise.errors import ConfigError, InterruptionError, TunewiseError
 
 if TYPE_CHECKING:
     from advisor.comparison import ArmOutcome
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from tunewise.inference import LocalLM
 
 AVAILABLE_ARMS = ("prompting", "fewshot", "rag", "head", "full", "lora", "qlora")
+GENERATION_ARMS = ("prompting", "rag", "full", "lora", "qlora")  # what answers, not labels, can be compared with
 TRAINED_ARMS = ("full", "lora", "qlora")
 PROMPTED_ARMS = ("prompting", "fewshot")  # a model pass per example: scored on a sample of the test set
 EMBEDDING_ARMS = ("fewshot", "rag", "head")
@@ -51,6 +52,8 @@ class ComparisonPlan:
 
     def check(self) -> None:
         """Refuse a bad plan before any data is read."""
+        if self.choice_sample < 1:
+            raise ConfigError(f"--choice-sample must be at least 1, got {self.choice_sample}")
         if self.prompt_sample < 0:
             raise ConfigError(f"--prompt-sample must be 0 (all) or more, got {self.prompt_sample}")
         if self.budget_minutes is not None and self.budget_minutes <= 0:
@@ -59,12 +62,14 @@ class ComparisonPlan:
             choose_arms(self.arms, [])
 
 
-def choose_arms(text: str, ranking: list[str]) -> list[str]:
-    """The arms named by `--arms`; `recommended` and `all` are resolved against the advisor's ranking."""
+def choose_arms(text: str, ranking: list[str], *, classification: bool = True) -> list[str]:
+    """The arms named by `--arms`; `recommended` and `all` are resolved against the advisor's
+    ranking and the arms that fit the task (labels, or generated answers)."""
+    fitting = AVAILABLE_ARMS if classification else GENERATION_ARMS
     if text.strip() == "all":
-        return list(AVAILABLE_ARMS)
+        return list(fitting)
     if text.strip() == "recommended":
-        top = [option for option in ranking if option in AVAILABLE_ARMS][:TOP_CHOICES]
+        top = [option for option in ranking if option in fitting][:TOP_CHOICES]
         return list(dict.fromkeys([*top, CHEAPEST_BASELINE]))
     arms = [a.strip() for a in text.split(",") if a.strip()]
     unknown = [a for a in arms if a not in AVAILABLE_ARMS]
@@ -72,6 +77,12 @@ def choose_arms(text: str, ranking: list[str]) -> list[str]:
         raise ConfigError(
             f"--arms {text}: {', '.join(unknown) or 'nothing'} is not an arm compare runs; choose from "
             f"{', '.join(AVAILABLE_ARMS)}, or recommended, or all"
+        )
+    unfit = [a for a in arms if a not in fitting]
+    if unfit:
+        raise ConfigError(
+            f"--arms {text}: {', '.join(unfit)} only classifies, and this data asks for generated answers; choose "
+            f"from {', '.join(GENERATION_ARMS)}"
         )
     return list(dict.fromkeys(arms))
 
@@ -94,6 +105,10 @@ class ArmRunner:
         self.here, self.declared = here, declared
         self.tokens_per_example = tokens_per_example
         self.log = log
+        from tunewise.data.shapes import Shape
+
+        self.classification = split.train.shape is Shape.LABELLED
+        # Every generation arm answers one example in seconds: all of them answer the sample.
         self.sample: Dataset = split.test_sample(plan.prompt_sample)
         self.started = time.perf_counter()
         self._embedded: EmbeddedSplit | None = None
@@ -159,6 +174,11 @@ class ArmRunner:
             if arm in TRAINED_ARMS:
                 return self._trained(arm, folder)
             result = self._untrained(arm)
+        except InterruptionError as exc:  # the user stopped the comparison, not just this arm
+            raise InterruptionError(
+                f"{arm}: stopped; run the same command again to continue: the arms that finished are reused and "
+                "a training arm resumes from its last checkpoint"
+            ) from exc
         except TunewiseError as exc:  # one arm's failure is its own line; the others still run
             return ArmOutcome(arm, "failed", reason=exc.message)
         result.costs |= project_setup(result.costs["setup_seconds"], self.here, self.declared).to_dict()
@@ -168,6 +188,22 @@ class ArmRunner:
     def _untrained(self, arm: str) -> Any:
         from rag.arms import run_head, run_rag
 
+        if not self.classification:
+            from rag.answering import run_answer_prompting, run_answer_rag
+            from rag.embed import Embedder
+            from tunewise.data.shapes import answer_token_budget
+
+            budget = answer_token_budget(self.split.train)
+            if arm == "prompting":
+                return run_answer_prompting(self.split, self._model(), self.sample, max_new_tokens=budget)
+            return run_answer_rag(
+                self.split,
+                self._model(),
+                Embedder(),
+                self.sample,
+                choice_sample=self.plan.choice_sample,
+                max_new_tokens=budget,
+            )
         if arm == "rag":
             return run_rag(self._embeddings())
         if arm == "head":
@@ -202,7 +238,7 @@ class ArmRunner:
                     reason=f"estimated {human_duration(estimate.hours)} of training here, more than the "
                     f"{human_duration(max(left, 0) / 3600)} left of --budget-minutes {self.plan.budget_minutes:g}",
                 )
-        result = run_training_arm(self.split, config)
+        result = run_training_arm(self.split, config, None if self.classification else self.sample)
         result.costs |= project_setup(result.costs["setup_seconds"], self.here, self.declared).to_dict()
         result.costs["estimated_setup_seconds"] = estimate.hours * 3600
         return ArmOutcome(arm, "ok", result)
@@ -277,7 +313,12 @@ def _compare(plan: ComparisonPlan, log: Callable[[str], None]) -> dict[str, Any]
     answers, _ = collect_answers(data=data, detect_hardware=True, answers_file=plan.answers_file)
     recommendation = recommend(answers, data_path=plan.data.path)
     advice = recommendation.recommended
-    arms = choose_arms(plan.arms, [r.method for r in recommendation.ranking if r.feasible])
+    from tunewise.data.shapes import Shape
+
+    classification = split.train.shape is Shape.LABELLED
+    arms = choose_arms(
+        plan.arms, [r.method for r in recommendation.ranking if r.feasible], classification=classification
+    )
     if plan.budget_minutes is None and answers.budget_hours is not None:
         plan.budget_minutes = answers.budget_hours * 60
     log(f"arms: {', '.join(arms)} (advice: {advice})")
@@ -290,7 +331,9 @@ def _compare(plan: ComparisonPlan, log: Callable[[str], None]) -> dict[str, Any]
         log=log,
     )
     outcomes = [runner.run(arm) for arm in arms]
-    gold = [str(r["label"]) for r in split.test.records]
+    from tunewise.data.shapes import target_text
+
+    gold = [target_text(split.test.shape, r) for r in split.test.records]
     results = summarise(
         outcomes,
         gold,
@@ -299,6 +342,7 @@ def _compare(plan: ComparisonPlan, log: Callable[[str], None]) -> dict[str, Any]
         advice=advice,
         seed=plan.data.seed,
         sample_ids=ids_of(runner.sample),
+        classification=classification,
     )
     hardware = {"here": runner.here.describe(), "declared": runner.declared.describe()}
     return results | {

@@ -116,12 +116,24 @@ def token_f1(predicted: str, answers: Sequence[str]) -> float:
     return best
 
 
+def chrf(predicted: str, answers: Sequence[str]) -> float:
+    """Character n-gram F-score (chrF, sacrebleu's implementation) against the best answer, 0 to 1.
+
+    It credits a near miss ("Paris, France" for "Paris") and a different inflection, which
+    exact match and token F1 score as wrong.
+    """
+    from sacrebleu.metrics.chrf import CHRF
+
+    return max((CHRF().sentence_score(predicted, [answer]).score / 100 for answer in answers), default=0.0)
+
+
 def answer_metrics(predicted: Sequence[str], answers: Sequence[Sequence[str]]) -> dict[str, float]:
     _same_length(predicted, answers)
     n = max(len(predicted), 1)
     return {
         "exact_match": sum(exact_match(p, a) for p, a in zip(predicted, answers, strict=True)) / n,
         "token_f1": sum(token_f1(p, a) for p, a in zip(predicted, answers, strict=True)) / n,
+        "chrf": sum(chrf(p, a) for p, a in zip(predicted, answers, strict=True)) / n,
     }
 
 
@@ -131,7 +143,7 @@ def _same_length(a: Sequence[object], b: Sequence[object]) -> None:
 
 
 # The scores a person reads after a run or an evaluation, in this order.
-SHOWN_METRICS = ("accuracy", "macro_f1", "loss", "perplexity", "exact_match", "token_f1")
+SHOWN_METRICS = ("accuracy", "macro_f1", "loss", "perplexity", "exact_match", "token_f1", "chrf")
 
 
 def metrics_line(values: dict[str, float], *, bold: bool = False) -> str:

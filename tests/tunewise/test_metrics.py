@@ -48,4 +48,16 @@ def test_answer_metrics_use_squad_normalisation() -> None:
     assert exact_match("The Eiffel Tower!", ["eiffel tower"]) == 1.0
     assert token_f1("in Paris, France", ["Paris"]) == pytest.approx(2 * (1 / 3) * 1 / (1 / 3 + 1))
     assert token_f1("London", ["Paris", "london"]) == 1.0
-    assert answer_metrics(["Paris", "no idea"], [["Paris"], ["Rome"]]) == {"exact_match": 0.5, "token_f1": 0.5}
+    scores = answer_metrics(["Paris", "no idea"], [["Paris"], ["Rome"]])
+    assert scores["exact_match"] == 0.5 and scores["token_f1"] == 0.5
+    assert 0.5 < scores["chrf"] < 0.6  # "Paris" scores 1; "no idea" shares a few characters with "Rome"
+
+
+def test_chrf_credits_a_near_miss_that_exact_match_does_not() -> None:
+    from tunewise.metrics import chrf
+
+    assert chrf("Paris", ["Paris"]) == pytest.approx(1.0)
+    near = chrf("Paris, France", ["Paris"])
+    assert 0.3 < near < 1.0 and exact_match("Paris, France", ["Paris"]) == 0.0
+    assert chrf("the capitals", ["the capital"]) > chrf("a city", ["the capital"])
+    assert chrf("Rome", ["Paris", "Rome"]) == pytest.approx(1.0)  # the best of several answers

@@ -49,6 +49,14 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help=f"score the prompted arms on a seeded sample of N test examples, 0 for all (default: {DEFAULT_PROMPT_SAMPLE})",
     )
     parser.add_argument(
+        "--choice-sample",
+        type=int,
+        default=ComparisonPlan.choice_sample,
+        metavar="N",
+        help="validation examples each choice of a prompted arm (template, examples shown) is tried on "
+        f"(default: {ComparisonPlan.choice_sample})",
+    )
+    parser.add_argument(
         "--budget-minutes",
         type=float,
         metavar="M",
@@ -105,6 +113,7 @@ def run(args: argparse.Namespace) -> int:
         arms=args.arms,
         validation_fraction=args.validation_fraction,
         prompt_sample=args.prompt_sample,
+        choice_sample=args.choice_sample,
         lm=args.lm,
         overrides=args.overrides,
         answers_file=args.answers,
@@ -143,22 +152,14 @@ def render(results: dict[str, Any], out: Path | None) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from advisor.comparison_report import arm_rows, columns
+
     table = Table(title="arms on the frozen test set")
-    for column in ("arm", "accuracy [95% CI]", "macro-F1", "set-up", "latency p50", "status"):
+    shown = [c for c in columns(results) if c not in ("set-up on declared hardware", "on disk", "p vs best")]
+    for column in shown:
         table.add_column(column)
-    for arm in results["arms"]:
-        if arm["status"] != "ok":
-            table.add_row(arm["name"], "", "", "", "", f"{arm['status']}: {arm['reason']}")
-            continue
-        low, high = arm["ci95"]["accuracy"]
-        table.add_row(
-            arm["name"],
-            f"{arm['metrics']['accuracy']:.3f} [{low:.3f}, {high:.3f}]",
-            f"{arm['metrics']['macro_f1']:.3f}",
-            f"{arm['cost']['setup_seconds']:.1f} s",
-            f"{arm['cost']['latency_p50'] * 1000:.0f} ms",
-            "ok",
-        )
+    for row in arm_rows(results):
+        table.add_row(*(row[column] for column in shown))
     console = Console()
     console.print(table)
     verdict = results["verdict"]

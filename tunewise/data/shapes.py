@@ -107,6 +107,17 @@ def input_text(shape: Shape, record: dict[str, Any]) -> str:
     return str(record["text"])
 
 
+MIN_ANSWER_TOKENS, MAX_ANSWER_TOKENS = 16, 256
+
+
+def answer_token_budget(dataset: Dataset) -> int:
+    """New tokens every arm may generate, from the training answers alone: twice the longest
+    one's words (a word is 1.3 tokens or so in English, so this leaves room) plus 8, within
+    16 to 256. One budget for every arm, so that none wins by rambling less or more."""
+    longest = max((len(target_text(dataset.shape, r).split()) for r in dataset.records), default=0)
+    return min(max(2 * longest + 8, MIN_ANSWER_TOKENS), MAX_ANSWER_TOKENS)
+
+
 def target_text(shape: Shape, record: dict[str, Any]) -> str:
     """What the model must produce for each record (its label, completion or answer)."""
     if shape is Shape.PROMPT_COMPLETION:
@@ -295,3 +306,17 @@ def _messages(value: Any, column: str, table: RawTable, index: int) -> list[dict
             f"{table.where(index)}: the last message must come from the assistant (it is what the model learns to say)"
         )
     return messages
+
+
+def conversation(shape: Shape, record: dict[str, Any]) -> list[dict[str, str]]:
+    """Any generation-shaped record as chat messages ending with the assistant's answer."""
+    if shape is Shape.CHAT:
+        return list(record["messages"])
+    if shape is Shape.PROMPT_COMPLETION:
+        return [{"role": "user", "content": record["prompt"]}, {"role": "assistant", "content": record["completion"]}]
+    if shape is Shape.QA:
+        question = record["question"]
+        if record.get("context"):
+            question = f"{record['context']}\n\nQuestion: {question}"
+        return [{"role": "user", "content": question}, {"role": "assistant", "content": record["answer"]}]
+    raise DataError(f"{shape.value} data cannot be used for instruction tuning; give prompt/completion or messages")

@@ -1,0 +1,76 @@
+"""`tunewise compare` on generation data: prompting, retrieval and a trained arm answer the same
+sample of test prompts, scored by token F1, exact match and chrF, judged by a paired bootstrap."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ANSWER, CliResult
+
+
+def test_untrained_generation_arms_answer_the_same_sample_and_are_judged_by_token_f1(
+    fixed_answer_data: Path, tmp_path: Path, cli: Callable[..., CliResult], smollm2: Path
+) -> None:
+    out = tmp_path / "comparison"
+    result = cli(
+        "compare", "--data", fixed_answer_data, "--arms", "prompting,rag", "--prompt-sample", "3",
+        "--choice-sample", "2", "--out", out, "--json",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    results = json.loads(result.out)
+    assert results["task"] == "generation" and results["primary_metric"] == "token_f1"
+    arms = {arm["name"]: arm for arm in results["arms"]}
+    assert [arm["status"] for arm in arms.values()] == ["ok", "ok"], [arm["reason"] for arm in arms.values()]
+    assert arms["prompting"]["eval_hash"] == arms["rag"]["eval_hash"] and arms["rag"]["examples"] == 3
+    # Shown answered examples of the one fixed answer, the model repeats it; alone, it cannot guess it.
+    assert arms["rag"]["metrics"]["token_f1"] > arms["prompting"]["metrics"]["token_f1"]
+    assert arms["rag"]["metrics"]["chrf"] > 0.8, arms["rag"]["predictions"]
+    for arm in arms.values():
+        assert set(arm["ci95"]) == {"token_f1", "exact_match", "chrf"}
+        low, high = arm["ci95"]["token_f1"]
+        assert low <= arm["metrics"]["token_f1"] <= high
+    report = (out / "report.md").read_text()
+    assert "token F1 [95% CI]" in report and "paired bootstrap of token F1" in report
+
+
+@pytest.mark.slow
+def test_generation_arms_and_a_trained_arm_answer_the_same_sample_and_training_learns_the_answer(
+    fixed_answer_data: Path, tmp_path: Path, cli: Callable[..., CliResult], smollm2: Path
+) -> None:
+    out = tmp_path / "comparison"
+    training = ["--set", "max_steps=30", "--set", "learning_rate=0.001", "--set", "per_device_train_batch_size=8"]
+    result = cli(
+        "compare", "--data", fixed_answer_data, "--arms", "prompting,rag,lora", "--prompt-sample", "4",
+        "--choice-sample", "3", *training, "--out", out, "--json",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    results = json.loads(result.out)
+    assert results["task"] == "generation" and results["primary_metric"] == "token_f1"
+    arms = {arm["name"]: arm for arm in results["arms"]}
+    assert all(arm["status"] == "ok" for arm in arms.values()), [arm["reason"] for arm in arms.values()]
+    assert {arm["examples"] for arm in arms.values()} == {4}
+    assert len({arm["eval_hash"] for arm in arms.values()}) == 1  # the same four prompts for every arm
+    # Every training answer is the same sentence: the trained arm says it, the zero-shot model does not.
+    assert arms["lora"]["predictions"] == [ANSWER] * 4
+    assert arms["lora"]["metrics"]["exact_match"] == 1.0 and arms["lora"]["metrics"]["chrf"] == 1.0
+    assert arms["prompting"]["metrics"]["token_f1"] < 0.5
+    assert arms["rag"]["config"]["examples_shown"] in (2, 4)
+    for arm in arms.values():
+        low, high = arm["ci95"]["token_f1"]
+        assert low <= arm["metrics"]["token_f1"] <= high
+    assert results["verdict"]["best"] in ("lora", "rag")
+    report = (out / "report.md").read_text()
+    assert "token F1 [95% CI]" in report and "paired bootstrap of token F1" in report
+    assert (out / "report.html").read_text().count("<img") == 3  # intervals, cost, loss: no confusion matrix
+
+
+def test_an_arm_that_only_classifies_is_refused_for_generation_data(
+    fixed_answer_data: Path, cli: Callable[..., CliResult]
+) -> None:
+    refused = cli("compare", "--data", fixed_answer_data, "--arms", "rag,head")
+    assert refused.code == 2
+    assert "head only classifies, and this data asks for generated answers" in refused.err
