@@ -33,8 +33,9 @@ class LinearHead:
     fit_seconds: float = 0.0
 
     def predict(self, vectors: np.ndarray) -> list[str]:
-        with one_thread():
-            return [str(label) for label in self.classifier.predict(vectors)]
+        # No thread limit here: a prediction is one small matrix product, and changing the
+        # limits on every call (torch's OpenMP pool included) cost more than it saved.
+        return [str(label) for label in self.classifier.predict(vectors)]
 
 
 def one_thread() -> Any:

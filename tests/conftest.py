@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +31,19 @@ class CliResult:
     code: int
     out: str
     err: str
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Module-scoped fixtures run before the per-test registry below: they record here, never in
+    the user's home."""
+    previous = os.environ.get("TUNEWISE_REGISTRY")
+    os.environ["TUNEWISE_REGISTRY"] = str(tmp_path_factory.mktemp("session-home") / "registry.sqlite")
+    yield
+    if previous is None:
+        os.environ.pop("TUNEWISE_REGISTRY", None)
+    else:
+        os.environ["TUNEWISE_REGISTRY"] = previous
 
 
 @pytest.fixture(autouse=True)

@@ -21,26 +21,15 @@ def comparison(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tui.cli import main
 
     tmp_path = tmp_path_factory.mktemp("report")
+    # Module-scoped: set up before the per-test private registry, so it names its own.
+    registry = tmp_path / "home" / "registry.sqlite"
     train, test = _pair(tmp_path)
     out = tmp_path / "comparison"
     settings = ["--set", "max_steps=4", "--set", "per_device_train_batch_size=8", "--set", "logging_steps=1"]
-    assert (
-        main(
-            [
-                "compare",
-                "--data",
-                str(train),
-                "--eval",
-                str(test),
-                "--arms",
-                "rag,head,lora",
-                *settings,
-                "--out",
-                str(out),
-            ]
-        )
-        == 0
-    )
+    arms = ["--arms", "rag,head,lora", *settings, "--out", str(out)]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TUNEWISE_REGISTRY", str(registry))
+        assert main(["compare", "--data", str(train), "--eval", str(test), *arms]) == 0
     return out
 
 
