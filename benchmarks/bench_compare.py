@@ -69,7 +69,7 @@ def _timed(command: list[str]) -> float:
 
 def _overhead(data: str, eval_path: str, repeats: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
-        compare = [*TUNEWISE, "compare", "--data", data, "--arms", "rag,head", "--out", f"{folder}/c"]
+        compare = [*TUNEWISE, "compare", "--data", data, "--arms", "rag,head", "--fresh", "--out", f"{folder}/c"]
         if eval_path:
             compare += ["--eval", eval_path]
         alone = [sys.executable, "-c", ARMS_ALONE, data, eval_path]

@@ -16,7 +16,9 @@ def test_the_quick_demo_profiles_advises_compares_and_writes_the_report(
     result = cli("demo", "--quick", "--out", out)
     assert result.code == 0, result.err
     assert result.out.strip().splitlines()[-1] == f"report: {(out / 'report.html').resolve()}"
-    assert "advice: " in result.err and "; in all " in result.err
+    assert (
+        "advice: " in result.err and "; in all " in result.err and " classification examples, 18 labels " in result.err
+    )
     results = json.loads((out / "results.json").read_text())
     arms = {arm["name"]: arm for arm in results["arms"]}
     assert list(arms)[:3] == ["prompting", "rag", "head"] and len(arms) == 4

@@ -58,9 +58,9 @@ def run(args: argparse.Namespace) -> int:
     data = load_task_data(spec)
     answers, report = collect_answers(data=data, detect_hardware=True)
     assert report is not None
-    labels = report.get("label_counts") or {}
     say(
-        f"data: the built-in demo, {len(data.train) + len(data.eval):,} {data.task} examples, {len(labels)} labels "
+        f"data: the built-in demo, {len(data.train) + len(data.eval):,} {data.task} examples, "
+        f"{report.get('n_labels') or 0} labels "
         f"(a seeded {len(data.eval):,}-example test split)"
     )
     recommendation = recommend(answers, data_path=spec.path)
