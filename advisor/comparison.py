@@ -12,9 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from advisor.statistics import bootstrap_interval
+from advisor.statistics import bootstrap_interval, classification_intervals
 from advisor.verdict import ArmScore, decide
-from tunewise.metrics import classification_metrics
 from tunewise.results import RunResult
 
 RESULTS_FORMAT = 1
@@ -39,14 +38,6 @@ def primary_metric(classification: bool) -> str:
     return CLASSIFICATION_METRICS[0] if classification else ANSWER_METRICS[0]
 
 
-def _accuracy(gold: list[str], predicted: list[str]) -> float:
-    return classification_metrics(gold, predicted)["accuracy"]
-
-
-def _macro_f1(gold: list[str], predicted: list[str]) -> float:
-    return classification_metrics(gold, predicted)["macro_f1"]
-
-
 def _mean(scores: list[float], _: list[float]) -> float:
     return sum(scores) / len(scores)
 
@@ -55,10 +46,7 @@ def _intervals(gold: list[str], predicted: list[str], classification: bool, seed
     """95% intervals of the task's metrics; for answers, of the mean of each example's score
     (computed once per example, then resampled)."""
     if classification:
-        return {
-            "accuracy": bootstrap_interval(gold, predicted, _accuracy, seed=seed).to_list(),
-            "macro_f1": bootstrap_interval(gold, predicted, _macro_f1, seed=seed).to_list(),
-        }
+        return {name: i.to_list() for name, i in classification_intervals(gold, predicted, seed=seed).items()}
     scores = per_example_scores(gold, predicted)
     return {name: bootstrap_interval(values, values, _mean, seed=seed).to_list() for name, values in scores.items()}
 

@@ -70,3 +70,19 @@ def test_paired_bootstrap_separates_a_real_lead_from_noise() -> None:
     assert paired_bootstrap(better, base, resamples=1000) < 0.01
     assert paired_bootstrap(noise, base, resamples=1000) > 0.05
     assert paired_bootstrap(base, base) == 1.0
+
+
+def test_the_fast_classification_intervals_are_the_python_ones() -> None:
+    import numpy as np
+
+    from advisor.statistics import bootstrap_interval, classification_intervals
+    from tunewise.metrics import accuracy, macro_f1
+
+    rng = np.random.default_rng(3)
+    gold = [f"intent_{i % 13}" for i in range(400)]
+    predicted = [g if rng.random() < 0.8 else f"intent_{rng.integers(15)}" for g in gold]  # two labels never gold
+    fast = classification_intervals(gold, predicted, resamples=300, seed=7)
+    for name, metric in (("accuracy", accuracy), ("macro_f1", macro_f1)):
+        slow = bootstrap_interval(gold, predicted, metric, resamples=300, seed=7)
+        assert fast[name].low == pytest.approx(slow.low, abs=1e-12)
+        assert fast[name].high == pytest.approx(slow.high, abs=1e-12)
