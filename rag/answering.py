@@ -14,8 +14,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
 from rag.embed import Embedder
 from rag.index import vector_search
 from tunewise.data.protocol import FrozenSplit, ids_of
@@ -23,7 +21,7 @@ from tunewise.data.shapes import Dataset, Shape, conversation, input_text, targe
 from tunewise.errors import DataError
 from tunewise.inference import LocalLM, chat_prompt
 from tunewise.metrics import answer_metrics
-from tunewise.results import RunResult
+from tunewise.results import RunResult, one_at_a_time
 
 MAX_NEW_TOKENS = 64
 EXAMPLE_CHOICES = (2, 4)  # answered examples `rag` shows, chosen on validation
@@ -117,22 +115,12 @@ def _scored(
     setup: float,
     disk: float,
 ) -> RunResult:
-    predictions, seconds = [], []
-    for record in test.records:
-        started = time.perf_counter()
-        predictions.append(answer(record))
-        seconds.append(time.perf_counter() - started)
+    predictions, timing = one_at_a_time(answer, test.records)
     return RunResult(
         arm=arm,
         config={**config, "test_sample": len(test), "test_size": len(split.test)},
         eval_ids=ids_of(test),
         predictions=predictions,
         metrics=answer_metrics(predictions, gold_answers(test)),
-        costs={
-            "setup_seconds": setup,
-            "seconds_per_example": float(np.mean(seconds)) if seconds else 0.0,
-            "latency_p50": float(np.percentile(seconds, 50)) if seconds else 0.0,
-            "latency_p95": float(np.percentile(seconds, 95)) if seconds else 0.0,
-            "disk_bytes": disk,
-        },
+        costs={"setup_seconds": setup, **timing, "disk_bytes": disk},
     )

@@ -24,7 +24,7 @@ from tunewise.data.shapes import Dataset, Shape
 from tunewise.errors import DataError
 from tunewise.inference import LocalLM
 from tunewise.metrics import classification_metrics
-from tunewise.results import RunResult
+from tunewise.results import RunResult, one_at_a_time
 
 VALIDATION_SAMPLE = 40  # validation examples each candidate choice is tried on, by default
 SHOT_CHOICES = (4, 8)  # examples shown to `fewshot`, chosen on validation
@@ -183,23 +183,12 @@ def _scored(
     setup: float,
     disk: float,
 ) -> RunResult:
-    predictions, seconds = [], []
-    for record in test.records:
-        started = time.perf_counter()
-        predictions.append(classify(str(record["text"])))
-        seconds.append(time.perf_counter() - started)
-    gold = [str(r["label"]) for r in test.records]
+    predictions, timing = one_at_a_time(lambda record: classify(str(record["text"])), test.records)
     return RunResult(
         arm=arm,
         config={**config, "test_sample": len(test), "test_size": len(split.test)},
         eval_ids=ids_of(test),
         predictions=predictions,
-        metrics=classification_metrics(gold, predictions),
-        costs={
-            "setup_seconds": setup,
-            "seconds_per_example": float(np.mean(seconds)) if seconds else 0.0,
-            "latency_p50": float(np.percentile(seconds, 50)) if seconds else 0.0,
-            "latency_p95": float(np.percentile(seconds, 95)) if seconds else 0.0,
-            "disk_bytes": disk,
-        },
+        metrics=classification_metrics([str(r["label"]) for r in test.records], predictions),
+        costs={"setup_seconds": setup, **timing, "disk_bytes": disk},
     )

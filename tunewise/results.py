@@ -71,3 +71,20 @@ def latency_percentiles(call: Callable[[Any], object], items: Sequence[Any]) -> 
         "latency_p50": float(np.percentile(latencies, 50)),
         "latency_p95": float(np.percentile(latencies, 95)),
     }
+
+
+def one_at_a_time(call: Callable[[Any], Any], items: Sequence[Any]) -> tuple[list[Any], dict[str, float]]:
+    """`call` on each item alone, and the costs that gives for free: every call is a batch-1
+    latency, so `seconds_per_example`, `latency_p50` and `latency_p95` come from the same pass."""
+    outputs, seconds = [], []
+    for item in items:
+        started = time.perf_counter()
+        outputs.append(call(item))
+        seconds.append(time.perf_counter() - started)
+    if not seconds:
+        return outputs, {"seconds_per_example": 0.0, "latency_p50": 0.0, "latency_p95": 0.0}
+    return outputs, {
+        "seconds_per_example": float(np.mean(seconds)),
+        "latency_p50": float(np.percentile(seconds, 50)),
+        "latency_p95": float(np.percentile(seconds, 95)),
+    }
