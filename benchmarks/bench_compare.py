@@ -79,7 +79,9 @@ def _overhead(data: str, eval_path: str, repeats: int) -> None:
             arms.append(_timed(alone))
             whole.append(_timed(compare))
     a, w = statistics.median(arms), statistics.median(whole)
-    print(f"arms alone {a:.1f} s, compare --arms rag,head {w:.1f} s (medians of {repeats}): {w / a:.2f}x")
+    shown = ", ".join(f"{t:.1f}" for t in arms), ", ".join(f"{t:.1f}" for t in whole)
+    print(f"arms alone: {shown[0]} s; compare --arms rag,head: {shown[1]} s")
+    print(f"medians of {repeats}: arms alone {a:.1f} s, compare {w:.1f} s: {w / a:.2f}x")
 
 
 def main() -> None:

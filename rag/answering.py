@@ -1,6 +1,7 @@
 """The untrained arms of a comparison on generation data (prompt/completion, chat, question and
 answer, with or without a context): `prompting` (the conversation alone) and `rag` (the nearest
-training examples, answered, shown before it).
+training examples, answered, shown before it). `with_examples` gives the trained `rag+lora` arm
+the same retrieved examples, in training and in answering.
 
 Both answer greedily with the local instruct model, one example at a time (so the per-example
 times are the batch-1 latencies), and are scored with the shared answer metrics: exact match,
@@ -12,10 +13,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from rag.embed import Embedder
 from rag.index import vector_search
+from rag.knn import Search
 from tunewise.data.protocol import FrozenSplit, ids_of
 from tunewise.data.shapes import Dataset, Shape, conversation, input_text, target_text
 from tunewise.errors import DataError
@@ -46,6 +49,55 @@ def run_answer_prompting(
     return _scored("prompting", split, test, answer, config, setup=0.0, disk=0.0)
 
 
+@dataclass
+class ExampleRetriever:
+    """The training examples, embedded once, and the nearest of them to any example as earlier
+    turns of a conversation."""
+
+    train: Dataset
+    embedder: Embedder
+    search: Search
+    vectors_bytes: float
+    seconds: float  # embedding the training inputs and building the search
+
+    @classmethod
+    def of(cls, train: Dataset, embedder: Embedder) -> ExampleRetriever:
+        started = time.perf_counter()
+        vectors = embedder.encode([input_text(train.shape, r) for r in train.records])
+        search = vector_search(vectors)
+        return cls(train, embedder, search, float(vectors.nbytes), time.perf_counter() - started)
+
+    def turns(
+        self, shape: Shape, records: list[dict[str, Any]], shown: int, *, own: bool = False
+    ) -> list[list[dict[str, str]]]:
+        """For each record, its `shown` nearest training examples as user/assistant turns, nearest
+        last (the model answers the way it has just answered, with no "Q:"/"A:" markers to copy).
+        `own`: the records are the training examples themselves, each left out of its own turns."""
+        if not records:
+            return []
+        queries = self.embedder.encode([input_text(shape, r) for r in records])
+        _, neighbours = self.search(queries, shown + 1 if own else shown)
+        found = []
+        for position, row in enumerate(neighbours.tolist()):
+            nearest = [i for i in row if i >= 0 and not (own and i == position)][:shown]
+            found.append(
+                [m for i in reversed(nearest) for m in conversation(self.train.shape, self.train.records[i])[-2:]]
+            )
+        return found
+
+
+def with_examples(dataset: Dataset, retriever: ExampleRetriever, shown: int, *, own: bool = False) -> Dataset:
+    """`dataset` as chat conversations that open with its examples' nearest training examples,
+    keeping every example's id (its file and line). A model trained on these and asked the same
+    way sees retrieval in training as it will in use."""
+    turns = retriever.turns(dataset.shape, dataset.records, shown, own=own)
+    records = [
+        {"messages": [*before, *conversation(dataset.shape, record)]}
+        for before, record in zip(turns, dataset.records, strict=True)
+    ]
+    return Dataset(dataset.source, Shape.CHAT, {"messages": "messages"}, records, dataset.table, list(dataset.indices))
+
+
 def run_answer_rag(
     split: FrozenSplit,
     lm: LocalLM,
@@ -58,24 +110,11 @@ def run_answer_rag(
     """The nearest answered training examples shown first; how many chosen on validation."""
     _require_generation(split)
     started = time.perf_counter()
-    train = split.train
-    vectors = embedder.encode([input_text(train.shape, r) for r in train.records])
-    search = vector_search(vectors)
-    embed_seconds = time.perf_counter() - started
+    retriever = ExampleRetriever.of(split.train, embedder)
 
     def answer(record: dict[str, Any], shown: int) -> str:
-        _, neighbours = search(embedder.encode([input_text(split.test.shape, record)]), shown)
-        # The examples are earlier turns of the conversation, nearest last: the model answers the
-        # way it has already answered, with no "Q:"/"A:" markers to copy.
-        turns = [
-            message
-            for i in reversed(neighbours[0].tolist())
-            if i >= 0
-            for message in conversation(train.shape, train.records[i])[-2:]
-        ]
-        return lm.generate(
-            chat_prompt(lm.tokenizer, [*turns, *conversation(split.test.shape, record)[:-1]]), max_new_tokens
-        )
+        (turns,) = retriever.turns(test.shape, [record], shown)
+        return lm.generate(chat_prompt(lm.tokenizer, [*turns, *conversation(test.shape, record)[:-1]]), max_new_tokens)
 
     validation = split.validation_sample(choice_sample)
     gold = gold_answers(validation)
@@ -93,8 +132,8 @@ def run_answer_rag(
         "embedding_model": embedder.info.model,
         "max_new_tokens": max_new_tokens,
     }
-    result = _scored("rag", split, test, lambda r: answer(r, chosen), config, setup, float(vectors.nbytes))
-    result.costs["embedding_seconds"] = embed_seconds
+    result = _scored("rag", split, test, lambda r: answer(r, chosen), config, setup, retriever.vectors_bytes)
+    result.costs["embedding_seconds"] = retriever.seconds
     return result
 
 

@@ -25,9 +25,11 @@ if TYPE_CHECKING:
     from tunewise.data.task import DataSpec
     from tunewise.inference import LocalLM
 
-AVAILABLE_ARMS = ("prompting", "fewshot", "rag", "head", "full", "lora", "qlora")
-GENERATION_ARMS = ("prompting", "rag", "full", "lora", "qlora")  # what answers, not labels, can be compared with
-TRAINED_ARMS = ("full", "lora", "qlora")
+CLASSIFICATION_ARMS = ("prompting", "fewshot", "rag", "head", "full", "lora", "qlora")
+GENERATION_ARMS = ("prompting", "rag", "full", "lora", "qlora", "rag+lora")  # what answers, not labels
+AVAILABLE_ARMS = tuple(dict.fromkeys([*CLASSIFICATION_ARMS, *GENERATION_ARMS]))
+TRAINED_ARMS = ("full", "lora", "qlora", "rag+lora")
+RETRIEVED_EXAMPLES = 2  # what `rag+lora` trains and answers with: each one lengthens every training sequence
 PROMPTED_ARMS = ("prompting", "fewshot")  # a model pass per example: scored on a sample of the test set
 EMBEDDING_ARMS = ("fewshot", "rag", "head")
 CHEAPEST_BASELINE = "rag"  # seconds to build, and the yardstick every other arm must beat
@@ -59,18 +61,11 @@ class ComparisonPlan:
         if self.budget_minutes is not None and self.budget_minutes <= 0:
             raise ConfigError(f"--budget-minutes must be more than 0, got {self.budget_minutes:g}")
         if self.arms.strip() not in ("recommended", "all"):
-            choose_arms(self.arms, [])
+            named_arms(self.arms)  # whether each fits the data is known once the data is read
 
 
-def choose_arms(text: str, ranking: list[str], *, classification: bool = True) -> list[str]:
-    """The arms named by `--arms`; `recommended` and `all` are resolved against the advisor's
-    ranking and the arms that fit the task (labels, or generated answers)."""
-    fitting = AVAILABLE_ARMS if classification else GENERATION_ARMS
-    if text.strip() == "all":
-        return list(fitting)
-    if text.strip() == "recommended":
-        top = [option for option in ranking if option in fitting][:TOP_CHOICES]
-        return list(dict.fromkeys([*top, CHEAPEST_BASELINE]))
+def named_arms(text: str) -> list[str]:
+    """The arms `--arms` lists, each once, every one an arm compare runs."""
     arms = [a.strip() for a in text.split(",") if a.strip()]
     unknown = [a for a in arms if a not in AVAILABLE_ARMS]
     if not arms or unknown:
@@ -78,13 +73,31 @@ def choose_arms(text: str, ranking: list[str], *, classification: bool = True) -
             f"--arms {text}: {', '.join(unknown) or 'nothing'} is not an arm compare runs; choose from "
             f"{', '.join(AVAILABLE_ARMS)}, or recommended, or all"
         )
+    return list(dict.fromkeys(arms))
+
+
+def choose_arms(text: str, ranking: list[str], *, classification: bool = True) -> list[str]:
+    """The arms named by `--arms`; `recommended` and `all` are resolved against the advisor's
+    ranking and the arms that fit the task (labels, or generated answers)."""
+    fitting = CLASSIFICATION_ARMS if classification else GENERATION_ARMS
+    if text.strip() == "all":
+        return list(fitting)
+    if text.strip() == "recommended":
+        top = [option for option in ranking if option in fitting][:TOP_CHOICES]
+        return list(dict.fromkeys([*top, CHEAPEST_BASELINE]))
+    arms = named_arms(text)
     unfit = [a for a in arms if a not in fitting]
+    if unfit and classification:
+        raise ConfigError(
+            f"--arms {text}: {', '.join(unfit)} answers generation data, and this data asks for labels; choose "
+            f"from {', '.join(CLASSIFICATION_ARMS)}"
+        )
     if unfit:
         raise ConfigError(
             f"--arms {text}: {', '.join(unfit)} only classifies, and this data asks for generated answers; choose "
             f"from {', '.join(GENERATION_ARMS)}"
         )
-    return list(dict.fromkeys(arms))
+    return arms
 
 
 class ArmRunner:
@@ -220,13 +233,18 @@ class ArmRunner:
         from harness.arm import arm_config, run_training_arm
         from tunewise.units import human_duration
 
-        config = arm_config(self.split, arm, folder, self.plan.overrides)
-        labels = len(set(self.split.train.labels() or []))
+        split, sample, retrieval = self.split, self.sample, None
+        if arm == "rag+lora":
+            split, sample, retrieval = self._with_examples()
+        config = arm_config(split, "lora" if arm == "rag+lora" else arm, folder, self.plan.overrides)
+        labels = len(set(split.train.labels() or []))
+        tokens = self.tokens_per_example
         estimate = training_estimate(
             config.to_dict(),
-            n_examples=len(self.split.train),
+            n_examples=len(split.train),
             n_labels=labels,
-            tokens_per_example=self.tokens_per_example,
+            # Each retrieved example is about as long as the example itself.
+            tokens_per_example=tokens * (RETRIEVED_EXAMPLES + 1) if tokens and retrieval else tokens,
             hardware=self.here,
         )
         if self.plan.budget_minutes is not None:
@@ -238,10 +256,36 @@ class ArmRunner:
                     reason=f"estimated {human_duration(estimate.hours)} of training here, more than the "
                     f"{human_duration(max(left, 0) / 3600)} left of --budget-minutes {self.plan.budget_minutes:g}",
                 )
-        result = run_training_arm(self.split, config, None if self.classification else self.sample)
+        result = run_training_arm(split, config, None if self.classification else sample)
+        if retrieval is not None:
+            result.arm = arm
+            result.config |= retrieval.config
+            result.costs["setup_seconds"] += retrieval.seconds
+            result.costs["embedding_seconds"] = retrieval.seconds
+            result.costs["disk_bytes"] += retrieval.disk_bytes
         result.costs |= project_setup(result.costs["setup_seconds"], self.here, self.declared).to_dict()
         result.costs["estimated_setup_seconds"] = estimate.hours * 3600
         return ArmOutcome(arm, "ok", result)
+
+    def _with_examples(self) -> tuple[FrozenSplit, Dataset, _Retrieval]:
+        """The split and the test sample as conversations opening with their nearest training
+        examples (never a training example's own), for `rag+lora`."""
+        from dataclasses import replace
+
+        from rag.answering import ExampleRetriever, with_examples
+        from rag.embed import Embedder
+
+        started = time.perf_counter()
+        retriever = ExampleRetriever.of(self.split.train, Embedder())
+        shown = RETRIEVED_EXAMPLES
+        split = replace(
+            self.split,
+            train=with_examples(self.split.train, retriever, shown, own=True),
+            validation=with_examples(self.split.validation, retriever, shown),
+        )  # the test set stays as it is: generation arms answer `sample`, below
+        sample = with_examples(self.sample, retriever, shown)
+        config = {"examples_shown": shown, "embedding_model": retriever.embedder.info.model}
+        return split, sample, _Retrieval(config, time.perf_counter() - started, retriever.vectors_bytes)
 
     def _embeddings(self) -> EmbeddedSplit:
         from rag.arms import EmbeddedSplit
@@ -257,6 +301,15 @@ class ArmRunner:
         if self._lm is None:
             self._lm = LocalLM(self.plan.lm) if self.plan.lm else LocalLM()
         return self._lm
+
+
+@dataclass
+class _Retrieval:
+    """What retrieval adds to a trained arm: its settings, seconds and index bytes."""
+
+    config: dict[str, Any]
+    seconds: float
+    disk_bytes: float
 
 
 def _sample_record(split: FrozenSplit, sample: Dataset) -> dict[str, Any]:

@@ -6,7 +6,10 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import CliResult
+from tunewise.errors import ConfigError
 
 GOOD = ["wonderful", "great", "lovely", "excellent", "fantastic", "delightful", "superb", "brilliant"]
 BAD = ["awful", "terrible", "horrible", "dreadful", "disgusting", "miserable", "atrocious", "appalling"]
@@ -94,13 +97,17 @@ def test_a_trained_arm_chooses_on_validation_and_a_failing_arm_does_not_stop_the
 
 
 def test_recommended_arms_are_the_advisors_top_runnable_choices_plus_the_cheapest_baseline() -> None:
-    from tui.comparison import AVAILABLE_ARMS, choose_arms
+    from tui.comparison import CLASSIFICATION_ARMS, GENERATION_ARMS, choose_arms
 
-    ranking = ["lora", "rag+lora", "prompting", "full", "rag", "qlora"]  # rag+lora cannot run in compare yet
-    assert choose_arms("recommended", ranking) == ["lora", "prompting", "rag"]
+    ranking = ["lora", "rag+lora", "prompting", "full", "rag", "qlora"]
+    assert choose_arms("recommended", ranking) == ["lora", "prompting", "rag"]  # rag+lora answers, not labels
+    assert choose_arms("recommended", ranking, classification=False) == ["lora", "rag+lora", "rag"]
     assert choose_arms("recommended", ["rag", "head", "full"]) == ["rag", "head"]
-    assert choose_arms("all", ranking) == list(AVAILABLE_ARMS)
+    assert choose_arms("all", ranking) == list(CLASSIFICATION_ARMS)
+    assert choose_arms("all", ranking, classification=False) == list(GENERATION_ARMS)
     assert choose_arms("head, rag,head", ranking) == ["head", "rag"]
+    with pytest.raises(ConfigError, match="rag\\+lora answers generation data, and this data asks for labels"):
+        choose_arms("rag,rag+lora", ranking)
 
 
 def test_a_training_arm_that_cannot_finish_in_the_budget_is_skipped_with_its_estimate(

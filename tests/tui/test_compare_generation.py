@@ -44,7 +44,7 @@ def test_generation_arms_and_a_trained_arm_answer_the_same_sample_and_training_l
     out = tmp_path / "comparison"
     training = ["--set", "max_steps=30", "--set", "learning_rate=0.001", "--set", "per_device_train_batch_size=8"]
     result = cli(
-        "compare", "--data", fixed_answer_data, "--arms", "prompting,rag,lora", "--prompt-sample", "4",
+        "compare", "--data", fixed_answer_data, "--arms", "prompting,rag,lora,rag+lora", "--prompt-sample", "4",
         "--choice-sample", "3", *training, "--out", out, "--json",
     )  # fmt: skip
     assert result.code == 0, result.err
@@ -55,14 +55,20 @@ def test_generation_arms_and_a_trained_arm_answer_the_same_sample_and_training_l
     assert {arm["examples"] for arm in arms.values()} == {4}
     assert len({arm["eval_hash"] for arm in arms.values()}) == 1  # the same four prompts for every arm
     # Every training answer is the same sentence: the trained arm says it, the zero-shot model does not.
-    assert arms["lora"]["predictions"] == [ANSWER] * 4
-    assert arms["lora"]["metrics"]["exact_match"] == 1.0 and arms["lora"]["metrics"]["chrf"] == 1.0
+    for trained in ("lora", "rag+lora"):
+        assert arms[trained]["predictions"] == [ANSWER] * 4, trained
+        assert arms[trained]["metrics"]["exact_match"] == 1.0 and arms[trained]["metrics"]["chrf"] == 1.0
+    # rag+lora trained on its examples' nearest neighbours as earlier turns, and answered with them.
+    assert arms["rag+lora"]["config"]["examples_shown"] == 2 and arms["rag+lora"]["config"]["method"] == "lora"
+    first = json.loads(Path(arms["rag+lora"]["config"]["data"]).read_text().splitlines()[0])
+    assert [m["role"] for m in first["messages"]] == ["user", "assistant"] * 3
+    assert arms["rag+lora"]["cost"]["embedding_seconds"] > 0
     assert arms["prompting"]["metrics"]["token_f1"] < 0.5
     assert arms["rag"]["config"]["examples_shown"] in (2, 4)
     for arm in arms.values():
         low, high = arm["ci95"]["token_f1"]
         assert low <= arm["metrics"]["token_f1"] <= high
-    assert results["verdict"]["best"] in ("lora", "rag")
+    assert results["verdict"]["best"] in ("lora", "rag+lora", "rag")
     report = (out / "report.md").read_text()
     assert "token F1 [95% CI]" in report and "paired bootstrap of token F1" in report
     assert (out / "report.html").read_text().count("<img") == 3  # intervals, cost, loss: no confusion matrix

@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     from advisor.answers import collect_answers
     from advisor.recommend import recommend
     from tui.commands.compare import render, workspace, write_reports
-    from tui.comparison import TRAINED_ARMS, ComparisonPlan, run_comparison
+    from tui.comparison import CLASSIFICATION_ARMS, TRAINED_ARMS, ComparisonPlan, run_comparison
     from tunewise.data.task import DataSpec, load_task_data
     from tunewise.ownership import COMPARISON, check_target
 
@@ -65,7 +65,12 @@ def run(args: argparse.Namespace) -> int:
     )
     recommendation = recommend(answers, data_path=spec.path)
     trained = next(
-        (r.method for r in recommendation.ranking if r.feasible and r.method in TRAINED_ARMS), FALLBACK_TRAINED_ARM
+        (
+            r.method
+            for r in recommendation.ranking
+            if r.feasible and r.method in TRAINED_ARMS and r.method in CLASSIFICATION_ARMS
+        ),
+        FALLBACK_TRAINED_ARM,
     )
     say(f"advice: {recommendation.recommended} (the training method to try: {trained})")
     timings["profile and advice"] = time.perf_counter() - started
