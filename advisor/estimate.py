@@ -262,8 +262,10 @@ def lora_params(spec: ModelSpec, r: int, target_modules: list[str] | str) -> int
     shapes = spec.linear_shapes()
     roles = spec.resolve_targets(target_modules)
     count = spec.num_layers * sum(r * (shapes[role][0] + shapes[role][1]) for role in roles)
-    if target_modules == "all-linear" and spec.pooler:
-        count += r * 2 * spec.hidden_size  # peft's all-linear also adapts BERT's pooler dense layer
+    if spec.pooler:
+        # The pooler is trained in full with the head (harness.modeling.CLASSIFICATION_HEAD_MODULES),
+        # in place of the LoRA that all-linear would give it.
+        count += spec.hidden_size * spec.hidden_size + spec.hidden_size
     return count
 
 

@@ -52,6 +52,7 @@ def worker(model_name: str, method: str, batch: int, seq: int, steps: int) -> di
     from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
 
     from harness.memory import limit_allocator_retention
+    from harness.modeling import UNQUANTIZED_HEADS, head_modules
     from tunewise.defaults import DEFAULT_LORA_DROPOUT
     from tunewise.inference import pick_device
     from tunewise.models import resolve_model
@@ -74,7 +75,7 @@ def worker(model_name: str, method: str, batch: int, seq: int, steps: int) -> di
             bnb_4bit_quant_type="nf4",
             bnb_4bit_use_double_quant=True,
             bnb_4bit_compute_dtype=torch.bfloat16 if on_gpu else torch.float32,
-            llm_int8_skip_modules=["classifier", "pooler"] if encoder else None,
+            llm_int8_skip_modules=UNQUANTIZED_HEADS if encoder else None,
         )
         kwargs["device_map"] = {"": device.index or 0} if on_gpu else "cpu"
     elif on_gpu:
@@ -94,6 +95,7 @@ def worker(model_name: str, method: str, batch: int, seq: int, steps: int) -> di
             lora_dropout=DEFAULT_LORA_DROPOUT,  # as the harness trains: a copy of each adapted input
             target_modules="all-linear",
             task_type="SEQ_CLS" if encoder else "CAUSAL_LM",
+            modules_to_save=head_modules(model) if encoder else None,  # as the harness trains them
         )
         model = get_peft_model(model, config)
     if "device_map" not in kwargs:

@@ -158,3 +158,25 @@ def test_estimate_command_rejects_bad_numbers(cli: Callable[..., CliResult]) -> 
     result = cli("estimate", "--params", "7B", "--method", "lora", "--batch-size", "0")
     assert result.code == 2
     assert "--batch-size" in result.err
+
+
+def test_small_data_gets_enough_updates_at_an_effective_batch_of_16() -> None:
+    from advisor.hyperparameters import EFFECTIVE_BATCH, MAX_EPOCHS, MIN_UPDATES, epochs_for
+
+    for n in (40, 300, 586, 2_000, 9_003, 50_000):
+        epochs = epochs_for(n)
+        updates = epochs * -(-n // EFFECTIVE_BATCH)
+        assert updates >= MIN_UPDATES or epochs == MAX_EPOCHS, (n, epochs)
+    assert epochs_for(586) > 5 and epochs_for(40) == MAX_EPOCHS  # a few hundred examples: more passes
+    assert epochs_for(9_003) == 3 and epochs_for(50_000) == 2  # enough updates already: no more passes
+
+
+def test_advised_batches_add_up_to_16_even_where_32_fit() -> None:
+    from advisor.answers import build_answers
+    from advisor.recommend import recommend
+
+    answers = build_answers({"task": "classification", "n_examples": 600, "n_labels": 18, "gpu_memory_gb": 80})
+    for option in recommend(answers).ranking:
+        if option.hyperparameters is not None:
+            h = option.hyperparameters
+            assert h.per_device_train_batch_size * h.gradient_accumulation_steps == 16, option.method

@@ -80,6 +80,13 @@ def test_lora_adapter_reloads_merges_and_continues(sentiment_data: Path, tmp_pat
     adapter = run / "model"
     assert (adapter / "adapter_config.json").is_file() and (adapter / "labels.json").is_file()
     assert first.metrics["trainable_params"] < first.metrics["total_params"] / 10
+    # The new head and the encoder's pooler are trained in full and saved with the adapter: a
+    # pooler left to rank-8 LoRA kept the demo's new head at the majority class.
+    from safetensors import safe_open
+
+    with safe_open(str(adapter / "adapter_model.safetensors"), "pt") as saved:
+        full = {k.split("base_model.model.", 1)[-1] for k in saved.keys() if "lora_" not in k}  # noqa: SIM118 (safe_open is not iterable)
+    assert full == {"bert.pooler.dense.weight", "bert.pooler.dense.bias", "classifier.weight", "classifier.bias"}
 
     trained = load_trained(run)
     assert trained.is_adapter and trained.task == "classification"
@@ -158,6 +165,30 @@ def test_demo_topics_beat_the_majority_class(tmp_path: Path) -> None:
     majority = Counter(gold).most_common(1)[0][1] / len(gold)
     assert outcome.result is not None and len(outcome.result.predictions) == len(gold)
     assert outcome.result.metrics["accuracy"] > majority + 0.05
+
+
+@pytest.mark.slow
+def test_the_advisors_lora_config_for_the_demo_learns_well_beyond_the_majority_class(tmp_path: Path) -> None:
+    """The config `tunewise recommend --from-data demo` hands out for LoRA, trained as given."""
+    from advisor.answers import collect_answers
+    from advisor.recommend import recommend
+    from harness.examples import load_examples_data
+    from tunewise.data.task import DataSpec
+
+    answers, _ = collect_answers(data=DataSpec(path="demo"))
+    lora = next(option for option in recommend(answers, data_path="demo").ranking if option.method == "lora")
+    assert lora.hyperparameters is not None
+    values = lora.hyperparameters.to_config("minilm-l6", answers.task, "demo") | {
+        "method": "lora",
+        "output_dir": str(tmp_path / "lora"),
+    }
+    config = build_config(values)
+    outcome = train(config)
+    gold = load_examples_data(config).eval.labels() or []
+    majority = Counter(gold).most_common(1)[0][1] / len(gold)
+    metrics = outcome.metrics["eval"]
+    assert metrics["accuracy"] > majority + 0.25, (values, metrics)
+    assert metrics["macro_f1"] > 0.4, (values, metrics)  # not a few big classes: the majority alone scores 0.03
 
 
 def test_predict_command_labels_with_a_saved_adapter(
