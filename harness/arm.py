@@ -15,7 +15,7 @@ from typing import Any
 
 from harness.config import TrainConfig
 from tunewise.data.protocol import FrozenSplit, ids_of
-from tunewise.data.shapes import Dataset, Shape, answer_token_budget, target_text
+from tunewise.data.shapes import Dataset, Shape, answer_token_budget, gold_answers
 from tunewise.errors import DataError
 from tunewise.metrics import answer_metrics, classification_metrics
 from tunewise.results import LATENCY_SAMPLE, RunResult, latency_percentiles
@@ -97,7 +97,7 @@ def run_training_arm(split: FrozenSplit, config: TrainConfig, test: Dataset | No
     if test.shape is Shape.LABELLED:
         metrics = classification_metrics([str(r["label"]) for r in records], predictions)
     else:
-        metrics = answer_metrics(predictions, [[target_text(test.shape, r)] for r in records])
+        metrics = answer_metrics(predictions, gold_answers(test))
     return RunResult(
         arm=method,
         config={**config.to_dict(), "best_checkpoint_step": outcome.metrics.get("best_checkpoint_step")},

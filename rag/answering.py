@@ -20,7 +20,7 @@ from rag.embed import Embedder
 from rag.index import vector_search
 from rag.knn import Search
 from tunewise.data.protocol import FrozenSplit, ids_of
-from tunewise.data.shapes import Dataset, Shape, conversation, input_text, target_text
+from tunewise.data.shapes import Dataset, Shape, conversation, gold_answers, input_text
 from tunewise.errors import DataError
 from tunewise.inference import LocalLM, chat_prompt
 from tunewise.metrics import answer_metrics
@@ -30,10 +30,6 @@ MAX_NEW_TOKENS = 64
 EXAMPLE_CHOICES = (2, 4)  # answered examples `rag` shows, chosen on validation
 CHOICE_SAMPLE = 20  # validation examples each choice is tried on, by default (a generation costs seconds)
 GENERATION_SHAPES = (Shape.PROMPT_COMPLETION, Shape.CHAT, Shape.QA)
-
-
-def gold_answers(dataset: Dataset) -> list[list[str]]:
-    return [[target_text(dataset.shape, record)] for record in dataset.records]
 
 
 def run_answer_prompting(

@@ -131,6 +131,11 @@ def target_text(shape: Shape, record: dict[str, Any]) -> str:
     return ""
 
 
+def gold_answers(dataset: Dataset) -> list[list[str]]:
+    """Each record's reference answer, as the answer metrics take them (a list per example)."""
+    return [[target_text(dataset.shape, record)] for record in dataset.records]
+
+
 def full_text(shape: Shape, record: dict[str, Any]) -> str:
     if shape is Shape.PROMPT_COMPLETION:
         return f"{record['prompt']}\n{record['completion']}"
