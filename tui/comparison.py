@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tunewise.errors import ConfigError, InterruptionError, TunewiseError
+from tunewise.errors import ConfigError, DataError, InterruptionError, TunewiseError
 
 if TYPE_CHECKING:
     from advisor.comparison import ArmOutcome
@@ -312,6 +312,18 @@ class _Retrieval:
     disk_bytes: float
 
 
+def _require_targets(train: Dataset) -> None:
+    """Refuse data with nothing to score against before any arm runs: every arm would fail."""
+    from tunewise.data.shapes import Shape
+
+    if train.shape is Shape.DOCUMENTS:
+        raise DataError(
+            f"{train.source}: holds documents without labels or answers, so no arm can be scored on it; give "
+            "labelled examples, prompt/completion pairs, chat messages or questions with answers (documents are "
+            "what `tunewise rag build` indexes)"
+        )
+
+
 def _sample_record(split: FrozenSplit, sample: Dataset) -> dict[str, Any]:
     """The prompted arms' test sample as results.json records it: its size, and its ids when it is
     smaller than the test set."""
@@ -360,6 +372,7 @@ def _compare(plan: ComparisonPlan, log: Callable[[str], None]) -> dict[str, Any]
 
     plan.check()
     data = load_task_data(plan.data)
+    _require_targets(data.train)
     split = freeze_split(data, plan.validation_fraction, plan.data.seed)
     detected = detect_hardware().answers()
     # The advice is fixed before any arm runs, so that the verdict can say whether it held.

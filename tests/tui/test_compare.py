@@ -157,3 +157,15 @@ def test_a_rerun_reuses_recorded_arms_and_fresh_runs_them_again(
     assert shown.code == 0 and "kind: comparison" in shown.out and '"ship": "rag"' in shown.out
     missing = cli("runs", "show", "9999")
     assert missing.code == 2 and "run 9999: no such run" in missing.err
+
+
+def test_a_folder_of_documents_is_refused_before_any_arm_runs(tmp_path: Path, cli: Callable[..., CliResult]) -> None:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "a.txt").write_text("a quiet harbour town\n")
+    (folder / "b.txt").write_text("mountain passes in winter\n")
+    out = tmp_path / "comparison"
+    refused = cli("compare", "--data", folder, "--arms", "rag", "--out", out)
+    assert refused.code == 2 and not out.exists()
+    assert f"{folder}: holds documents without labels or answers" in refused.err
+    assert len(refused.err.strip().splitlines()) == 1
