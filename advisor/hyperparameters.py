@@ -2,7 +2,7 @@
 
 The defaults follow the sources the advisor cites: LoRA on all linear layers (QLoRA paper),
 learning rates of 2e-4 for adapters and 2e-5 to 5e-5 for full fine-tuning (the BERT and LoRA
-papers' ranges), fewer epochs as data grows but never fewer than `MIN_UPDATES` optimizer steps
+papers' ranges; 1e-4 for encoders under 100M parameters, measured), fewer epochs as data grows but never fewer than `MIN_UPDATES` optimizer steps
 (the best epoch is then chosen on validation), and an effective batch of 16: per device, up to 16
 examples, the most that fit in memory, and gradient accumulation makes up the rest.
 """
@@ -120,6 +120,34 @@ def fit_plan(plan: TrainingPlan, spec: ModelSpec, hardware: Hardware) -> tuple[T
     return smallest, estimate_training(spec, smallest, hardware)
 
 
+SMALL_ENCODER_PARAMS = 100e6
+
+
+def _full_learning_rate(spec: ModelSpec) -> float:
+    """Full fine-tuning's peak learning rate. A small encoder with a fresh head over many labels
+    learns too slowly at BERT's 5e-5: MiniLM-L6 on BANKING77 reached 0.752 after 3 epochs at
+    5e-5 and 0.921 after 5 at 1e-4 (docs/benchmarks.md)."""
+    if spec.kind == "encoder":
+        return 1e-4 if spec.n_params() < SMALL_ENCODER_PARAMS else 5e-5
+    return 2e-5 if spec.n_params() < 1e9 else 1e-5
+
+
+def advised_training_keys(hp: Hyperparameters) -> dict[str, Any]:
+    """The keys of an advised config that a comparison's trained arm takes over: how it learns,
+    not what it learns from (the arm's data, model and length are the comparison's own)."""
+    keys: dict[str, Any] = {
+        "learning_rate": hp.learning_rate,
+        "num_train_epochs": hp.num_train_epochs,
+        "per_device_train_batch_size": hp.per_device_train_batch_size,
+        "gradient_accumulation_steps": hp.gradient_accumulation_steps,
+        "gradient_checkpointing": hp.gradient_checkpointing,
+    }
+    if hp.method != "full":
+        keys |= {"lora_r": hp.lora_r, "lora_alpha": hp.lora_alpha, "lora_dropout": hp.lora_dropout}
+        keys["target_modules"] = hp.target_modules
+    return keys
+
+
 def hyperparameters(answers: Answers, spec: ModelSpec, plan: TrainingPlan) -> Hyperparameters:
     method = plan.method
     # The largest batch that fits may be larger than the effective batch: it is not used, since
@@ -127,7 +155,7 @@ def hyperparameters(answers: Answers, spec: ModelSpec, plan: TrainingPlan) -> Hy
     per_device = min(plan.batch_size, EFFECTIVE_BATCH)
     accumulation = max(1, EFFECTIVE_BATCH // per_device)
     if method == "full":
-        learning_rate = 5e-5 if spec.kind == "encoder" else (2e-5 if spec.n_params() < 1e9 else 1e-5)
+        learning_rate = _full_learning_rate(spec)
         return Hyperparameters(
             method, learning_rate, epochs_for(plan.n_examples), per_device, accumulation, plan.seq_len,
             plan.gradient_checkpointing,

@@ -16,7 +16,9 @@ from typing import Any
 from advisor.answers import Answers
 from advisor.architectures import KNOWN, ModelSpec, spec_for, spec_from_params
 from advisor.estimate import Estimate, Hardware, estimate_inference
+from advisor.expectations import Expected, expected_quality, test_size_for
 from advisor.hyperparameters import Hyperparameters, base_plan, fit_plan, hyperparameters
+from advisor.probe import Probe
 from advisor.rules import BASE_SCORE, RULES, Constraint, Context, Reason
 from advisor.sources import SOURCES
 from tunewise.errors import ConfigError
@@ -40,6 +42,7 @@ class MethodResult:
     constraints: list[Constraint]
     estimate: Estimate
     hyperparameters: Hyperparameters | None = None
+    expected: Expected | None = None  # the probe's expected score, when the data was probed
 
     @property
     def feasible(self) -> bool:
@@ -55,6 +58,7 @@ class MethodResult:
                 {"criterion": c.criterion, "text": c.text, "source": SOURCES[c.source].short} for c in self.constraints
             ],
             "estimate": self.estimate.to_dict(),
+            "expected": self.expected.to_dict() if self.expected else None,
         }
 
 
@@ -78,10 +82,14 @@ class Recommendation:
     table: list[dict[str, str]]
     next_step: dict[str, Any]
     notes: list[str] = field(default_factory=list)
+    probe: Probe | None = None
+    train_step: dict[str, Any] | None = None  # the next step of the best fine-tuning method, whatever wins
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "recommended": self.recommended,
+            "probe": self.probe.to_dict() if self.probe else None,
+            "train_step": self.train_step,
             "ranking": [r.to_dict() for r in self.ranking],
             "model": {"name": self.model, "params": self.model_params},
             "hardware": self.hardware.describe(),
@@ -160,6 +168,19 @@ def _rag(answers: Answers, spec: ModelSpec, hardware: Hardware) -> Estimate:
     )  # fmt: skip
 
 
+HEAD_FITS, HEAD_ITERATIONS = 5, 100  # C values tried on validation; L-BFGS passes over the data
+
+
+def _head(answers: Answers, spec: ModelSpec, hardware: Hardware) -> Estimate:
+    """A logistic-regression head on frozen embeddings: the retrieval arm's embedding, plus a few
+    seconds of fitting (each pass multiplies every embedding by the label matrix)."""
+    rag = _rag(replace(answers, task="classification"), spec, hardware)
+    embedder = KNOWN[EMBEDDER]
+    labels = max(answers.n_labels or 2, 2)
+    fit_flops = HEAD_FITS * HEAD_ITERATIONS * 2 * answers.n_examples * embedder.hidden_size * labels
+    return replace(rag, method="head", hours=rag.hours + fit_flops / hardware.flops_per_second / 3600)
+
+
 def _place(answers: Answers, estimate_on: Callable[[Hardware], Estimate]) -> tuple[Estimate, Hardware | None]:
     """Estimate on the user's hardware; when it cannot hold the method and the work may leave
     the premises, on the fewest rented 80 GB GPUs that can."""
@@ -186,14 +207,18 @@ def _training(answers: Answers, spec: ModelSpec, method: Method) -> tuple[Estima
 # ---------------------------------------------------------------------------- the recommendation
 
 
-def recommend(answers: Answers, data_path: str | None = None) -> Recommendation:
-    """Rank every method for these answers; raise `ConfigError` when none can work."""
+def recommend(
+    answers: Answers, data_path: str | None = None, *, probe: Probe | None = None, test_size: int | None = None
+) -> Recommendation:
+    """Rank every method for these answers (and what `probe` measured on the data, when given);
+    raise `ConfigError` when none can work. `test_size` is how many examples a comparison would
+    score on (default: a fifth of the data), which decides how close two expected scores tie."""
     spec = model_spec(answers)
     hardware = hardware_of(answers)
     estimates: dict[str, Estimate] = {}
     params: dict[str, Hyperparameters] = {}
     rented: dict[str, Hardware] = {}
-    for method, place in (("prompting", _prompting), ("rag", _rag)):
+    for method, place in (("prompting", _prompting), ("rag", _rag), ("head", _head)):
 
         def on(hw: Hardware, place: Callable[[Answers, ModelSpec, Hardware], Estimate] = place) -> Estimate:
             return place(answers, spec, hw)
@@ -211,7 +236,9 @@ def recommend(answers: Answers, data_path: str | None = None) -> Recommendation:
     if "lora" in rented:
         rented["rag+lora"] = rented["lora"]
 
-    context = Context(answers, spec, hardware, estimates, rented)
+    expected = expected_quality(probe, test_size) if probe is not None else {}
+    tested = test_size_for(answers.n_examples, test_size)
+    context = Context(answers, spec, hardware, estimates, rented, probe, expected, tested)
     reasons: dict[str, list[Reason]] = {m: [] for m in OPTIONS}
     constraints: dict[str, list[Constraint]] = {m: [] for m in OPTIONS}
     for rule in RULES:
@@ -228,6 +255,7 @@ def recommend(answers: Answers, data_path: str | None = None) -> Recommendation:
             constraints[m],
             estimates[m],
             params.get(m),
+            expected.get(m),
         )
         for m in OPTIONS
     ]
@@ -236,6 +264,7 @@ def recommend(answers: Answers, data_path: str | None = None) -> Recommendation:
     if not best.feasible:
         raise ConfigError(_nothing_fits(ranking, answers))
     notes = [f"{m} planned on a rented {hw.describe()}" for m, hw in rented.items()]
+    tuned = next((r for r in ranking if r.method in METHODS and r.feasible), None)
     return Recommendation(
         best.method,
         ranking,
@@ -246,6 +275,8 @@ def recommend(answers: Answers, data_path: str | None = None) -> Recommendation:
         _guide_table(answers, ranking),
         _next_step(best, answers, spec, data_path),
         notes,
+        probe,
+        _next_step(tuned, answers, spec, data_path) if tuned is not None else None,
     )
 
 
@@ -262,9 +293,10 @@ def _combined(lora: Estimate, rag: Estimate) -> Estimate:
 
 
 def _nothing_fits(ranking: list[MethodResult], answers: Answers) -> str:
-    budget_blocked = all(any(c.criterion in {"budget", "time budget"} for c in r.constraints) for r in ranking)
+    relevant = [r for r in ranking if not any(c.criterion == "not classification" for c in r.constraints)]
+    budget_blocked = all(any(c.criterion in {"budget", "time budget"} for c in r.constraints) for r in relevant)
     if budget_blocked:
-        cheapest = min(ranking, key=lambda r: r.estimate.cost_usd)
+        cheapest = min(relevant, key=lambda r: r.estimate.cost_usd)
         return (
             f"the budget is too small for any method: the cheapest, {cheapest.method}, needs about "
             f"${cheapest.estimate.cost_usd:,.2f} and {cheapest.estimate.hours:,.2f} h; raise budget_usd or budget_hours"
@@ -325,6 +357,8 @@ def _next_step(best: MethodResult, answers: Answers, spec: ModelSpec, data_path:
         step["config_file"] = f"tunewise-{method}.yaml"
         step["config"] = config
         commands.append(f"tunewise train tunewise-{method}.yaml")
+    if best.method == "head":
+        commands.append(f"tunewise compare --data {data} --arms rag,head")
     if best.method == "prompting":
         commands.append(f'tunewise generate --model {model} --system "YOUR INSTRUCTIONS" "AN INPUT"')
     step["commands"] = commands

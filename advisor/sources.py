@@ -87,6 +87,25 @@ SOURCES: dict[str, Source] = {
             "0.920 on the same test set (measured by tunewise)",
         ),
         Source(
+            "kumar2022",
+            "Kumar et al. 2022",
+            "Kumar, Raghunathan, Jones, Ma, Liang. Fine-Tuning can Distort Pretrained Features and Underperform "
+            "Out-of-Distribution. ICLR 2022, arXiv:2202.10054. A linear probe on frozen features can match or beat full "
+            "fine-tuning, notably with little labelled data",
+        ),
+        Source(
+            "probe",
+            "tunewise probe",
+            "What tunewise measured on your data before advising: a k-NN vote and a cross-validated linear head on "
+            "frozen embeddings with its learning curve (labels), or the base model's loss, zero-shot answers and the "
+            "nearest training answer (generation); docs/advisor.md has the calibration table",
+        ),
+        Source(
+            "benchmarks",
+            "tunewise benchmarks",
+            "tunewise's own measurements on 2 CPU cores, with the commands that reproduce them (docs/benchmarks.md)",
+        ),
+        Source(
             "estimator",
             "tunewise estimator",
             "tunewise's memory, time and cost estimator (advisor/estimate.py; docs/advisor.md explains the formulas)",

@@ -34,9 +34,16 @@ def _write_part(dataset: Dataset, path: Path) -> Path:
     return path
 
 
-def arm_config(split: FrozenSplit, method: str, folder: Path, overrides: list[str] | None = None) -> TrainConfig:
+def arm_config(
+    split: FrozenSplit,
+    method: str,
+    folder: Path,
+    overrides: list[str] | None = None,
+    advised: dict[str, Any] | None = None,
+) -> TrainConfig:
     """The resolved training config of one arm, its parts written into `folder`: checked (and
-    estimable) before anything trains."""
+    estimable) before anything trains. `advised` (the advisor's learning rate, epochs, batch and
+    rank for this data) fills what the harness would default; `overrides` win over both."""
     from harness.config import build_config
 
     if split.train.shape not in TRAINABLE_SHAPES:
@@ -53,6 +60,7 @@ def arm_config(split: FrozenSplit, method: str, folder: Path, overrides: list[st
         "method": method,
         "seed": split.seed,
         "output_dir": str(folder / "run"),
+        **(advised or {}),
     }
     return build_config(values, overrides, source=f"the {method} arm's config")
 

@@ -35,6 +35,8 @@ def _loaded_heavy(body: str) -> list[str]:
         "import tunewise.data, tunewise.data.profile, tunewise.data.task, tunewise.ownership, tunewise.disk_space",
         "import advisor, advisor.recommend, advisor.estimate, advisor.answers, advisor.hardware, advisor.rules",
         "from tui.cli import main\nmain(['recommend', '--n-examples', '500', '--json'])",
+        "from tui.cli import main\nmain(['recommend', '--from-data', 'demo', '--no-probe', '--json'])",
+        "import advisor.probe, advisor.expectations",
         "from tui.cli import main\nmain(['estimate', '--model', 'llama-2-7b', '--method', 'lora', '--json'])",
         "from tui.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass",
         "from tui.cli import main\n"
@@ -52,5 +54,20 @@ def test_help_is_fast() -> None:
     for _ in range(3):
         start = time.perf_counter()
         subprocess.run([sys.executable, "-m", "tui", "--help"], capture_output=True, cwd=REPO, check=True)
+        timings.append(time.perf_counter() - start)
+    assert min(timings) < 1.0, timings
+
+
+def test_advice_without_a_probe_is_fast() -> None:
+    # `--no-probe` is the answers-only path: reading the demo and ranking stay under a second.
+    timings = []
+    for _ in range(3):
+        start = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "tui", "recommend", "--from-data", "demo", "--no-probe", "--json"],
+            capture_output=True,
+            cwd=REPO,
+            check=True,
+        )
         timings.append(time.perf_counter() - start)
     assert min(timings) < 1.0, timings

@@ -51,6 +51,7 @@ class ComparisonPlan:
     answers_file: Path | None = None
     budget_minutes: float | None = None
     fresh: bool = False  # run every arm again even when the registry holds a matching result
+    probe: bool = True  # measure the data before the advice (cached); False advises from the answers alone
 
     def check(self) -> None:
         """Refuse a bad plan before any data is read."""
@@ -113,8 +114,11 @@ class ArmRunner:
         declared: Hardware,
         tokens_per_example: int | None,
         log: Callable[[str], None],
+        advised: dict[str, dict[str, Any]] | None = None,
     ) -> None:
         self.split, self.plan = split, plan
+        # The advisor's training keys per trained arm: the arm tries what the user was told to run.
+        self.advised = advised or {}
         self.here, self.declared = here, declared
         self.tokens_per_example = tokens_per_example
         self.log = log
@@ -151,6 +155,7 @@ class ArmRunner:
             }
         if arm in TRAINED_ARMS:
             settings["overrides"] = list(self.plan.overrides)
+            settings["advised"] = self.advised.get(arm)
         return settings
 
     def run(self, arm: str) -> ArmOutcome:
@@ -236,7 +241,14 @@ class ArmRunner:
         split, sample, retrieval = self.split, self.sample, None
         if arm == "rag+lora":
             split, sample, retrieval = self._with_examples()
-        config = arm_config(split, "lora" if arm == "rag+lora" else arm, folder, self.plan.overrides)
+        method = "lora" if arm == "rag+lora" else arm
+        config = arm_config(split, method, folder, self.plan.overrides, self.advised.get(arm))
+        rate = "the default" if config.learning_rate is None else f"{config.learning_rate:g}"
+        self.log(
+            f"{arm}: learning rate {rate}, {config.num_train_epochs:g} epochs, batch "
+            f"{config.per_device_train_batch_size} x {config.gradient_accumulation_steps}"
+            + (" (the advisor's config)" if arm in self.advised else "")
+        )
         labels = len(set(split.train.labels() or []))
         tokens = self.tokens_per_example
         estimate = training_estimate(
@@ -365,6 +377,7 @@ def _compare(plan: ComparisonPlan, log: Callable[[str], None]) -> dict[str, Any]
     from advisor.answers import build_answers, collect_answers
     from advisor.comparison import summarise
     from advisor.hardware import detect_hardware
+    from advisor.hyperparameters import advised_training_keys
     from advisor.recommend import hardware_of, recommend
     from tunewise import __version__
     from tunewise.data.protocol import freeze_split, ids_of
@@ -377,7 +390,14 @@ def _compare(plan: ComparisonPlan, log: Callable[[str], None]) -> dict[str, Any]
     detected = detect_hardware().answers()
     # The advice is fixed before any arm runs, so that the verdict can say whether it held.
     answers, _ = collect_answers(data=data, detect_hardware=True, answers_file=plan.answers_file)
-    recommendation = recommend(answers, data_path=plan.data.path)
+    probe = None
+    if plan.probe:
+        from advisor.probe import probe_lines, run_probe
+
+        probe = run_probe(data.train, seed=plan.data.seed)
+        for line in probe_lines(probe.to_dict()):
+            log(f"probe: {line}")
+    recommendation = recommend(answers, data_path=plan.data.path, probe=probe, test_size=len(split.test))
     advice = recommendation.recommended
     from tunewise.data.shapes import Shape
 
@@ -388,6 +408,11 @@ def _compare(plan: ComparisonPlan, log: Callable[[str], None]) -> dict[str, Any]
     if plan.budget_minutes is None and answers.budget_hours is not None:
         plan.budget_minutes = answers.budget_hours * 60
     log(f"arms: {', '.join(arms)} (advice: {advice})")
+    advised = {
+        r.method: advised_training_keys(r.hyperparameters)
+        for r in recommendation.ranking
+        if r.hyperparameters is not None and r.method in TRAINED_ARMS
+    }
     runner = ArmRunner(
         split,
         plan,
@@ -395,6 +420,7 @@ def _compare(plan: ComparisonPlan, log: Callable[[str], None]) -> dict[str, Any]
         declared=hardware_of(answers),
         tokens_per_example=answers.tokens_per_example,
         log=log,
+        advised=advised,
     )
     outcomes = [runner.run(arm) for arm in arms]
     from tunewise.data.shapes import target_text
@@ -411,7 +437,10 @@ def _compare(plan: ComparisonPlan, log: Callable[[str], None]) -> dict[str, Any]
         classification=classification,
     )
     hardware = {"here": runner.here.describe(), "declared": runner.declared.describe()}
+    expected = {r.method: r.expected.to_dict() for r in recommendation.ranking if r.expected is not None}
     return results | {
+        "probe": probe.to_dict() if probe else None,
+        "expected": expected,
         "tunewise_version": __version__,
         "data": plan.data.path,
         "eval": plan.data.eval_path,

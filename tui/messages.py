@@ -35,6 +35,13 @@ class ModelPrepared(Message):
 @dataclass
 class AdviceReady(Message):
     advice: dict[str, Any]
+    probing: bool = False  # the advice from the answers alone, while the data is being measured
+
+
+@dataclass
+class ProbeProgressed(Message):
+    stage: str
+    fraction: float
 
 
 @dataclass

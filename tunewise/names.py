@@ -17,8 +17,9 @@ TRAIN_TASKS = ("classification", "generation")
 Method = Literal["full", "lora", "qlora"]
 # The ways to fine-tune, as the estimator, the harness and the advice name them.
 METHODS: tuple[Method, ...] = ("full", "lora", "qlora")
-# Every option the advisor ranks: the fine-tuning methods and the ones that train nothing.
-OPTIONS = ("prompting", "rag", "full", "lora", "qlora", "rag+lora")
+# Every option the advisor ranks: the fine-tuning methods and the ones that train no model
+# weights (`head` fits a linear classifier on frozen sentence embeddings, in seconds).
+OPTIONS = ("prompting", "rag", "head", "full", "lora", "qlora", "rag+lora")
 TRAINED_OPTIONS = ("full", "lora", "qlora", "rag+lora")
 
 DEFAULT_ENCODER = "minilm-l6"

@@ -80,7 +80,9 @@ async def test_train_key_trains_the_advice_and_stop_resumes(
     monkeypatch.chdir(tmp_path)  # runs/ is created where the app starts
     app = TunewiseApp(DataSpec(path=str(sentiment_data)))
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen) and app.screen.advice is not None)
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, HomeScreen) and (app.screen.advice or {}).get("probe") is not None
+        )
         await pilot.press("t")
         await wait_for(pilot, lambda: isinstance(app.screen, TrainScreen))
         screen = app.screen

@@ -55,7 +55,11 @@ def test_compare_scores_every_arm_on_the_same_test_set_and_gives_a_verdict(
     for arm in saved["arms"]:
         assert f"| `{arm['name']}` | {arm['metrics']['accuracy']:.3f} [" in report
     assert split["test_hash"] in report
-    assert verdict["advice"] in {"prompting", "rag", "full", "lora", "qlora", "rag+lora"}
+    assert verdict["advice"] in {"prompting", "rag", "head", "full", "lora", "qlora", "rag+lora"}
+    # The advice was fixed on a probe of the training and validation parts, never the test set.
+    probe = saved["probe"]
+    assert probe["n_examples"] == 80 and probe["labels"]["n_labels"] == 2
+    assert {"rag", "head", "full"} <= set(saved["expected"])
     # Run again into the same folder: a comparison replaces a comparison.
     assert cli("compare", "--data", train, "--eval", test, "--arms", "head", "--out", out).code == 0
     assert [arm["name"] for arm in json.loads((out / "results.json").read_text())["arms"]] == ["head"]
@@ -92,6 +96,11 @@ def test_a_trained_arm_chooses_on_validation_and_a_failing_arm_does_not_stop_the
     assert arms["lora"]["eval_hash"] == arms["rag"]["eval_hash"]
     lora = arms["lora"]["config"]
     assert lora["eval_data"].endswith("validation.jsonl") and lora["lora_r"] == 4  # chosen on validation
+    # The arm trains the advisor's config for this data (the learning rate and epochs it would hand
+    # out); the user's --set keys win over it.
+    from advisor.hyperparameters import epochs_for
+
+    assert lora["learning_rate"] == 5e-4 and lora["num_train_epochs"] == epochs_for(80)
     assert (Path(lora["output_dir"]) / "metrics.json").is_file()
     assert arms["lora"]["cost"]["disk_bytes"] > 0 and arms["lora"]["cost"]["setup_seconds"] > 0
 

@@ -83,6 +83,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument(
         "--fresh", action="store_true", help="run every arm again, even one the run registry holds a result for"
     )
+    parser.add_argument(
+        "--no-probe",
+        action="store_true",
+        help="fix the advice from the answers alone, without measuring the data first (the probe is cached)",
+    )
     parser.add_argument("--json", action="store_true", help="print results.json instead of a table")
     parser.set_defaults(run=run)
 
@@ -119,6 +124,7 @@ def run(args: argparse.Namespace) -> int:
         answers_file=args.answers,
         budget_minutes=args.budget_minutes,
         fresh=args.fresh,
+        probe=not args.no_probe,
     )
     plan.check()  # a misspelt arm fails before any data is read
     out = check_target(args.out, COMPARISON, flag="--out", inputs=[args.data, args.eval_path]) if args.out else None

@@ -12,6 +12,8 @@ from tui.commands.answer_flags import add_answer_arguments, answers_from_flags
 
 if TYPE_CHECKING:
     from advisor.answers import Answers
+    from advisor.probe import Probe
+    from tunewise.data.task import TaskData
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -27,7 +29,21 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("--answers", type=Path, metavar="FILE", help="a YAML file of answers (see --save-answers)")
     parser.add_argument("--from-data", metavar="DATA", help="fill task, sizes and token lengths from your data")
     parser.add_argument(
+        "--eval",
+        dest="eval_path",
+        metavar="TEST",
+        help="with --from-data: the test set a comparison will score on (default: a split of DATA); never probed",
+    )
+    parser.add_argument(
         "--columns", metavar="MAP", help="column mapping for --from-data, e.g. text=utterance,label=intent"
+    )
+    parser.add_argument(
+        "--no-probe",
+        action="store_true",
+        help="with --from-data, advise from the answers alone: skip the minute-long measurement of the data",
+    )
+    parser.add_argument(
+        "--fresh-probe", action="store_true", help="measure the data again even when a probe of it is cached"
     )
     parser.add_argument(
         "--detect-hardware", action="store_true", help="fill GPU memory and count, RAM and cores from this machine"
@@ -38,15 +54,22 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.set_defaults(run=run)
 
 
-def resolve_answers(args: argparse.Namespace) -> Answers:
+def resolve_answers(args: argparse.Namespace) -> tuple[Answers, TaskData | None]:
+    """The answers from every source, and the data when `--from-data` names some."""
     from advisor.answers import collect_answers
     from tunewise.data.shapes import parse_column_map
-    from tunewise.data.task import DataSpec
+    from tunewise.data.task import DataSpec, load_task_data
 
     flags = answers_from_flags(args)  # parsed first: a bad flag fails before any data is read
     data = None
     if args.from_data:
-        data = DataSpec(path=args.from_data, task=flags.get("task"), columns=parse_column_map(args.columns))
+        spec = DataSpec(
+            path=args.from_data,
+            eval_path=args.eval_path,
+            task=flags.get("task"),
+            columns=parse_column_map(args.columns),
+        )
+        data = load_task_data(spec)
     answers, _ = collect_answers(
         data=data,
         model=flags.get("base_model"),
@@ -54,17 +77,39 @@ def resolve_answers(args: argparse.Namespace) -> Answers:
         answers_file=args.answers,
         flags=flags,
     )
-    return answers
+    return answers, data
+
+
+def probe_with_status(data: TaskData, *, fresh: bool = False, quiet: bool = False) -> Probe:
+    """Run (or read the cached) probe of `data`'s training part, showing its stage on stderr."""
+    from rich.console import Console
+
+    from advisor.probe import run_probe
+
+    console = Console(stderr=True, quiet=quiet)
+    with console.status("probing the data") as status:
+
+        def progress(stage: str, done: float) -> None:
+            status.update(f"probing the data: {stage} ({done:.0%})")
+
+        return run_probe(data.train, seed=data.spec.seed, progress=progress, fresh=fresh)
 
 
 def run(args: argparse.Namespace) -> int:
     from advisor.answers import answer_warnings, check_destination, save_answers
     from advisor.recommend import recommend
+    from tunewise.errors import ConfigError
 
     if args.save_answers:
         check_destination(args.save_answers, "--save-answers")  # before --from-data reads anything
-    answers = resolve_answers(args)
-    result = recommend(answers, data_path=args.from_data)
+    if args.eval_path and not args.from_data:
+        raise ConfigError("--eval names the test set of --from-data DATA; give --from-data too")
+    answers, data = resolve_answers(args)
+    probe = None
+    if data is not None and not args.no_probe:
+        probe = probe_with_status(data, fresh=args.fresh_probe, quiet=args.json)
+    test_size = len(data.eval) if data is not None else None
+    result = recommend(answers, data_path=args.from_data, probe=probe, test_size=test_size)
     if args.save_answers:
         save_answers(answers, args.save_answers)
     for warning in answer_warnings(answers):
@@ -89,17 +134,24 @@ def render(report: dict[str, Any], detailed: int = 3) -> None:
         f"[bold]Recommended: {report['recommended']}[/]   model {model['name']} ({model['params'] / 1e6:,.1f}M parameters), "
         f"hardware {report['hardware']}"
     )
+    if report.get("probe"):
+        render_probe(console, report["probe"])
+    measured = any(row.get("expected") for row in report["ranking"])
     ranking = Table(title="ranking", title_justify="left")
-    for column in ("#", "method", "score", "memory", "time", "cost"):
+    columns = ("#", "method", "score", *(("expected",) if measured else ()), "memory", "time", "cost")
+    for column in columns:
         ranking.add_column(column, justify="right" if column not in ("method",) else "left", no_wrap=True)
     ranking.add_column("blocked by", overflow="fold")
     for rank, row in enumerate(report["ranking"], start=1):
         est = row["estimate"]
         blocked = "; ".join(c["text"] for c in row["constraints"])
         style = "" if row["feasible"] else "dim"
+        expected = row.get("expected")
+        shown = f"{expected['mid']:.2f} ({expected['low']:.2f}-{expected['high']:.2f})" if expected else "-"
         ranking.add_row(
-            str(rank), row["method"], f"{row['score']:.0f}", f"{est['memory_gb']:.1f} GB",
-            human_duration(est["hours"]), human_money(est["cost_usd"]), blocked, style=style,
+            str(rank), row["method"], f"{row['score']:.0f}", *((shown,) if measured else ()),
+            f"{est['memory_gb']:.1f} GB", human_duration(est["hours"]), human_money(est["cost_usd"]), blocked,
+            style=style,
         )  # fmt: skip
     console.print(ranking)
     for row in report["ranking"][:detailed]:
@@ -128,3 +180,11 @@ def render(report: dict[str, Any], detailed: int = 3) -> None:
         console.print(f"  $ {command}", markup=False, highlight=False)
     for note in report["notes"]:
         console.print(f"[yellow]note:[/] {note}")
+
+
+def render_probe(console: Any, probe: dict[str, Any]) -> None:
+    from advisor.probe import probe_lines
+
+    console.print("[bold]Probe[/]")
+    for line in probe_lines(probe):
+        console.print(f"  {line}", markup=False, highlight=False)

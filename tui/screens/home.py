@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -11,7 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
 
-from tui.messages import AdviceReady, ModelPrepared, PrepareProgressed, ProfileReady, WorkFailed
+from tui.messages import AdviceReady, ModelPrepared, PrepareProgressed, ProbeProgressed, ProfileReady, WorkFailed
 from tui.screens.error_modal import ErrorModal
 from tunewise.data.task import DataSpec
 from tunewise.errors import TunewiseError
@@ -66,16 +67,34 @@ class HomeScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="profile")
     def load_profile(self) -> None:
+        """The profile, the advice from the answers at once, then the advice once the probe has
+        measured the data (a minute the first time, cached after)."""
         from advisor.answers import collect_answers
+        from advisor.probe import run_probe
         from advisor.recommend import recommend
+        from tunewise.data.task import load_task_data
 
         try:
-            answers, report = collect_answers(data=self.spec, detect_hardware=True)
+            data = load_task_data(self.spec)
+            answers, report = collect_answers(data=data, detect_hardware=True)
             assert report is not None
             self.post_message(ProfileReady(report))
-            self.post_message(AdviceReady(recommend(answers, data_path=self.spec.path).to_dict()))
+            tested = len(data.eval)
+            first = recommend(answers, data_path=self.spec.path, test_size=tested)
+            self.post_message(AdviceReady(first.to_dict(), probing=True))
+
+            def progress(stage: str, fraction: float) -> None:
+                self.post_message(ProbeProgressed(stage, fraction))
+
+            probe = run_probe(data.train, seed=self.spec.seed, progress=progress)
+            measured = recommend(answers, data_path=self.spec.path, probe=probe, test_size=tested)
+            self.post_message(AdviceReady(measured.to_dict()))
         except TunewiseError as exc:
             self.post_message(WorkFailed(exc.title, exc.message))
+
+    @on(ProbeProgressed)
+    def show_probe_progress(self, event: ProbeProgressed) -> None:
+        self.query_one("#advice-pane").border_subtitle = f"probing the data: {event.stage} ({event.fraction:.0%})"
 
     @on(ProfileReady)
     def show_profile(self, event: ProfileReady) -> None:
@@ -99,14 +118,22 @@ class HomeScreen(Screen[None]):
         from tunewise.units import human_duration, human_money
 
         self.advice = advice = event.advice
+        pane = self.query_one("#advice-pane")
+        pane.border_subtitle = "probing the data..." if event.probing else ""
         lines = [f"[b]Recommended: {advice['recommended']}[/]  ({advice['hardware']})", ""]
         for row in advice["ranking"][:4]:
             est = row["estimate"]
             mark = "" if row["feasible"] else " [red](blocked)[/]"
+            expected = row.get("expected")
+            quality = f"  ~{expected['mid']:.2f}" if expected else ""
             lines.append(
                 f"{row['method']:<10} {row['score']:>4.0f}  {est['memory_gb']:.1f} GB  "
-                f"{human_duration(est['hours'])}  {human_money(est['cost_usd'])}{mark}"
+                f"{human_duration(est['hours'])}  {human_money(est['cost_usd'])}{quality}{mark}"
             )
+        if advice.get("probe"):
+            from advisor.probe import probe_lines
+
+            lines += ["", *[f"[dim]{escape(line)}[/]" for line in probe_lines(advice["probe"])[1:3]]]
         top = advice["ranking"][0]
         lines += ["", *[f"+ {r['text']}" for r in top["reasons"] if r["points"] > 0][:3]]
         lines += ["", "[dim]tunewise recommend --from-data DATA for the full reasoning[/]"]
@@ -171,7 +198,8 @@ class HomeScreen(Screen[None]):
     # ------------------------------------------------------------------ training
 
     def action_train(self) -> None:
-        """Train what the advice recommends (LoRA by default) on this data, in a new run folder."""
+        """Train the advice's best fine-tuning method (with its config) on this data, in a new run
+        folder, even when retrieval or the head is what the advice ranks first."""
         try:
             config, resume = self.training_config()
         except TunewiseError as exc:
@@ -187,7 +215,7 @@ class HomeScreen(Screen[None]):
         from harness.config import build_config
         from harness.run_folder import default_output_dir, resume_or_next
 
-        step = (self.advice or {}).get("next_step") or {}
+        step = (self.advice or {}).get("train_step") or {}
         values: dict[str, Any] = dict(step.get("config") or {"method": "lora"})
         values |= {"data": self.spec.path, "eval_fraction": self.spec.eval_fraction, "seed": self.spec.seed}
         if self.spec.eval_path:
