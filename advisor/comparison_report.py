@@ -54,9 +54,13 @@ def metric_keys(results: dict[str, Any]) -> tuple[str, ...]:
     return ("token_f1", "exact_match", "chrf")
 
 
+EXPECTED = "expected before running"
+
+
 def columns(results: dict[str, Any]) -> tuple[str, ...]:
     first, *rest = metric_keys(results)
-    return ("arm", f"{METRIC_TITLES[first]} [95% CI]", *(METRIC_TITLES[k] for k in rest), *COST_COLUMNS)
+    expected = (EXPECTED,) if results.get("expected") else ()
+    return ("arm", f"{METRIC_TITLES[first]} [95% CI]", *expected, *(METRIC_TITLES[k] for k in rest), *COST_COLUMNS)
 
 
 def arm_rows(results: dict[str, Any]) -> list[dict[str, str]]:
@@ -77,6 +81,9 @@ def arm_rows(results: dict[str, Any]) -> list[dict[str, str]]:
         low, high = arm["ci95"][first]
         projected = cost.get("projected_setup_seconds")
         row[names[1]] = f"{metrics[first]:.3f} [{low:.3f}, {high:.3f}]"
+        expected = (results.get("expected") or {}).get(arm["name"])
+        if expected and EXPECTED in row:
+            row[EXPECTED] = f"{expected['mid']:.2f} ({expected['low']:.2f}-{expected['high']:.2f})"
         for key in rest:
             row[METRIC_TITLES[key]] = f"{metrics.get(key, 0.0):.3f}"
         row |= {
@@ -122,6 +129,15 @@ def method_sentences(results: dict[str, Any]) -> list[str]:
             f"The prompted arms answer one example at a time, so they were scored on a seeded sample of "
             f"{split['prompt_sample']:,} test examples (the same sample for each); their intervals are wider, and "
             "each is paired with the best arm on that sample only."
+        )
+    probe = results.get("probe")
+    if probe:
+        from advisor.probe import probe_lines
+
+        figures = "; ".join(probe_lines(probe)[1:])
+        sentences.append(
+            f"The advice was fixed before any arm ran, on a probe of the {probe['n_examples']:,} training and validation "
+            f"examples (never the test set): {figures}."
         )
     hardware = results.get("hardware")
     if hardware:

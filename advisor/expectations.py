@@ -116,7 +116,11 @@ def _labelled(signals: LabelSignals, probed: int, tested: int) -> dict[str, Expe
         "rag": _ranged(knn, _noise(knn, probed, tested), f"k-NN vote, leave-one-out on {probed:,} examples"),
         "head": _ranged(head, _noise(head, probed, tested), f"linear head, {signals.folds}-fold cross-validated"),
     }
-    basis = f"the head plus {removed:.0%} of its errors (head above the vote, learning curve, examples per label)"
+    per_label = sum(signals.counts.values()) / max(signals.n_labels, 1)
+    basis = (
+        f"the head plus {removed:.0%} of its errors: head {signals.head_accuracy:.3f} against the vote's {knn:.3f}, "
+        f"{signals.curve_gain:+.3f} from the last doubling of data, {per_label:,.0f} examples a label"
+    )
     # Fine-tuning can also end below the head (too few updates, an unlucky seed): the low end
     # is the head's own.
     noise = _noise(trained, probed, tested)

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 PROBE_VERSION = 1  # bump when what the probe measures changes: cached probes are then measured again
 PROBE_LIMIT = 10_000  # examples probed; larger data is sampled (seeded)
+MIN_PROBED = 20  # below this, cross-validation and leave-one-out say nothing a user can act on
 
 
 @dataclass(frozen=True)
@@ -158,13 +159,18 @@ def run_probe(
     lm: str | None = None,
     progress: Progress | None = None,
     fresh: bool = False,
-) -> Probe:
+) -> Probe | None:
     """Probe `data` (the training part of the user's data: a comparison's training and validation
-    slices, never its test set), or read the cached probe of the same examples and models."""
+    slices, never its test set), or read the cached probe of the same examples and models.
+
+    None when there is nothing a probe can measure: documents without answers, or fewer than
+    `MIN_PROBED` examples (the advice then rests on the answers alone)."""
     from tunewise.atomic import atomic_write_json
     from tunewise.data.shapes import Shape
     from tunewise.names import DEFAULT_CAUSAL_LM, DEFAULT_EMBEDDER
 
+    if data.shape is Shape.DOCUMENTS or len(data) < MIN_PROBED:
+        return None
     labelled = data.shape is Shape.LABELLED
     models = {"embedder": embedder or DEFAULT_EMBEDDER}
     if not labelled:

@@ -351,7 +351,10 @@ def measured_quality(ctx: Context) -> Iterator[Finding]:
     cheapest = min(tied, key=lambda m: (ctx.estimates[m].hours, ctx.estimates[m].cost_usd))
     for method, e in expected.items():
         said = f"expected {e.mid:.2f} ({e.low:.2f}-{e.high:.2f}; {e.basis})"
-        if method == cheapest:
+        if method == cheapest and method == best:
+            text = f"{said}: the best expected, and no cheaper arm is expected within reach of it"
+            yield Reason(method, TIED_AND_CHEAPEST, "measured quality", text, "probe")
+        elif method == cheapest:
             text = f"{said}: within {margin(method):.2f} of the best expected ({top:.2f}) and the cheapest such arm"
             yield Reason(method, TIED_AND_CHEAPEST, "measured quality", text, "probe")
         elif method in tied:

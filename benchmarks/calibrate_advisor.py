@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 SHARED = ROOT.parent / "shared" / "data"
 TUNEWISE = [sys.executable, "-m", "tui"]
 CLOSE = 0.05  # points of accuracy, beyond the advised arm's own interval
@@ -101,7 +102,39 @@ def calibrate(name: str, data: list[str], arms: str, *, fresh_probe: bool) -> di
         "close": close,
         "probe_seconds": advice["probe"]["seconds"],
         "recommend_seconds": round(advised_in, 1),
+        "_advice": advice,
     }
+
+
+def sensitivity(rows: list[dict[str, Any]]) -> None:
+    """How many picks would still equal the shipped arm with other constants: round numbers
+    that hold over a range are a principle; a knife-edge would be a fit to these sets."""
+    from advisor import expectations
+    from advisor.answers import build_answers
+    from advisor.probe import Probe
+    from advisor.recommend import recommend
+
+    print("\nadvice == ship, by the two weights of the fine-tuning gain (rows: GAP_WEIGHT; columns: PER_LABEL_FULL)")
+    per_label = (100, 200, 300, 500, 1000)
+    print("| GAP_WEIGHT | " + " | ".join(str(p) for p in per_label) + " |")
+    print("|---|" + "---|" * len(per_label))
+    saved = expectations.GAP_WEIGHT, expectations.PER_LABEL_FULL
+    try:
+        for gap in (0.5, 1.0, 1.5, 2.0, 3.0):
+            cells = []
+            for full in per_label:
+                expectations.GAP_WEIGHT, expectations.PER_LABEL_FULL = gap, full
+                held = 0
+                for row in rows:
+                    advice = row["_advice"]
+                    answers = build_answers(advice["answers"])
+                    probe = Probe.from_dict(advice["probe"])
+                    pick = recommend(answers, probe=probe, test_size=row["test"]).recommended
+                    held += pick == row["ship"]
+                cells.append(f"{held}/{len(rows)}")
+            print(f"| {gap:g} | " + " | ".join(cells) + " |")
+    finally:
+        expectations.GAP_WEIGHT, expectations.PER_LABEL_FULL = saved
 
 
 def main() -> None:
@@ -133,7 +166,8 @@ def main() -> None:
         f"\nadvice == ship in {held} of {len(rows)}; within interval + {CLOSE * 100:.0f} points in "
         f"{sum(bool(r['close']) for r in rows)} of {len(rows)}"
     )
-    print(json.dumps(rows, indent=1))
+    sensitivity(rows)
+    print(json.dumps([{k: v for k, v in r.items() if not k.startswith("_")} for r in rows], indent=1))
 
 
 if __name__ == "__main__":

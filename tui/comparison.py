@@ -19,6 +19,7 @@ from tunewise.errors import ConfigError, DataError, InterruptionError, TunewiseE
 if TYPE_CHECKING:
     from advisor.comparison import ArmOutcome
     from advisor.estimate import Hardware
+    from advisor.probe import Probe
     from rag.arms import EmbeddedSplit
     from tunewise.data.protocol import FrozenSplit
     from tunewise.data.shapes import Dataset
@@ -347,6 +348,19 @@ def _sample_record(split: FrozenSplit, sample: Dataset) -> dict[str, Any]:
     return record
 
 
+def _probe(plan: ComparisonPlan, train: Dataset, log: Callable[[str], None]) -> Probe | None:
+    """The probe the advice rests on (cached: `tunewise recommend --from-data` saw the same)."""
+    if not plan.probe:
+        return None
+    from advisor.probe import probe_lines, run_probe
+
+    probe = run_probe(train, seed=plan.data.seed)
+    lines = probe_lines(probe.to_dict()) if probe else ["too few examples to measure; the advice rests on the answers"]
+    for line in lines:
+        log(f"probe: {line}")
+    return probe
+
+
 def run_comparison(plan: ComparisonPlan, log: Callable[[str], None], *, out: Path | None = None) -> dict[str, Any]:
     """Freeze the split, fix the advice, run every arm, judge them: `results.json` as a dict.
 
@@ -390,13 +404,7 @@ def _compare(plan: ComparisonPlan, log: Callable[[str], None]) -> dict[str, Any]
     detected = detect_hardware().answers()
     # The advice is fixed before any arm runs, so that the verdict can say whether it held.
     answers, _ = collect_answers(data=data, detect_hardware=True, answers_file=plan.answers_file)
-    probe = None
-    if plan.probe:
-        from advisor.probe import probe_lines, run_probe
-
-        probe = run_probe(data.train, seed=plan.data.seed)
-        for line in probe_lines(probe.to_dict()):
-            log(f"probe: {line}")
+    probe = _probe(plan, data.train, log)
     recommendation = recommend(answers, data_path=plan.data.path, probe=probe, test_size=len(split.test))
     advice = recommendation.recommended
     from tunewise.data.shapes import Shape

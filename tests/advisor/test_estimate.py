@@ -171,6 +171,16 @@ def test_small_data_gets_enough_updates_at_an_effective_batch_of_16() -> None:
     assert epochs_for(9_003) == 3 and epochs_for(50_000) == 2  # enough updates already: no more passes
 
 
+def test_a_new_head_sees_every_label_often_enough() -> None:
+    from advisor.hyperparameters import MAX_EPOCHS, MIN_SEEN_PER_LABEL, epochs_for
+
+    # BANKING77: 130 examples a label; two passes left full fine-tuning at 0.812.
+    assert epochs_for(10_003, n_labels=77) == 4
+    assert MIN_SEEN_PER_LABEL <= 4 * 10_003 / 77
+    assert epochs_for(3_000, n_labels=3) == epochs_for(3_000)  # sentiment: every label seen plenty
+    assert epochs_for(200, n_labels=100) == MAX_EPOCHS
+
+
 def test_advised_batches_add_up_to_16_even_where_32_fit() -> None:
     from advisor.answers import build_answers
     from advisor.recommend import recommend

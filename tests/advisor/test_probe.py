@@ -89,3 +89,11 @@ def test_recommend_from_data_shows_the_probe_and_no_probe_skips_it(cli: Callable
     skipped = cli("recommend", "--from-data", "demo", "--detect-hardware", "--no-probe", "--json")
     assert skipped.code == 0, skipped.err
     assert '"probe": null' in skipped.out
+
+
+def test_too_little_data_is_not_probed_and_says_so(tmp_path: Path, cli: Callable[..., CliResult]) -> None:
+    path = tmp_path / "tiny.csv"
+    path.write_text("text,label\n" + "".join(f"item {i},{'ab'[i % 2]}\n" for i in range(14)))
+    result = cli("recommend", "--from-data", path)
+    assert result.code == 0, result.err
+    assert "nothing a probe can measure" in result.err and "Probe" not in result.out

@@ -60,6 +60,7 @@ def test_compare_scores_every_arm_on_the_same_test_set_and_gives_a_verdict(
     probe = saved["probe"]
     assert probe["n_examples"] == 80 and probe["labels"]["n_labels"] == 2
     assert {"rag", "head", "full"} <= set(saved["expected"])
+    assert "| expected before running |" in report and "on a probe of the 80 training and validation" in report
     # Run again into the same folder: a comparison replaces a comparison.
     assert cli("compare", "--data", train, "--eval", test, "--arms", "head", "--out", out).code == 0
     assert [arm["name"] for arm in json.loads((out / "results.json").read_text())["arms"]] == ["head"]
@@ -100,7 +101,7 @@ def test_a_trained_arm_chooses_on_validation_and_a_failing_arm_does_not_stop_the
     # out); the user's --set keys win over it.
     from advisor.hyperparameters import epochs_for
 
-    assert lora["learning_rate"] == 5e-4 and lora["num_train_epochs"] == epochs_for(80)
+    assert lora["learning_rate"] == 5e-4 and lora["num_train_epochs"] == epochs_for(80, n_labels=2)
     assert (Path(lora["output_dir"]) / "metrics.json").is_file()
     assert arms["lora"]["cost"]["disk_bytes"] > 0 and arms["lora"]["cost"]["setup_seconds"] > 0
 

@@ -63,7 +63,11 @@ def run(args: argparse.Namespace) -> int:
         f"{report.get('n_labels') or 0} labels "
         f"(a seeded {len(data.eval):,}-example test split)"
     )
-    recommendation = recommend(answers, data_path=spec.path)
+    from advisor.probe import run_probe
+
+    # The comparison probes the same examples and reads this probe back from the cache.
+    probe = run_probe(data.train, seed=spec.seed)
+    recommendation = recommend(answers, data_path=spec.path, probe=probe, test_size=len(data.eval))
     trained = next(
         (
             r.method
@@ -73,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         FALLBACK_TRAINED_ARM,
     )
     say(f"advice: {recommendation.recommended} (the training method to try: {trained})")
-    timings["profile and advice"] = time.perf_counter() - started
+    timings["profile, probe and advice"] = time.perf_counter() - started
 
     plan = ComparisonPlan(
         data=spec,

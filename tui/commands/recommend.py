@@ -80,7 +80,7 @@ def resolve_answers(args: argparse.Namespace) -> tuple[Answers, TaskData | None]
     return answers, data
 
 
-def probe_with_status(data: TaskData, *, fresh: bool = False, quiet: bool = False) -> Probe:
+def probe_with_status(data: TaskData, *, fresh: bool = False, quiet: bool = False) -> Probe | None:
     """Run (or read the cached) probe of `data`'s training part, showing its stage on stderr."""
     from rich.console import Console
 
@@ -108,6 +108,12 @@ def run(args: argparse.Namespace) -> int:
     probe = None
     if data is not None and not args.no_probe:
         probe = probe_with_status(data, fresh=args.fresh_probe, quiet=args.json)
+        if probe is None:
+            print(
+                f"note: {len(data.train):,} training examples of {data.train.shape.value} data: nothing a probe can "
+                "measure, so the advice rests on the answers alone",
+                file=sys.stderr,
+            )
     test_size = len(data.eval) if data is not None else None
     result = recommend(answers, data_path=args.from_data, probe=probe, test_size=test_size)
     if args.save_answers:
