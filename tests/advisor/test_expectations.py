@@ -36,7 +36,8 @@ def classification(n: int = 3000, **more: object) -> Answers:
 def test_flat_signals_send_the_user_to_the_cheapest_tied_arm() -> None:
     # The vote and the head agree and more data stopped helping: the encoder already has it.
     probe = labelled_probe(knn=0.925, head=0.925, curve=(0.91, 0.922, 0.925))
-    result = recommend(classification(), probe=probe, test_size=1000)
+    # Enough data that training takes a while here: no "cheap to check" shortcut.
+    result = recommend(classification(30_000), probe=probe, test_size=1000)
     assert result.recommended == "rag"
     by_method = {r.method: r for r in result.ranking}
     criteria = [reason.criterion for reason in by_method["rag"].reasons]
@@ -44,7 +45,7 @@ def test_flat_signals_send_the_user_to_the_cheapest_tied_arm() -> None:
     full = by_method["full"].expected
     assert full is not None and full.mid - 0.925 < tie_margin(0.925, full.mid, 1000)
     # A vote below the head loses its place to the head, which is then the cheapest tied arm.
-    lower = recommend(classification(), probe=labelled_probe(0.915, 0.925, (0.92, 0.925, 0.925)), test_size=1000)
+    lower = recommend(classification(30_000), probe=labelled_probe(0.915, 0.925, (0.92, 0.925, 0.925)), test_size=1000)
     assert lower.recommended == "head"
 
 
@@ -63,10 +64,16 @@ def test_a_head_above_the_vote_wins_when_fine_tuning_is_out_of_reach() -> None:
     assert result.recommended == "head"  # every trained arm is over the time budget
 
 
-def test_the_same_signals_tie_on_a_small_test_set() -> None:
+def test_on_small_data_a_few_minutes_of_training_is_checked_rather_than_guessed() -> None:
     probe = labelled_probe(knn=0.80, head=0.82, curve=(0.78, 0.80, 0.82), n=400)
     small = recommend(classification(400), probe=probe, test_size=80)
-    assert small.recommended == "rag"  # 80 test examples cannot tell a few points apart
+    assert small.recommended == "full"
+    full = next(r for r in small.ranking if r.method == "full")
+    assert "cheap to check" in [reason.criterion for reason in full.reasons]
+    # The same signals on data whose training takes longer: 80 test examples would not tell a few
+    # points apart, so the cheapest tied arm stays the advice.
+    large = recommend(classification(40_000), probe=labelled_probe(0.80, 0.82, (0.815, 0.818, 0.82)), test_size=80)
+    assert large.recommended == "rag"
     assert tie_margin(0.8, 0.85, 80) > tie_margin(0.8, 0.85, 8000) * 5
 
 
