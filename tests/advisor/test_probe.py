@@ -55,6 +55,10 @@ def test_a_probe_is_cached_by_the_examples_it_read(demo: TaskData, tmp_path: Pat
     assert again.labels == first.labels
     other = run_probe(demo.train.subset(list(range(1, 121))), seed=1)
     assert not other.cached and other.data_hash != first.data_hash
+    # A damaged cache entry is measured again, never trusted.
+    (probe_cache() / f"{first.data_hash}.json").write_text('{"kind": "labels", "n_exam')
+    remeasured = run_probe(demo.train.subset(list(range(120))), seed=1)
+    assert not remeasured.cached and remeasured.labels == first.labels
 
 
 def test_conflicting_labels_are_counted(tmp_path: Path) -> None:
@@ -96,4 +100,5 @@ def test_too_little_data_is_not_probed_and_says_so(tmp_path: Path, cli: Callable
     path.write_text("text,label\n" + "".join(f"item {i},{'ab'[i % 2]}\n" for i in range(14)))
     result = cli("recommend", "--from-data", path)
     assert result.code == 0, result.err
-    assert "nothing a probe can measure" in result.err and "Probe" not in result.out
+    assert "fewer than 20" in result.err and "nothing a probe can measure" in result.err
+    assert "Probe" not in result.out

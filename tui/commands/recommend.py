@@ -109,11 +109,15 @@ def run(args: argparse.Namespace) -> int:
     if data is not None and not args.no_probe:
         probe = probe_with_status(data, fresh=args.fresh_probe, quiet=args.json)
         if probe is None:
-            print(
-                f"note: {len(data.train):,} training examples of {data.train.shape.value} data: nothing a probe can "
-                "measure, so the advice rests on the answers alone",
-                file=sys.stderr,
+            from advisor.probe import MIN_PROBED
+            from tunewise.data.shapes import Shape
+
+            what = (
+                "documents without labels or answers"
+                if data.train.shape is Shape.DOCUMENTS
+                else f"{len(data.train):,} training examples (fewer than {MIN_PROBED})"
             )
+            print(f"note: {what}: nothing a probe can measure, so the advice rests on the answers", file=sys.stderr)
     test_size = len(data.eval) if data is not None else None
     result = recommend(answers, data_path=args.from_data, probe=probe, test_size=test_size)
     if args.save_answers:
