@@ -158,15 +158,20 @@ ANSWER_FIELDS = {f.name: f for f in fields(Answers)}
 def validate(answers: Answers) -> None:
     """Raise `ConfigError` for a value out of range or answers that contradict each other."""
     for f in fields(answers):
-        value = getattr(answers, f.name)
-        choices = f.metadata.get("choices")
-        if value is None:
-            continue
-        if choices and value not in choices:
-            raise ConfigError(f"{f.name}: '{shorten(value)}' is not one of {', '.join(choices)}")
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            check_range(f.name, value, f.metadata.get("minimum"), f.metadata.get("maximum"), f.metadata.get("why", ""))
+        check_value(f.name, getattr(answers, f.name))
     _check_consistency(answers)
+
+
+def check_value(name: str, value: Any) -> None:
+    """Raise `ConfigError` when one answer's value is not one of its choices or out of its range."""
+    f = ANSWER_FIELDS[name]
+    choices = f.metadata.get("choices")
+    if value is None:
+        return
+    if choices and value not in choices:
+        raise ConfigError(f"{f.name}: '{shorten(value)}' is not one of {', '.join(choices)}")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        check_range(f.name, value, f.metadata.get("minimum"), f.metadata.get("maximum"), f.metadata.get("why", ""))
 
 
 def _check_consistency(answers: Answers) -> None:

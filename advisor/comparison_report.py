@@ -132,7 +132,7 @@ def method_sentences(results: dict[str, Any]) -> list[str]:
         )
     probe = results.get("probe")
     if probe:
-        from advisor.probe import probe_lines
+        from tunewise.probes import probe_lines
 
         figures = "; ".join(probe_lines(probe)[1:])
         sentences.append(

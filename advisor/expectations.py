@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from advisor.probe import AnswerSignals, LabelSignals, Probe
+from tunewise.probes import AnswerSignals, LabelSignals, Probe
 
 Z95 = 1.96
 DEFAULT_TEST_SHARE = 0.2  # what `compare` holds out when the user gives no test file

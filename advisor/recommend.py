@@ -18,11 +18,11 @@ from advisor.architectures import KNOWN, ModelSpec, spec_for, spec_from_params
 from advisor.estimate import Estimate, Hardware, estimate_inference
 from advisor.expectations import Expected, expected_quality, test_size_for
 from advisor.hyperparameters import Hyperparameters, base_plan, fit_plan, hyperparameters
-from advisor.probe import Probe
 from advisor.rules import BASE_SCORE, RULES, Constraint, Context, Reason
 from advisor.sources import SOURCES
 from tunewise.errors import ConfigError
 from tunewise.names import METHODS, OPTIONS, TRAINED_OPTIONS, Method, default_model
+from tunewise.probes import Probe
 from tunewise.units import human_duration, human_money
 
 RENTAL_GPU_GB = 80.0  # the card a method is planned on when it outgrows the user's hardware

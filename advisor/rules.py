@@ -15,8 +15,8 @@ from advisor.architectures import ModelSpec
 from advisor.estimate import Estimate, Hardware
 from advisor.expectations import Expected, tie_margin
 from advisor.hyperparameters import SMALL_ENCODER_PARAMS
-from advisor.probe import Probe
 from tunewise.names import METHODS, TRAINED_OPTIONS
+from tunewise.probes import Probe
 
 ADAPTERS = METHODS  # what "fine-tuning alone" means
 RETRIEVAL = ("rag", "rag+lora")

@@ -111,8 +111,8 @@ def sensitivity(rows: list[dict[str, Any]]) -> None:
     that hold over a range are a principle; a knife-edge would be a fit to these sets."""
     from advisor import expectations
     from advisor.answers import build_answers
-    from advisor.probe import Probe
     from advisor.recommend import recommend
+    from tunewise.probes import Probe
 
     print("\nadvice == ship, by the two weights of the fine-tuning gain (rows: GAP_WEIGHT; columns: PER_LABEL_FULL)")
     per_label = (100, 200, 300, 500, 1000)

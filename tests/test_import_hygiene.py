@@ -36,7 +36,7 @@ def _loaded_heavy(body: str) -> list[str]:
         "import advisor, advisor.recommend, advisor.estimate, advisor.answers, advisor.hardware, advisor.rules",
         "from tui.cli import main\nmain(['recommend', '--n-examples', '500', '--json'])",
         "from tui.cli import main\nmain(['recommend', '--from-data', 'demo', '--no-probe', '--json'])",
-        "import advisor.probe, advisor.expectations",
+        "import tunewise.probes, advisor.expectations",
         "from tui.cli import main\nmain(['estimate', '--model', 'llama-2-7b', '--method', 'lora', '--json'])",
         "from tui.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass",
         "from tui.cli import main\n"

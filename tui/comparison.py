@@ -19,12 +19,12 @@ from tunewise.errors import ConfigError, DataError, InterruptionError, TunewiseE
 if TYPE_CHECKING:
     from advisor.comparison import ArmOutcome
     from advisor.estimate import Hardware
-    from advisor.probe import Probe
     from rag.arms import EmbeddedSplit
     from tunewise.data.protocol import FrozenSplit
     from tunewise.data.shapes import Dataset
     from tunewise.data.task import DataSpec
     from tunewise.inference import LocalLM
+    from tunewise.probes import Probe
 
 CLASSIFICATION_ARMS = ("prompting", "fewshot", "rag", "head", "full", "lora", "qlora")
 GENERATION_ARMS = ("prompting", "rag", "full", "lora", "qlora", "rag+lora")  # what answers, not labels
@@ -352,7 +352,8 @@ def _probe(plan: ComparisonPlan, train: Dataset, log: Callable[[str], None]) -> 
     """The probe the advice rests on (cached: `tunewise recommend --from-data` saw the same)."""
     if not plan.probe:
         return None
-    from advisor.probe import probe_lines, run_probe
+    from rag.probe import run_probe
+    from tunewise.probes import probe_lines
 
     probe = run_probe(train, seed=plan.data.seed)
     lines = probe_lines(probe.to_dict()) if probe else ["too few examples to measure; the advice rests on the answers"]

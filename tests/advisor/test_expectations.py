@@ -7,8 +7,8 @@ import pytest
 
 from advisor.answers import Answers
 from advisor.expectations import expected_quality, tie_margin
-from advisor.probe import AnswerSignals, LabelSignals, Probe
 from advisor.recommend import recommend
+from tunewise.probes import AnswerSignals, LabelSignals, Probe
 
 CPU = {"gpu_memory_gb": 0.0, "ram_gb": 24.0, "cpu_cores": 2}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
+from tests.conftest import CliResult
 from tui.app import TunewiseApp
 from tui.screens.error_modal import ErrorModal
 from tui.screens.home import HomeScreen
@@ -106,3 +108,57 @@ async def test_train_key_trains_the_advice_and_stop_resumes(
         assert (run / "metrics.json").is_file() and run.parent == tmp_path / "runs"
         assert resumed.outcome.metrics["resumed_from"] is not None
         assert "accuracy" in str(resumed.query_one("#train-result", Static).render())
+
+
+async def test_the_questionnaire_checks_like_the_answers_file_and_its_advice_is_the_commands(
+    sentiment_data: Path, tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
+    from textual.widgets import Input, Switch
+
+    from tui.screens.questions import QuestionsScreen
+
+    saved = tmp_path / "answers.yaml"
+    app = TunewiseApp(DataSpec(path=str(sentiment_data)))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, HomeScreen) and (app.screen.advice or {}).get("probe") is not None
+        )
+        home = app.screen
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, QuestionsScreen))
+        form = app.screen
+        assert isinstance(form, QuestionsScreen)
+        # Pre-filled from the data: 96 labelled examples, 2 labels.
+        assert form.query_one("#field-n_examples", Input).value == str(home.answers.n_examples)  # type: ignore[union-attr]
+        assert form.query_one("#field-n_labels", Input).value == "2"
+
+        form.query_one("#field-n_examples", Input).value = "-3"
+        await pilot.pause()
+        shown = str(form.query_one("#error-n_examples", Static).render())
+        await pilot.press("ctrl+a")
+        assert isinstance(app.screen, QuestionsScreen)  # not accepted while a field is wrong
+
+        form.query_one("#field-n_examples", Input).value = "96"
+        form.query_one("#field-one_off", Switch).value = True
+        form.query_one("#field-budget_hours", Input).value = "2"
+        form.query_one("#answers-file", Input).value = str(saved)
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, saved.is_file)
+        await pilot.press("ctrl+a")
+        await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen))
+        await wait_for(pilot, lambda: home.answers is not None and home.answers.one_off)
+        await pilot.pause()
+        advice = home.advice
+    assert advice is not None
+    refused = tmp_path / "bad.yaml"
+    refused.write_text("n_examples: -3\n")
+    command = cli("recommend", "--answers", refused)
+    assert command.code == 2 and shown and shown in command.err  # the answers file's own message
+    command = cli("recommend", "--from-data", str(sentiment_data), "--answers", saved, "--json")
+    assert command.code == 0, command.err
+    expected = json.loads(command.out)
+    assert advice["recommended"] == expected["recommended"]
+    assert any(reason["criterion"] == "one-off use" for row in advice["ranking"] for reason in row["reasons"])
+    assert [r["method"] for r in advice["ranking"]] == [r["method"] for r in expected["ranking"]]
+    assert [r["score"] for r in advice["ranking"]] == [r["score"] for r in expected["ranking"]]

@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         f"{report.get('n_labels') or 0} labels "
         f"(a seeded {len(data.eval):,}-example test split)"
     )
-    from advisor.probe import run_probe
+    from rag.probe import run_probe
 
     # The comparison probes the same examples and reads this probe back from the cache.
     probe = run_probe(data.train, seed=spec.seed)

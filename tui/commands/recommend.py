@@ -12,8 +12,8 @@ from tui.commands.answer_flags import add_answer_arguments, answers_from_flags
 
 if TYPE_CHECKING:
     from advisor.answers import Answers
-    from advisor.probe import Probe
     from tunewise.data.task import TaskData
+    from tunewise.probes import Probe
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -84,7 +84,7 @@ def probe_with_status(data: TaskData, *, fresh: bool = False, quiet: bool = Fals
     """Run (or read the cached) probe of `data`'s training part, showing its stage on stderr."""
     from rich.console import Console
 
-    from advisor.probe import run_probe
+    from rag.probe import run_probe
 
     console = Console(stderr=True, quiet=quiet)
     with console.status("probing the data") as status:
@@ -109,8 +109,8 @@ def run(args: argparse.Namespace) -> int:
     if data is not None and not args.no_probe:
         probe = probe_with_status(data, fresh=args.fresh_probe, quiet=args.json)
         if probe is None:
-            from advisor.probe import MIN_PROBED
             from tunewise.data.shapes import Shape
+            from tunewise.probes import MIN_PROBED
 
             what = (
                 "documents without labels or answers"
@@ -193,7 +193,7 @@ def render(report: dict[str, Any], detailed: int = 3) -> None:
 
 
 def render_probe(console: Any, probe: dict[str, Any]) -> None:
-    from advisor.probe import probe_lines
+    from tunewise.probes import probe_lines
 
     console.print("[bold]Probe[/]")
     for line in probe_lines(probe):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 from textual import on, work
@@ -17,9 +17,14 @@ from tui.screens.error_modal import ErrorModal
 from tunewise.data.task import DataSpec
 from tunewise.errors import TunewiseError
 
+if TYPE_CHECKING:
+    from advisor.answers import Answers
+    from tunewise.probes import Probe
+
 
 class HomeScreen(Screen[None]):
     BINDINGS = [
+        Binding("e", "edit_answers", "Edit answers"),
         Binding("t", "train", "Train"),
         Binding("p", "prepare", "Prepare model"),
         Binding("r", "reload", "Reload data"),
@@ -31,6 +36,10 @@ class HomeScreen(Screen[None]):
         self.spec = spec
         self.report: dict[str, Any] | None = None
         self.advice: dict[str, Any] | None = None
+        # What the advice was computed from: the questionnaire edits the answers, the rest stays.
+        self.answers: Answers | None = None
+        self.probe: Probe | None = None
+        self.test_size: int | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -70,8 +79,8 @@ class HomeScreen(Screen[None]):
         """The profile, the advice from the answers at once, then the advice once the probe has
         measured the data (a minute the first time, cached after)."""
         from advisor.answers import collect_answers
-        from advisor.probe import run_probe
         from advisor.recommend import recommend
+        from rag.probe import run_probe
         from tunewise.data.task import load_task_data
 
         try:
@@ -80,6 +89,7 @@ class HomeScreen(Screen[None]):
             assert report is not None
             self.post_message(ProfileReady(report))
             tested = len(data.eval)
+            self.answers, self.test_size = answers, tested
             first = recommend(answers, data_path=self.spec.path, test_size=tested)
             self.post_message(AdviceReady(first.to_dict(), probing=True))
 
@@ -87,10 +97,33 @@ class HomeScreen(Screen[None]):
                 self.post_message(ProbeProgressed(stage, fraction))
 
             probe = run_probe(data.train, seed=self.spec.seed, progress=progress)
-            measured = recommend(answers, data_path=self.spec.path, probe=probe, test_size=tested)
+            self.probe = probe
+            measured = recommend(self.answers, data_path=self.spec.path, probe=probe, test_size=tested)
             self.post_message(AdviceReady(measured.to_dict()))
         except TunewiseError as exc:
             self.post_message(WorkFailed(exc.title, exc.message))
+
+    def action_edit_answers(self) -> None:
+        """The questionnaire, pre-filled with the answers the advice was made from."""
+        if self.answers is None:
+            self.notify("The data is still being read", severity="warning")
+            return
+        from tui.screens.questions import QuestionsScreen
+
+        self.app.push_screen(QuestionsScreen(self.answers), self.answers_edited)
+
+    def answers_edited(self, answers: Answers | None) -> None:
+        if answers is None:
+            return
+        from advisor.recommend import recommend
+
+        self.answers = answers
+        try:
+            advice = recommend(answers, data_path=self.spec.path, probe=self.probe, test_size=self.test_size)
+        except TunewiseError as exc:  # e.g. a budget no method fits: the answers are kept to edit again
+            self.app.push_screen(ErrorModal(exc.title, exc.message))
+            return
+        self.post_message(AdviceReady(advice.to_dict()))
 
     @on(ProbeProgressed)
     def show_probe_progress(self, event: ProbeProgressed) -> None:
@@ -131,7 +164,7 @@ class HomeScreen(Screen[None]):
                 f"{human_duration(est['hours'])}  {human_money(est['cost_usd'])}{quality}{mark}"
             )
         if advice.get("probe"):
-            from advisor.probe import probe_lines
+            from tunewise.probes import probe_lines
 
             lines += ["", *[f"[dim]{escape(line)}[/]" for line in probe_lines(advice["probe"])[1:3]]]
         top = advice["ranking"][0]

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from advisor.probe import Probe, probe_cache, run_probe
+from rag.probe import run_probe
 from tests.conftest import CliResult
 from tunewise.data.task import DataSpec, TaskData, load_task_data
+from tunewise.probes import Probe, probe_cache
 
 
 @pytest.fixture(scope="module")

@@ -24,12 +24,12 @@ def measure_answers(
     data: Dataset, embedder_name: str, lm_name: str, *, seed: int, progress: Progress | None = None
 ) -> Any:
     """`AnswerSignals` for `data` (prompt/completion pairs, chat or questions with answers)."""
-    from advisor.probe import AnswerSignals
     from rag.embed import Embedder
     from rag.index import vector_search
     from tunewise.data.shapes import answer_token_budget, conversation, input_text, target_text
     from tunewise.inference import LocalLM, chat_prompt, greedy_answers
     from tunewise.metrics import exact_match, token_f1
+    from tunewise.probes import AnswerSignals
 
     report = progress or (lambda _stage, _done: None)
     rng = random.Random(seed)

@@ -1,4 +1,9 @@
-"""The probe: a minute's measurement of how hard the user's data is, before any advice.
+"""What a probe of the user's data found, and where probes are cached: the rooms' shared record.
+
+The measuring is the retrieval room's (`rag.probe`, with its embedder and index); the advisor
+reads the result (`advisor.expectations`); both meet here.
+
+The probe: a minute's measurement of how hard the user's data is, before any advice.
 
     labelled data ─► embed (MiniLM) ─► k-NN leave-one-out, linear head cross-validated with its
                                         learning curve, label conflicts, per-class counts
@@ -8,21 +13,17 @@
 The probe reads only what a comparison would train and choose on (the frozen split's training
 and validation parts), never its test set, so that advice built on it can be checked fairly.
 Results are cached by the probed examples' fingerprint: asking again is instant. This module is
-pure Python; the measuring lives in `advisor.probe_labels` and `advisor.probe_answers`, which
-import torch, and only run when a probe is asked for.
+pure Python; the measuring lives in `rag.probe_labels` and `rag.probe_answers`, which import
+torch, and only run when a probe is asked for.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-from tunewise.names import Progress
 
 if TYPE_CHECKING:
     from tunewise.data.shapes import Dataset
@@ -149,63 +150,3 @@ def probe_cache() -> Path:
     from tunewise.registry import registry_path
 
     return registry_path().parent / "probes"
-
-
-def run_probe(
-    data: Dataset,
-    *,
-    seed: int = 42,
-    embedder: str | None = None,
-    lm: str | None = None,
-    progress: Progress | None = None,
-    fresh: bool = False,
-) -> Probe | None:
-    """Probe `data` (the training part of the user's data: a comparison's training and validation
-    slices, never its test set), or read the cached probe of the same examples and models.
-
-    None when there is nothing a probe can measure: documents without answers, or fewer than
-    `MIN_PROBED` examples (the advice then rests on the answers alone)."""
-    from tunewise.atomic import atomic_write_json
-    from tunewise.data.shapes import Shape
-    from tunewise.names import DEFAULT_CAUSAL_LM, DEFAULT_EMBEDDER
-
-    if data.shape is Shape.DOCUMENTS or len(data) < MIN_PROBED:
-        return None
-    labelled = data.shape is Shape.LABELLED
-    models = {"embedder": embedder or DEFAULT_EMBEDDER}
-    if not labelled:
-        models["lm"] = lm or DEFAULT_CAUSAL_LM
-    key = probe_key(data, models)
-    cached = probe_cache() / f"{key}.json"
-    if not fresh and cached.is_file():
-        try:
-            found = Probe.from_dict(json.loads(cached.read_text(encoding="utf-8")))
-        except (OSError, ValueError, TypeError, KeyError):
-            found = None  # a damaged cache entry is measured again, not trusted
-        if found is not None:
-            return Probe(**{**found.__dict__, "cached": True})
-    started = time.perf_counter()
-    sample, notes = _sampled(data, seed)
-    if labelled:
-        from advisor.probe_labels import measure_labels
-
-        labels = measure_labels(sample, models["embedder"], seed=seed, progress=progress)
-        probe = Probe("labels", len(data), len(sample), 0.0, key, models, labels=labels, notes=notes)
-    else:
-        from advisor.probe_answers import measure_answers
-
-        answers = measure_answers(sample, models["embedder"], models["lm"], seed=seed, progress=progress)
-        probe = Probe("answers", len(data), len(sample), 0.0, key, models, answers=answers, notes=notes)
-    probe = Probe(**{**probe.__dict__, "seconds": round(time.perf_counter() - started, 2)})
-    with contextlib.suppress(OSError):  # a read-only cache costs the next run a minute, not this one its answer
-        atomic_write_json(cached, probe.to_dict())
-    return probe
-
-
-def _sampled(data: Dataset, seed: int) -> tuple[Dataset, list[str]]:
-    if len(data) <= PROBE_LIMIT:
-        return data, []
-    import random
-
-    positions = sorted(random.Random(seed).sample(range(len(data)), PROBE_LIMIT))
-    return data.subset(positions), [f"probed a seeded sample of {PROBE_LIMIT:,} of the {len(data):,} examples"]

@@ -27,10 +27,10 @@ NEAR_DUPLICATE = 0.98  # cosine similarity above which two texts say the same th
 
 def measure_labels(data: Dataset, embedder_name: str, *, seed: int, progress: Progress | None = None) -> Any:
     """`LabelSignals` for `data` (labelled examples)."""
-    from advisor.probe import LabelSignals
     from rag.embed import Embedder
     from rag.index import vector_search
     from rag.knn import tune_k
+    from tunewise.probes import LabelSignals
 
     texts = [str(r["text"]) for r in data.records]
     labels = [str(r["label"]) for r in data.records]
