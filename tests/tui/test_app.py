@@ -162,3 +162,37 @@ async def test_the_questionnaire_checks_like_the_answers_file_and_its_advice_is_
     assert any(reason["criterion"] == "one-off use" for row in advice["ranking"] for reason in row["reasons"])
     assert [r["method"] for r in advice["ranking"]] == [r["method"] for r in expected["ranking"]]
     assert [r["score"] for r in advice["ranking"]] == [r["score"] for r in expected["ranking"]]
+
+
+async def test_past_comparisons_open_to_their_verdict_and_arms(tmp_path: Path, cli: Callable[..., CliResult]) -> None:
+    from tui.screens.results import PastComparisonsScreen, ResultsScreen
+
+    train, test = tmp_path / "train.csv", tmp_path / "test.csv"
+    words = {"pos": ["great", "lovely", "superb", "brilliant"], "neg": ["awful", "dreadful", "horrible", "appalling"]}
+    train.write_text(
+        "text,label\n"
+        + "".join(f"the meal was {w} on visit {i},{label}\n" for i in range(6) for label in words for w in words[label])
+    )
+    test.write_text("text,label\n" + "".join(f"a {w} evening,{label}\n" for label in words for w in words[label]))
+    out = tmp_path / "comparison"
+    result = cli("compare", "--data", train, "--eval", test, "--arms", "rag,head", "--out", out, "--json")
+    assert result.code == 0, result.err
+    verdict = json.loads(result.out)["verdict"]
+
+    app = TunewiseApp(DataSpec(path=str(train)))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen))
+        await pilot.press("h")
+        await wait_for(pilot, lambda: isinstance(app.screen, PastComparisonsScreen))
+        history = app.screen.query_one("#history", DataTable)
+        assert history.row_count == 1
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ResultsScreen))
+        screen = app.screen
+        shown = str(screen.query_one("#verdict", Static).render())
+        assert f"Ship {verdict['ship']}." in shown
+        arms = screen.query_one("#arms", DataTable)
+        assert [str(key.value) for key in arms.rows] == ["rag", "head"]
+        assert str((out / "report.html").resolve()) in str(screen.query_one("#report-path", Static).render())
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, PastComparisonsScreen))

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 class HomeScreen(Screen[None]):
     BINDINGS = [
         Binding("e", "edit_answers", "Edit answers"),
+        Binding("h", "history", "Comparisons"),
         Binding("t", "train", "Train"),
         Binding("p", "prepare", "Prepare model"),
         Binding("r", "reload", "Reload data"),
@@ -102,6 +103,11 @@ class HomeScreen(Screen[None]):
             self.post_message(AdviceReady(measured.to_dict()))
         except TunewiseError as exc:
             self.post_message(WorkFailed(exc.title, exc.message))
+
+    def action_history(self) -> None:
+        from tui.screens.results import PastComparisonsScreen
+
+        self.app.push_screen(PastComparisonsScreen())
 
     def action_edit_answers(self) -> None:
         """The questionnaire, pre-filled with the answers the advice was made from."""

@@ -1,0 +1,157 @@
+"""A comparison's results, and the comparisons the run registry remembers.
+
+Both screens read what `tunewise compare` wrote (`results.json`) and format it with the same
+functions as its Markdown and HTML reports (`advisor.comparison_report`), so the app, the
+terminal table and the reports never disagree.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+
+from tui.screens.error_modal import ErrorModal
+
+RESULTS_FILE = "results.json"
+REPORT_FILE = "report.html"
+
+
+def load_results(folder: Path) -> dict[str, Any]:
+    """The results a comparison wrote into `folder`; a `DataError` that names the file otherwise."""
+    from tunewise.errors import DataError
+
+    path = folder / RESULTS_FILE
+    try:
+        return dict(json.loads(path.read_text(encoding="utf-8")))
+    except FileNotFoundError as exc:
+        raise DataError(f"{path}: not found; the comparison's folder was moved or removed") from exc
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path}: cannot be read as a comparison's results ({exc})") from exc
+
+
+class ResultsScreen(Screen[None]):
+    """The verdict first, then one row per arm (metric with interval, expectation, costs)."""
+
+    BINDINGS = [
+        Binding("o", "open_report", "Open report"),
+        Binding("escape", "app.pop_screen", "Back"),
+    ]
+
+    def __init__(self, results: dict[str, Any], folder: Path | None = None) -> None:
+        super().__init__()
+        self.results = results
+        self.folder = folder
+
+    def compose(self) -> ComposeResult:
+        from advisor.comparison_report import method_sentences, verdict_sentences
+
+        yield Header()
+        with Vertical(id="results-pane"):
+            verdict, advice = verdict_sentences(self.results)
+            yield Static(_plain(verdict), id="verdict")
+            yield Static(_plain(advice), id="advice-held")
+            yield DataTable(id="arms", zebra_stripes=True, cursor_type="row")
+            yield Static(_plain(" ".join(method_sentences(self.results))), id="method")
+            yield Static(self._report_line(), id="report-path")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        from advisor.comparison_report import arm_rows, columns
+
+        self.query_one("#results-pane").border_title = f"Comparison: {self.results.get('data')}"
+        table = self.query_one("#arms", DataTable)
+        names = columns(self.results)
+        table.add_columns(*names)
+        for row in arm_rows(self.results):
+            table.add_row(*(row[name] for name in names), key=row["arm"])
+
+    def _report_line(self) -> str:
+        if self.folder is None:
+            return "no report written (run `tunewise compare --out DIR` to keep one)"
+        return f"report: {(self.folder / REPORT_FILE).resolve()}  (o opens it in a browser)"
+
+    def action_open_report(self) -> None:
+        if self.folder is None or not (self.folder / REPORT_FILE).is_file():
+            self.notify("This comparison has no HTML report on disk", severity="warning")
+            return
+        import webbrowser
+
+        opened = webbrowser.open((self.folder / REPORT_FILE).resolve().as_uri())
+        if not opened:
+            self.notify(f"No browser here; the report is {(self.folder / REPORT_FILE).resolve()}")
+
+
+class PastComparisonsScreen(Screen[None]):
+    """Every comparison the run registry recorded, newest first; enter opens one."""
+
+    BINDINGS = [
+        Binding("enter", "open", "Open"),
+        Binding("escape", "app.pop_screen", "Back"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical(id="history-pane"):
+            yield DataTable(id="history", cursor_type="row", zebra_stripes=True)
+            yield Static("", id="history-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        from tunewise.registry import Registry
+
+        self.query_one("#history-pane").border_title = "Past comparisons (the run registry)"
+        table = self.query_one("#history", DataTable)
+        table.add_columns("id", "data", "status", "ship", "advice", "held", "folder")
+        self.runs = Registry().runs(limit=200, kind="comparison")
+        for run in self.runs:
+            metrics = run.metrics or {}
+            held = {True: "yes", False: "no", None: "-"}[metrics.get("advice_held")]
+            table.add_row(
+                str(run.id), run.name, run.shown_status, str(metrics.get("ship") or "-"),
+                str(metrics.get("advice") or "-"), held, run.artifact or "-", key=str(run.id),
+            )  # fmt: skip
+        status = self.query_one("#history-status", Static)
+        status.update(
+            f"{len(self.runs)} comparison(s); enter opens one" if self.runs else "No comparison recorded yet."
+        )
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.open_row(event.cursor_row)
+
+    def action_open(self) -> None:
+        self.open_row(self.query_one("#history", DataTable).cursor_row)
+
+    def open_row(self, row: int) -> None:
+        if not 0 <= row < len(self.runs):
+            return
+        run = self.runs[row]
+        if not run.artifact:
+            self.app.push_screen(
+                ErrorModal("No results kept", f"comparison {run.id} ran without --out, so its results were not kept")
+            )
+            return
+        from tunewise.errors import TunewiseError
+
+        try:
+            results = load_results(Path(run.artifact))
+        except TunewiseError as exc:
+            self.app.push_screen(ErrorModal(exc.title, exc.message))
+            return
+        self.app.push_screen(ResultsScreen(results, Path(run.artifact)))
+
+
+def _plain(markdown: str) -> str:
+    """The reports' Markdown sentences as console markup: bold kept, code spans plain."""
+    import re
+
+    from rich.markup import escape
+
+    text = escape(markdown).replace("`", "")
+    return re.sub(r"\*\*(.+?)\*\*", r"[b]\1[/b]", text)
