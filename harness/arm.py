@@ -9,16 +9,21 @@ into the arm's folder, so the run folder records exactly what it was trained on.
 from __future__ import annotations
 
 import json
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.config import TrainConfig
 from tunewise.data.protocol import FrozenSplit, ids_of
 from tunewise.data.shapes import Dataset, Shape, answer_token_budget, gold_answers
-from tunewise.errors import DataError
+from tunewise.errors import DataError, InterruptionError
 from tunewise.metrics import answer_metrics, classification_metrics
 from tunewise.results import LATENCY_SAMPLE, RunResult, latency_percentiles
+
+if TYPE_CHECKING:
+    from harness.callbacks import TrainProgress
 
 TRAINABLE_SHAPES = (Shape.LABELLED, Shape.PROMPT_COMPLETION, Shape.CHAT, Shape.QA)
 GENERATION_LATENCY_SAMPLE = 10
@@ -65,9 +70,17 @@ def arm_config(
     return build_config(values, overrides, source=f"the {method} arm's config")
 
 
-def run_training_arm(split: FrozenSplit, config: TrainConfig, test: Dataset | None = None) -> RunResult:
+def run_training_arm(
+    split: FrozenSplit,
+    config: TrainConfig,
+    test: Dataset | None = None,
+    *,
+    on_progress: Callable[[TrainProgress], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> RunResult:
     """Train on the split's training part, choosing on validation; label or answer `test` (the
-    frozen test set, or the comparison's sample of it) once."""
+    frozen test set, or the comparison's sample of it) once. `cancel` stops training at the next
+    step with a checkpoint (an `InterruptionError`: running the arm again resumes)."""
     from harness.checkpoints import latest_sealed
     from harness.predict import classify, generate_answers, load_trained
     from harness.report import loss_points, read_log
@@ -79,8 +92,10 @@ def run_training_arm(split: FrozenSplit, config: TrainConfig, test: Dataset | No
     folder = RunFolder(Path(str(config.output_dir)))
     resume = folder.work.is_dir() and latest_sealed(folder.checkpoints) is not None
     started = time.perf_counter()
-    outcome = train(config, resume=resume, overwrite=not resume)
+    outcome = train(config, resume=resume, overwrite=not resume, on_progress=on_progress, cancel=cancel)
     setup = time.perf_counter() - started
+    if outcome.status == "cancelled":
+        raise InterruptionError(f"the {method} arm was stopped with a checkpoint; run the comparison again to resume")
 
     train_loss, eval_loss = loss_points(read_log(outcome.run_dir / "trainer_log.jsonl"))
     trained = load_trained(outcome.run_dir)

@@ -8,6 +8,7 @@ The one place the rooms meet for a comparison: the split comes from the core
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,6 +37,16 @@ EMBEDDING_ARMS = ("fewshot", "rag", "head")
 CHEAPEST_BASELINE = "rag"  # seconds to build, and the yardstick every other arm must beat
 TOP_CHOICES = 2  # the advisor's options that `--arms recommended` runs
 DEFAULT_PROMPT_SAMPLE = 300
+
+
+@dataclass
+class Watchers:
+    """What the app watches a comparison with: each arm's state as it changes, the training arm's
+    progress, and a stop that keeps what finished (a training arm stops with a checkpoint)."""
+
+    on_arm: Callable[[str, str], None] | None = None  # (arm, running / ok / failed / skipped / reused)
+    on_progress: Callable[[Any], None] | None = None  # harness.callbacks.TrainProgress
+    cancel: threading.Event | None = None
 
 
 @dataclass
@@ -116,7 +127,9 @@ class ArmRunner:
         tokens_per_example: int | None,
         log: Callable[[str], None],
         advised: dict[str, dict[str, Any]] | None = None,
+        watchers: Watchers | None = None,
     ) -> None:
+        self.watchers = watchers or Watchers()
         self.split, self.plan = split, plan
         # The advisor's training keys per trained arm: the arm tries what the user was told to run.
         self.advised = advised or {}
@@ -164,6 +177,8 @@ class ArmRunner:
         from tunewise.registry import reuse_key
         from tunewise.results import RunResult
 
+        if self.watchers.cancel is not None and self.watchers.cancel.is_set():
+            raise InterruptionError(f"{arm}: stopped before it started; run the same comparison again to continue")
         settings = self.settings(arm)
         key = reuse_key("arm", settings, self.data_hash)
         folder = self.recorder.registry.path.parent / "arms" / key
@@ -172,8 +187,10 @@ class ArmRunner:
             self.log(
                 f"{arm}: the result of run {found.id} ({found.shown_status}, same data and settings); --fresh runs it again"
             )
+            self._state(arm, "reused")
             return ArmOutcome(arm, "ok", RunResult.load(folder / "result.json"), reused_from=found.id)
         self.log(f"{arm}...")
+        self._state(arm, "running")
         with self.recorder.recording(
             "arm", arm, settings, data_hash=self.data_hash, key=key, artifact=str(folder)
         ) as record:
@@ -183,7 +200,12 @@ class ArmRunner:
                 record["metrics"] = outcome.result.metrics
             else:
                 record |= {"status": outcome.status, "reason": outcome.reason}
+        self._state(arm, outcome.status)
         return outcome
+
+    def _state(self, arm: str, state: str) -> None:
+        if self.watchers.on_arm is not None:
+            self.watchers.on_arm(arm, state)
 
     def _outcome(self, arm: str, folder: Path) -> ArmOutcome:
         from advisor.comparison import ArmOutcome
@@ -269,7 +291,13 @@ class ArmRunner:
                     reason=f"estimated {human_duration(estimate.hours)} of training here, more than the "
                     f"{human_duration(max(left, 0) / 3600)} left of --budget-minutes {self.plan.budget_minutes:g}",
                 )
-        result = run_training_arm(split, config, None if self.classification else sample)
+        result = run_training_arm(
+            split,
+            config,
+            None if self.classification else sample,
+            on_progress=self.watchers.on_progress,
+            cancel=self.watchers.cancel,
+        )
         if retrieval is not None:
             result.arm = arm
             result.config |= retrieval.config
@@ -362,7 +390,9 @@ def _probe(plan: ComparisonPlan, train: Dataset, log: Callable[[str], None]) -> 
     return probe
 
 
-def run_comparison(plan: ComparisonPlan, log: Callable[[str], None], *, out: Path | None = None) -> dict[str, Any]:
+def run_comparison(
+    plan: ComparisonPlan, log: Callable[[str], None], *, out: Path | None = None, watchers: Watchers | None = None
+) -> dict[str, Any]:
     """Freeze the split, fix the advice, run every arm, judge them: `results.json` as a dict.
 
     The comparison is recorded in the run registry (with `out` as its artifact), and so is each
@@ -382,13 +412,13 @@ def run_comparison(plan: ComparisonPlan, log: Callable[[str], None], *, out: Pat
     }
     artifact = str(out) if out else None
     with Recorder().recording("comparison", plan.data.path, settings, artifact=artifact) as record:
-        results = _compare(plan, log)
+        results = _compare(plan, log, watchers)
         verdict = results.get("verdict") or {}
         record["metrics"] = {key: verdict.get(key) for key in ("best", "ship", "significant", "advice", "advice_held")}
     return results
 
 
-def _compare(plan: ComparisonPlan, log: Callable[[str], None]) -> dict[str, Any]:
+def _compare(plan: ComparisonPlan, log: Callable[[str], None], watchers: Watchers | None = None) -> dict[str, Any]:
     from advisor.answers import build_answers, collect_answers
     from advisor.comparison import summarise
     from advisor.hardware import detect_hardware
@@ -430,6 +460,7 @@ def _compare(plan: ComparisonPlan, log: Callable[[str], None]) -> dict[str, Any]
         tokens_per_example=answers.tokens_per_example,
         log=log,
         advised=advised,
+        watchers=watchers,
     )
     outcomes = [runner.run(arm) for arm in arms]
     from tunewise.data.shapes import target_text

@@ -196,3 +196,40 @@ async def test_past_comparisons_open_to_their_verdict_and_arms(tmp_path: Path, c
         assert str((out / "report.html").resolve()) in str(screen.query_one("#report-path", Static).render())
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, PastComparisonsScreen))
+
+
+async def test_compare_runs_in_the_app_stops_with_a_checkpoint_and_resumes_to_the_results(
+    sentiment_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from textual.widgets import Log
+
+    from tui.screens.results import ResultsScreen
+    from tui.screens.run import RunScreen
+
+    monkeypatch.chdir(tmp_path)  # comparisons/ is created where the app starts
+    app = TunewiseApp(DataSpec(path=str(sentiment_data)))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen))
+        await pilot.press("c")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunScreen))
+        run = app.screen
+        assert isinstance(run, RunScreen)
+        trained = {"full", "lora"}
+        await wait_for(pilot, lambda: any(run.states.get(arm) == "running" for arm in trained), timeout=180)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: not run.running, timeout=180)
+        assert run.results is None and "Stopped" in str(run.query_one("#run-stage", Static).render())
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen))
+
+        await pilot.press("c")  # the finished arms are reused and the training arm resumes
+        await wait_for(pilot, lambda: isinstance(app.screen, RunScreen) and app.screen is not run)
+        again = app.screen
+        assert isinstance(again, RunScreen)
+        await wait_for(pilot, lambda: isinstance(app.screen, ResultsScreen), timeout=300)
+        log = "\n".join(again.query_one("#run-log", Log).lines)
+        assert "same data and settings" in log  # an arm that finished before the stop was not run again
+        results = app.screen.results  # type: ignore[attr-defined]
+        assert results["verdict"]["ship"] in {arm["name"] for arm in results["arms"]}
+        assert all(arm["status"] == "ok" for arm in results["arms"])
+    assert (tmp_path / "comparisons" / "sentiment" / "report.html").is_file()

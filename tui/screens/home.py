@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 class HomeScreen(Screen[None]):
     BINDINGS = [
         Binding("e", "edit_answers", "Edit answers"),
+        Binding("c", "compare", "Compare"),
         Binding("h", "history", "Comparisons"),
         Binding("t", "train", "Train"),
         Binding("p", "prepare", "Prepare model"),
@@ -103,6 +105,21 @@ class HomeScreen(Screen[None]):
             self.post_message(AdviceReady(measured.to_dict()))
         except TunewiseError as exc:
             self.post_message(WorkFailed(exc.title, exc.message))
+
+    def action_compare(self) -> None:
+        """Run the advisor's top arms and the cheapest baseline on this data, into a folder of
+        its own beside the app's working folder (`comparisons/<data>`)."""
+        from tui.comparison import ComparisonPlan
+        from tui.screens.run import RunScreen
+        from tunewise.ownership import COMPARISON, check_target
+
+        out = Path("comparisons") / Path(self.spec.path).stem
+        try:
+            check_target(out, COMPARISON, flag="the comparison folder")
+        except TunewiseError as exc:
+            self.app.push_screen(ErrorModal(exc.title, exc.message))
+            return
+        self.app.push_screen(RunScreen(ComparisonPlan(data=self.spec, arms="recommended"), out))
 
     def action_history(self) -> None:
         from tui.screens.results import PastComparisonsScreen

@@ -1,0 +1,172 @@
+"""A comparison running: one row per arm with its state, the training arm's progress, the log.
+
+The work is `tui.comparison.run_comparison`, the function `tunewise compare` calls, in a worker
+thread; the screen only watches it (`Watchers`). Stopping keeps every finished arm in the run
+registry and the training arm's last checkpoint, so starting the same comparison again resumes.
+When it finishes, the results screen opens on the report it wrote.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Log, ProgressBar, Static
+
+from tui.comparison import ComparisonPlan
+from tui.screens.error_modal import ErrorModal
+
+
+@dataclass
+class ArmChanged(Message):
+    arm: str
+    state: str
+
+
+@dataclass
+class LogLine(Message):
+    line: str
+
+
+@dataclass
+class ArmProgressed(Message):
+    progress: Any  # harness.callbacks.TrainProgress
+
+
+@dataclass
+class ComparisonEnded(Message):
+    results: dict[str, Any] | None
+    stopped: str = ""
+    failed: tuple[str, str] | None = None
+
+
+class RunScreen(Screen[None]):
+    BINDINGS = [
+        Binding("s", "stop", "Stop (resumable)"),
+        Binding("escape", "back", "Back"),
+    ]
+
+    def __init__(self, plan: ComparisonPlan, out: Path) -> None:
+        super().__init__()
+        self.plan, self.out = plan, out
+        self.cancel = threading.Event()
+        self.running = False
+        self.started = time.monotonic()
+        self.results: dict[str, Any] | None = None
+        self.states: dict[str, str] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical(id="run-pane"):
+            yield Static("Freezing the split and fixing the advice...", id="run-stage")
+            yield DataTable(id="run-arms", cursor_type="none")
+            yield ProgressBar(id="run-progress", total=1.0, show_eta=True)
+            yield Log(id="run-log", max_lines=500)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#run-pane").border_title = f"Comparing on {self.plan.data.path}"
+        table = self.query_one("#run-arms", DataTable)
+        for column in ("arm", "state", "elapsed"):
+            table.add_column(column, key=column)
+        self.set_interval(1.0, self._tick)
+        self.running = True
+        self.compare()
+
+    def _tick(self) -> None:
+        if self.running:
+            self.query_one("#run-pane").border_subtitle = f"{time.monotonic() - self.started:.0f} s"
+
+    @work(thread=True, exclusive=True, group="compare")
+    def compare(self) -> None:
+        from tui.commands.compare import workspace, write_reports
+        from tui.comparison import Watchers, run_comparison
+        from tunewise.errors import InterruptionError, TunewiseError
+
+        def on_arm(arm: str, state: str) -> None:
+            self.post_message(ArmChanged(arm, state))
+
+        def on_progress(progress: Any) -> None:
+            self.post_message(ArmProgressed(progress))
+
+        def log(line: str) -> None:
+            self.post_message(LogLine(line))
+
+        watchers = Watchers(on_arm=on_arm, on_progress=on_progress, cancel=self.cancel)
+        try:
+            with workspace(self.out) as work_folder:
+                results = run_comparison(self.plan, log, out=self.out, watchers=watchers)
+                write_reports(work_folder, results)
+        except InterruptionError as exc:
+            self.post_message(ComparisonEnded(None, stopped=exc.message))
+        except TunewiseError as exc:
+            self.post_message(ComparisonEnded(None, failed=(exc.title, exc.message)))
+        else:
+            self.post_message(ComparisonEnded(results))
+
+    @on(LogLine)
+    def show_line(self, event: LogLine) -> None:
+        self.query_one("#run-log", Log).write_line(event.line)
+        if event.line.startswith("arms: "):
+            table = self.query_one("#run-arms", DataTable)
+            for arm in event.line.removeprefix("arms: ").split(" (advice")[0].split(", "):
+                self.states[arm] = "waiting"
+                table.add_row(arm, "waiting", "", key=arm)
+            self.query_one("#run-stage", Static).update(event.line)
+
+    @on(ArmChanged)
+    def show_arm(self, event: ArmChanged) -> None:
+        table = self.query_one("#run-arms", DataTable)
+        if event.arm not in self.states:
+            table.add_row(event.arm, "", "", key=event.arm)
+        self.states[event.arm] = event.state
+        table.update_cell(event.arm, "state", event.state)
+        table.update_cell(event.arm, "elapsed", f"{time.monotonic() - self.started:.0f} s")
+        if event.state == "running":
+            self.query_one("#run-progress", ProgressBar).update(progress=0.0)
+
+    @on(ArmProgressed)
+    def show_progress(self, event: ArmProgressed) -> None:
+        progress = event.progress
+        self.query_one("#run-progress", ProgressBar).update(progress=progress.fraction)
+        if progress.loss is not None:
+            self.query_one("#run-stage", Static).update(
+                f"training: step {progress.step}/{progress.max_steps}, epoch {progress.epoch:.1f}, loss {progress.loss:.3f}"
+            )
+
+    @on(ComparisonEnded)
+    def finished(self, event: ComparisonEnded) -> None:
+        self.running = False
+        stage = self.query_one("#run-stage", Static)
+        if event.failed is not None:
+            stage.update(f"[red]{event.failed[1]}[/]")
+            self.app.push_screen(ErrorModal(*event.failed))
+            return
+        if event.results is None:
+            stage.update(f"[yellow]Stopped.[/] {event.stopped}")
+            return
+        self.results = event.results
+        stage.update(f"Done: ship {event.results['verdict']['ship']}" if event.results.get("verdict") else "Done")
+        from tui.screens.results import ResultsScreen
+
+        self.app.push_screen(ResultsScreen(event.results, self.out))
+
+    def action_stop(self) -> None:
+        if self.running:
+            self.cancel.set()
+            self.query_one("#run-stage", Static).update("Stopping at the next step (a checkpoint is kept)...")
+
+    def action_back(self) -> None:
+        if self.running:
+            self.notify("The comparison is running: press s to stop it first (it resumes when started again).")
+            return
+        self.app.pop_screen()
