@@ -8,7 +8,6 @@ When it finishes, the results screen opens on the report it wrote.
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,14 +15,13 @@ from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Log, ProgressBar, Static
 
 from tui.comparison import ComparisonPlan
 from tui.screens.error_modal import ErrorModal
+from tui.screens.stoppable import StoppableWork
 
 
 @dataclass
@@ -49,17 +47,14 @@ class ComparisonEnded(Message):
     failed: tuple[str, str] | None = None
 
 
-class RunScreen(Screen[None]):
-    BINDINGS = [
-        Binding("s", "stop", "Stop (resumable)"),
-        Binding("escape", "back", "Back"),
-    ]
+class RunScreen(StoppableWork):
+    STAGE_ID = "run-stage"
+    WHAT = "The comparison"
+    STOPPING = "Stopping at the next step (finished arms and a checkpoint are kept)..."
 
     def __init__(self, plan: ComparisonPlan, out: Path) -> None:
         super().__init__()
         self.plan, self.out = plan, out
-        self.cancel = threading.Event()
-        self.running = False
         self.started = time.monotonic()
         self.results: dict[str, Any] | None = None
         self.states: dict[str, str] = {}
@@ -159,14 +154,3 @@ class RunScreen(Screen[None]):
         from tui.screens.results import ResultsScreen
 
         self.app.push_screen(ResultsScreen(event.results, self.out))
-
-    def action_stop(self) -> None:
-        if self.running:
-            self.cancel.set()
-            self.query_one("#run-stage", Static).update("Stopping at the next step (a checkpoint is kept)...")
-
-    def action_back(self) -> None:
-        if self.running:
-            self.notify("The comparison is running: press s to stop it first (it resumes when started again).")
-            return
-        self.app.pop_screen()

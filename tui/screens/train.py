@@ -6,18 +6,16 @@ calls; stopping saves a checkpoint, so the run can be resumed from here or with 
 
 from __future__ import annotations
 
-import threading
 from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import Screen
 from textual.widgets import Footer, Header, ProgressBar, RichLog, Sparkline, Static
 
 from tui.messages import TrainFinished, TrainProgressed, TrainStageChanged, WorkFailed
 from tui.screens.error_modal import ErrorModal
+from tui.screens.stoppable import StoppableWork
 from tunewise.errors import TunewiseError
 from tunewise.metrics import metrics_line
 
@@ -25,18 +23,14 @@ if TYPE_CHECKING:
     from harness.config import TrainConfig
 
 
-class TrainScreen(Screen[None]):
-    BINDINGS = [
-        Binding("s", "stop", "Stop (resumable)"),
-        Binding("escape", "back", "Back"),
-    ]
+class TrainScreen(StoppableWork):
+    STAGE_ID = "train-stage"
+    WHAT = "Training"
 
     def __init__(self, config: TrainConfig, *, resume: bool = False) -> None:
         super().__init__()
         self.config = config
         self.resume = resume
-        self.cancel = threading.Event()
-        self.running = False
         self.losses: list[float] = []
         self.outcome: TrainFinished | None = None
 
@@ -126,14 +120,3 @@ class TrainScreen(Screen[None]):
         self.running = False
         self.query_one("#train-stage", Static).update(f"[red]{event.message}[/]")
         self.app.push_screen(ErrorModal(event.title, event.message))
-
-    def action_stop(self) -> None:
-        if self.running:
-            self.cancel.set()
-            self.query_one("#train-stage", Static).update("Stopping after this step (saving a checkpoint)...")
-
-    def action_back(self) -> None:
-        if self.running:
-            self.notify("Training is running: press s to stop it first (it can be resumed).")
-            return
-        self.app.pop_screen()
