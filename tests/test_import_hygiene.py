@@ -71,3 +71,32 @@ def test_advice_without_a_probe_is_fast() -> None:
         )
         timings.append(time.perf_counter() - start)
     assert min(timings) < 1.0, timings
+
+
+FIRST_SCREEN = """
+import asyncio, sys, time
+start = time.perf_counter()
+from tui.app import TunewiseApp
+from tui.screens.home import HomeScreen
+
+async def main():
+    app = TunewiseApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        while not isinstance(app.screen, HomeScreen):
+            await pilot.pause(0.01)
+        await pilot.pause()
+        print(f"SECONDS={time.perf_counter() - start:.3f}", flush=True)
+        app.exit()
+
+asyncio.run(main())
+"""
+
+
+def test_the_app_shows_its_first_screen_in_under_two_seconds() -> None:
+    timings = []
+    for _ in range(2):
+        out = subprocess.run(
+            [sys.executable, "-c", FIRST_SCREEN], capture_output=True, text=True, cwd=REPO, check=True, timeout=120
+        ).stdout
+        timings.append(float(next(line for line in out.splitlines() if line.startswith("SECONDS=")).split("=")[1]))
+    assert min(timings) < 2.0, timings

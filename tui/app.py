@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from textual.app import App
+from textual.binding import Binding
 
 from tui.screens.home import HomeScreen
 from tunewise import __version__
@@ -13,6 +14,7 @@ class TunewiseApp(App[None]):
     CSS_PATH = "tunewise.tcss"
     TITLE = "tunewise"
     SUB_TITLE = f"prompt, retrieve or fine-tune? v{__version__}"
+    BINDINGS = [Binding("question_mark", "toggle_keys", "Keys", key_display="?")]
 
     def __init__(self, spec: DataSpec | None = None) -> None:
         super().__init__()
@@ -20,3 +22,10 @@ class TunewiseApp(App[None]):
 
     def on_mount(self) -> None:
         self.push_screen(HomeScreen(self.spec))
+
+    def action_toggle_keys(self) -> None:
+        """`?` shows every key of the screen in a side panel, and hides it again."""
+        if self.screen.query("HelpPanel"):
+            self.action_hide_help_panel()
+        else:
+            self.action_show_help_panel()

@@ -233,3 +233,13 @@ async def test_compare_runs_in_the_app_stops_with_a_checkpoint_and_resumes_to_th
         assert results["verdict"]["ship"] in {arm["name"] for arm in results["arms"]}
         assert all(arm["status"] == "ok" for arm in results["arms"])
     assert (tmp_path / "comparisons" / "sentiment" / "report.html").is_file()
+
+
+async def test_question_mark_shows_and_hides_every_key_of_the_screen() -> None:
+    app = TunewiseApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen))
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: bool(app.screen.query("HelpPanel")))
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: not app.screen.query("HelpPanel"))
