@@ -229,6 +229,9 @@ async def test_compare_runs_in_the_app_stops_with_a_checkpoint_and_resumes_to_th
         await wait_for(pilot, lambda: isinstance(app.screen, ResultsScreen), timeout=300)
         log = "\n".join(again.query_one("#run-log", Log).lines)
         assert "same data and settings" in log  # an arm that finished before the stop was not run again
+        from tui.widgets.loss_chart import LossChart
+
+        assert again.query_one("#run-loss", LossChart).losses  # the training arm's loss, drawn as it grew
         results = app.screen.results  # type: ignore[attr-defined]
         assert results["verdict"]["ship"] in {arm["name"] for arm in results["arms"]}
         assert all(arm["status"] == "ok" for arm in results["arms"])

@@ -15,13 +15,14 @@ from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Log, ProgressBar, Static
 
 from tui.comparison import ComparisonPlan
 from tui.screens.error_modal import ErrorModal
 from tui.screens.stoppable import StoppableWork
+from tui.widgets.loss_chart import LossChart
 
 
 @dataclass
@@ -65,7 +66,9 @@ class RunScreen(StoppableWork):
             yield Static("Freezing the split and fixing the advice...", id="run-stage")
             yield DataTable(id="run-arms", cursor_type="none")
             yield ProgressBar(id="run-progress", total=1.0, show_eta=True)
-            yield Log(id="run-log", max_lines=500)
+            with Horizontal(id="run-bottom"):
+                yield LossChart(id="run-loss")
+                yield Log(id="run-log", max_lines=500)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -128,11 +131,17 @@ class RunScreen(StoppableWork):
         table.update_cell(event.arm, "elapsed", f"{time.monotonic() - self.started:.0f} s")
         if event.state == "running":
             self.query_one("#run-progress", ProgressBar).update(progress=0.0)
+            self.query_one("#run-loss", LossChart).reset(f"{event.arm}: loss")
 
     @on(ArmProgressed)
     def show_progress(self, event: ArmProgressed) -> None:
         progress = event.progress
         self.query_one("#run-progress", ProgressBar).update(progress=progress.fraction)
+        chart = self.query_one("#run-loss", LossChart)
+        if progress.event == "log" and progress.loss is not None:
+            chart.add(progress.step, progress.loss)
+        elif progress.event == "eval" and "eval_loss" in progress.eval_metrics:
+            chart.add_eval(progress.step, progress.eval_metrics["eval_loss"])
         if progress.loss is not None:
             self.query_one("#run-stage", Static).update(
                 f"training: step {progress.step}/{progress.max_steps}, epoch {progress.epoch:.1f}, loss {progress.loss:.3f}"

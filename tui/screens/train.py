@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING, Any
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Footer, Header, ProgressBar, RichLog, Sparkline, Static
+from textual.widgets import Footer, Header, ProgressBar, RichLog, Static
 
 from tui.messages import TrainFinished, TrainProgressed, TrainStageChanged, WorkFailed
 from tui.screens.error_modal import ErrorModal
 from tui.screens.stoppable import StoppableWork
+from tui.widgets.loss_chart import LossChart
 from tunewise.errors import TunewiseError
 from tunewise.metrics import metrics_line
 
@@ -40,7 +41,7 @@ class TrainScreen(StoppableWork):
             yield Static(self._describe(), id="train-config")
             yield Static("Starting...", id="train-stage")
             yield ProgressBar(id="train-progress", total=1.0, show_eta=True)
-            yield Sparkline([], id="train-loss")
+            yield LossChart(id="train-loss")
             yield Static("", id="train-result")
             yield RichLog(id="train-log", markup=True)
         yield Footer()
@@ -93,7 +94,7 @@ class TrainScreen(StoppableWork):
         log = self.query_one("#train-log", RichLog)
         if p.event == "log" and p.loss is not None:
             self.losses.append(p.loss)
-            self.query_one("#train-loss", Sparkline).data = list(self.losses)
+            self.query_one("#train-loss", LossChart).add(p.step, p.loss)
             log.write(f"step {p.step}/{p.max_steps}  epoch {p.epoch:.2f}  loss {p.loss:.4f}")
         elif p.event == "eval":
             log.write(f"[b]eval at step {p.step}[/]: {metrics_line(p.eval_metrics)}")
