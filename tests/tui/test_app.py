@@ -27,6 +27,12 @@ async def wait_for(pilot: Pilot[None], condition: Callable[[], bool], timeout: f
         await pilot.pause(0.05)
 
 
+async def settle(pilot: Pilot[None]) -> None:
+    """Let a screen that was just shown finish mounting before the app exits: Textual's Header
+    sets its title in a callback that fails if the app is torn down first."""
+    await pilot.pause(0.3)
+
+
 def _summary(app: TunewiseApp) -> str:
     return str(app.screen.query_one("#data-summary", Static).render())
 
@@ -148,7 +154,7 @@ async def test_the_questionnaire_checks_like_the_answers_file_and_its_advice_is_
         await pilot.press("ctrl+a")
         await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen))
         await wait_for(pilot, lambda: home.answers is not None and home.answers.one_off)
-        await pilot.pause()
+        await settle(pilot)
         advice = home.advice
     assert advice is not None
     refused = tmp_path / "bad.yaml"
@@ -196,6 +202,7 @@ async def test_past_comparisons_open_to_their_verdict_and_arms(tmp_path: Path, c
         assert str((out / "report.html").resolve()) in str(screen.query_one("#report-path", Static).render())
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, PastComparisonsScreen))
+        await settle(pilot)
 
 
 async def test_compare_runs_in_the_app_stops_with_a_checkpoint_and_resumes_to_the_results(
@@ -235,6 +242,7 @@ async def test_compare_runs_in_the_app_stops_with_a_checkpoint_and_resumes_to_th
         results = app.screen.results  # type: ignore[attr-defined]
         assert results["verdict"]["ship"] in {arm["name"] for arm in results["arms"]}
         assert all(arm["status"] == "ok" for arm in results["arms"])
+        await settle(pilot)
     assert (tmp_path / "comparisons" / "sentiment" / "report.html").is_file()
 
 
@@ -246,3 +254,4 @@ async def test_question_mark_shows_and_hides_every_key_of_the_screen() -> None:
         await wait_for(pilot, lambda: bool(app.screen.query("HelpPanel")))
         await pilot.press("question_mark")
         await wait_for(pilot, lambda: not app.screen.query("HelpPanel"))
+        await settle(pilot)
