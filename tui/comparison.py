@@ -44,7 +44,7 @@ class Watchers:
     """What the app watches a comparison with: each arm's state as it changes, the training arm's
     progress, and a stop that keeps what finished (a training arm stops with a checkpoint)."""
 
-    on_arm: Callable[[str, str], None] | None = None  # (arm, running / ok / failed / skipped / reused)
+    on_arm: Callable[[str, str], None] | None = None  # (arm, waiting / running / ok / failed / skipped / reused)
     on_progress: Callable[[Any], None] | None = None  # harness.callbacks.TrainProgress
     cancel: threading.Event | None = None
 
@@ -187,10 +187,10 @@ class ArmRunner:
             self.log(
                 f"{arm}: the result of run {found.id} ({found.shown_status}, same data and settings); --fresh runs it again"
             )
-            self._state(arm, "reused")
+            self.state(arm, "reused")
             return ArmOutcome(arm, "ok", RunResult.load(folder / "result.json"), reused_from=found.id)
         self.log(f"{arm}...")
-        self._state(arm, "running")
+        self.state(arm, "running")
         with self.recorder.recording(
             "arm", arm, settings, data_hash=self.data_hash, key=key, artifact=str(folder)
         ) as record:
@@ -200,10 +200,10 @@ class ArmRunner:
                 record["metrics"] = outcome.result.metrics
             else:
                 record |= {"status": outcome.status, "reason": outcome.reason}
-        self._state(arm, outcome.status)
+        self.state(arm, outcome.status)
         return outcome
 
-    def _state(self, arm: str, state: str) -> None:
+    def state(self, arm: str, state: str) -> None:
         if self.watchers.on_arm is not None:
             self.watchers.on_arm(arm, state)
 
@@ -462,6 +462,8 @@ def _compare(plan: ComparisonPlan, log: Callable[[str], None], watchers: Watcher
         advised=advised,
         watchers=watchers,
     )
+    for arm in arms:
+        runner.state(arm, "waiting")
     outcomes = [runner.run(arm) for arm in arms]
     from tunewise.data.shapes import target_text
 

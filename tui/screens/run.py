@@ -115,10 +115,6 @@ class RunScreen(StoppableWork):
     def show_line(self, event: LogLine) -> None:
         self.query_one("#run-log", Log).write_line(event.line)
         if event.line.startswith("arms: "):
-            table = self.query_one("#run-arms", DataTable)
-            for arm in event.line.removeprefix("arms: ").split(" (advice")[0].split(", "):
-                self.states[arm] = "waiting"
-                table.add_row(arm, "waiting", "", key=arm)
             self.query_one("#run-stage", Static).update(event.line)
 
     @on(ArmChanged)
