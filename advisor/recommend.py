@@ -17,7 +17,7 @@ from advisor.answers import Answers
 from advisor.architectures import KNOWN, ModelSpec, spec_for, spec_from_params
 from advisor.estimate import Estimate, Hardware, estimate_inference
 from advisor.expectations import Expected, expected_quality, test_size_for
-from advisor.hyperparameters import Hyperparameters, base_plan, fit_plan, hyperparameters
+from advisor.hyperparameters import Hyperparameters, advised_training_keys, base_plan, fit_plan, hyperparameters
 from advisor.rules import BASE_SCORE, RULES, Constraint, Context, Reason
 from advisor.sources import SOURCES
 from tunewise.errors import ConfigError
@@ -59,6 +59,8 @@ class MethodResult:
             ],
             "estimate": self.estimate.to_dict(),
             "expected": self.expected.to_dict() if self.expected else None,
+            # How a comparison's arm of this method would train (what `--set` can change).
+            "training": advised_training_keys(self.hyperparameters) if self.hyperparameters else None,
         }
 
 

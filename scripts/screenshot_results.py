@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import subprocess
 import sys
 import tempfile
@@ -46,11 +47,14 @@ def main() -> None:
     parser.add_argument("--arms", default="rag,head,full", help="the arms compared (default: rag,head,full)")
     args = parser.parse_args()
     columns, rows = (int(part) for part in args.size.lower().split("x"))
+    out = args.out.resolve()
     with tempfile.TemporaryDirectory(prefix="tunewise-shot-") as work:
-        folder = Path(work) / "comparison"
+        # Where the app would have put it, so the screen shows the path a user sees, not a temp folder.
+        folder = Path("comparisons") / "demo"
         command = [sys.executable, "-m", "tui", "compare", "--data", "demo", "--arms", args.arms, "--out", str(folder)]
-        subprocess.run(command, cwd=ROOT, check=True)
-        asyncio.run(shoot(folder, args.out.resolve(), (columns, rows)))
+        subprocess.run(command, cwd=work, check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        os.chdir(work)
+        asyncio.run(shoot(folder, out, (columns, rows)))
     print(f"saved {args.out}")
 
 

@@ -61,6 +61,7 @@ class ComparisonPlan:
     lm: str | None = None
     overrides: list[str] = field(default_factory=list)
     answers_file: Path | None = None
+    answer_values: dict[str, Any] = field(default_factory=dict)  # the app's questionnaire, over the file
     budget_minutes: float | None = None
     fresh: bool = False  # run every arm again even when the registry holds a matching result
     probe: bool = True  # measure the data before the advice (cached); False advises from the answers alone
@@ -434,7 +435,9 @@ def _compare(plan: ComparisonPlan, log: Callable[[str], None], watchers: Watcher
     split = freeze_split(data, plan.validation_fraction, plan.data.seed)
     detected = detect_hardware().answers()
     # The advice is fixed before any arm runs, so that the verdict can say whether it held.
-    answers, _ = collect_answers(data=data, detect_hardware=True, answers_file=plan.answers_file)
+    answers, _ = collect_answers(
+        data=data, detect_hardware=True, answers_file=plan.answers_file, flags=plan.answer_values
+    )
     probe = _probe(plan, data.train, log)
     recommendation = recommend(answers, data_path=plan.data.path, probe=probe, test_size=len(split.test))
     advice = recommendation.recommended

@@ -33,9 +33,19 @@ class ModelPrepared(Message):
 
 
 @dataclass
+class AdviceBasis:
+    """What an advice was computed from, kept to compute it again when the answers are edited."""
+
+    answers: Any  # advisor.answers.Answers
+    probe: Any  # tunewise.probes.Probe | None
+    test_size: int | None
+
+
+@dataclass
 class AdviceReady(Message):
     advice: dict[str, Any]
     probing: bool = False  # the advice from the answers alone, while the data is being measured
+    basis: AdviceBasis | None = None
 
 
 @dataclass

@@ -10,22 +10,37 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
+from textual.worker import get_current_worker
 
-from tui.messages import AdviceReady, ModelPrepared, PrepareProgressed, ProbeProgressed, ProfileReady, WorkFailed
+from tui.messages import (
+    AdviceBasis,
+    AdviceReady,
+    ModelPrepared,
+    PrepareProgressed,
+    ProbeProgressed,
+    ProfileReady,
+    WorkFailed,
+)
 from tui.screens.error_modal import ErrorModal
+from tui.screens.reporting import ReportsWorkerErrors
 from tunewise.data.task import DataSpec
 from tunewise.errors import TunewiseError
 
 if TYPE_CHECKING:
     from advisor.answers import Answers
+    from tui.comparison import ComparisonPlan
+    from tui.screens.advice import RunChoice
     from tunewise.probes import Probe
 
 
-class HomeScreen(Screen[None]):
+class HomeScreen(ReportsWorkerErrors, Screen[None]):
     BINDINGS = [
+        Binding("o", "open_data", "Open data"),
         Binding("e", "edit_answers", "Edit answers"),
+        Binding("a", "advice", "Advice"),
         Binding("c", "compare", "Compare"),
         Binding("h", "history", "Comparisons"),
         Binding("t", "train", "Train"),
@@ -43,12 +58,15 @@ class HomeScreen(Screen[None]):
         self.answers: Answers | None = None
         self.probe: Probe | None = None
         self.test_size: int | None = None
+        self.probing = False
+        self.edited: Answers | None = None  # answers the user set in the questionnaire, kept across reloads
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal():
             with Vertical(id="data-pane"):
                 yield Static("Reading the data...", id="data-summary")
+                yield ProgressBar(id="probe-progress", total=1.0, show_eta=False)
                 yield DataTable(id="labels", cursor_type="row", zebra_stripes=True)
             with Vertical(id="side"):
                 with Vertical(id="advice-pane"):
@@ -61,6 +79,7 @@ class HomeScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#data-pane").border_title = f"Data: {self.spec.path}"
+        self.query_one("#probe-progress").display = False
         self.query_one("#models-pane").border_title = "Models"
         self.query_one("#advice-pane").border_title = "Advice (this machine, this data)"
         labels = self.query_one("#labels", DataTable)
@@ -75,9 +94,27 @@ class HomeScreen(Screen[None]):
 
     def action_reload(self) -> None:
         self.query_one("#data-summary", Static).update("Reading the data...")
+        self.query_one("#labels", DataTable).clear()
+        self.query_one("#advice", Static).update("Weighing the options...")
+        self.report = self.advice = self.answers = self.probe = None
         self.load_profile()
 
-    @work(thread=True, exclusive=True, group="profile")
+    def action_open_data(self) -> None:
+        """Choose other data: a demo set, or a file or folder previewed before it is used."""
+        from tui.screens.data import DataScreen
+
+        self.app.push_screen(DataScreen(self.spec), self.data_chosen)
+
+    def data_chosen(self, spec: DataSpec | None) -> None:
+        if spec is None:
+            return
+        self.spec = spec
+        self.edited = None  # other data: the questionnaire starts again from its profile
+        mapped = ", ".join(f"{k}={v}" for k, v in spec.columns.items())
+        self.query_one("#data-pane").border_title = f"Data: {spec.path}" + (f" ({mapped})" if mapped else "")
+        self.action_reload()
+
+    @work(thread=True, exclusive=True, group="profile", exit_on_error=False)
     def load_profile(self) -> None:
         """The profile, the advice from the answers at once, then the advice once the probe has
         measured the data (a minute the first time, cached after)."""
@@ -86,30 +123,52 @@ class HomeScreen(Screen[None]):
         from rag.probe import run_probe
         from tunewise.data.task import load_task_data
 
+        worker = get_current_worker()
+        spec = self.spec
+
+        def post(message: Message) -> None:
+            if not worker.is_cancelled:  # other data was chosen meanwhile: this is stale
+                self.post_message(message)
+
         try:
-            data = load_task_data(self.spec)
+            data = load_task_data(spec)
             answers, report = collect_answers(data=data, detect_hardware=True)
             assert report is not None
-            self.post_message(ProfileReady(report))
+            post(ProfileReady(report))
             tested = len(data.eval)
-            self.answers, self.test_size = answers, tested
-            first = recommend(answers, data_path=self.spec.path, test_size=tested)
-            self.post_message(AdviceReady(first.to_dict(), probing=True))
+            first = recommend(answers, data_path=spec.path, test_size=tested)
+            post(AdviceReady(first.to_dict(), probing=True, basis=AdviceBasis(answers, None, tested)))
 
             def progress(stage: str, fraction: float) -> None:
-                self.post_message(ProbeProgressed(stage, fraction))
+                post(ProbeProgressed(stage, fraction))
 
-            probe = run_probe(data.train, seed=self.spec.seed, progress=progress)
-            self.probe = probe
-            measured = recommend(self.answers, data_path=self.spec.path, probe=probe, test_size=tested)
-            self.post_message(AdviceReady(measured.to_dict()))
+            probe = run_probe(data.train, seed=spec.seed, progress=progress)
+            measured = recommend(answers, data_path=spec.path, probe=probe, test_size=tested)
+            post(AdviceReady(measured.to_dict(), basis=AdviceBasis(answers, probe, tested)))
         except TunewiseError as exc:
-            self.post_message(WorkFailed(exc.title, exc.message))
+            post(WorkFailed(exc.title, exc.message))
 
     def action_compare(self) -> None:
-        """Run the advisor's top arms and the cheapest baseline on this data, into a folder of
-        its own beside the app's working folder (`comparisons/<data>`)."""
-        from tui.comparison import ComparisonPlan
+        """Run the advisor's top arms and the cheapest baseline, as the advice screen's accept does."""
+        self.start_comparison("recommended")
+
+    def action_advice(self) -> None:
+        """The whole advice: every option with its reasons, estimates and expected quality; the
+        arms to compare and their main hyper-parameters are chosen there."""
+        if self.advice is None:
+            self.notify("The advice is still being worked out", severity="warning")
+            return
+        from tui.screens.advice import AdviceScreen
+
+        self.app.push_screen(AdviceScreen(self.advice, probing=self.probing), self.arms_chosen)
+
+    def arms_chosen(self, choice: RunChoice | None) -> None:
+        if choice is not None:
+            self.start_comparison(choice.arms, choice.overrides)
+
+    def start_comparison(self, arms: str, overrides: list[str] | None = None) -> None:
+        """Compare `arms` on this data, into a folder of its own beside the app's working folder
+        (`comparisons/<data>`); the same folder again resumes what a stop left."""
         from tui.screens.run import RunScreen
         from tunewise.ownership import COMPARISON, check_target
 
@@ -119,7 +178,13 @@ class HomeScreen(Screen[None]):
         except TunewiseError as exc:
             self.app.push_screen(ErrorModal(exc.title, exc.message))
             return
-        self.app.push_screen(RunScreen(ComparisonPlan(data=self.spec, arms="recommended"), out))
+        self.app.push_screen(RunScreen(self.comparison_plan(arms, overrides or []), out))
+
+    def comparison_plan(self, arms: str, overrides: list[str]) -> ComparisonPlan:
+        from tui.comparison import ComparisonPlan
+
+        values = self.edited.to_dict() if self.edited is not None else {}
+        return ComparisonPlan(data=self.spec, arms=arms, overrides=overrides, answer_values=values)
 
     def action_history(self) -> None:
         from tui.screens.results import PastComparisonsScreen
@@ -136,21 +201,27 @@ class HomeScreen(Screen[None]):
         self.app.push_screen(QuestionsScreen(self.answers), self.answers_edited)
 
     def answers_edited(self, answers: Answers | None) -> None:
-        if answers is None:
-            return
+        if answers is not None:
+            self.edited = answers
+            self.advise_again(answers)
+
+    def advise_again(self, answers: Answers) -> None:
+        """The advice for answers the user edited, on the data's probe when it has been measured."""
         from advisor.recommend import recommend
 
-        self.answers = answers
         try:
             advice = recommend(answers, data_path=self.spec.path, probe=self.probe, test_size=self.test_size)
         except TunewiseError as exc:  # e.g. a budget no method fits: the answers are kept to edit again
             self.app.push_screen(ErrorModal(exc.title, exc.message))
             return
-        self.post_message(AdviceReady(advice.to_dict()))
+        self.post_message(AdviceReady(advice.to_dict(), basis=AdviceBasis(answers, self.probe, self.test_size)))
 
     @on(ProbeProgressed)
     def show_probe_progress(self, event: ProbeProgressed) -> None:
         self.query_one("#advice-pane").border_subtitle = f"probing the data: {event.stage} ({event.fraction:.0%})"
+        bar = self.query_one("#probe-progress", ProgressBar)
+        bar.display = True
+        bar.update(progress=event.fraction)
 
     @on(ProfileReady)
     def show_profile(self, event: ProfileReady) -> None:
@@ -174,8 +245,16 @@ class HomeScreen(Screen[None]):
         from tunewise.units import human_duration, human_money
 
         self.advice = advice = event.advice
+        self.probing = event.probing
+        if event.basis is not None:
+            self.answers, self.probe, self.test_size = event.basis.answers, event.basis.probe, event.basis.test_size
+            if self.edited is not None and event.basis.answers is not self.edited:
+                self.advise_again(self.edited)  # the probe finished after the user edited the answers
+                return
         pane = self.query_one("#advice-pane")
         pane.border_subtitle = "probing the data..." if event.probing else ""
+        if not event.probing:
+            self.query_one("#probe-progress").display = False
         lines = [f"[b]Recommended: {advice['recommended']}[/]  ({advice['hardware']})", ""]
         for row in advice["ranking"][:4]:
             est = row["estimate"]
@@ -192,7 +271,7 @@ class HomeScreen(Screen[None]):
             lines += ["", *[f"[dim]{escape(line)}[/]" for line in probe_lines(advice["probe"])[1:3]]]
         top = advice["ranking"][0]
         lines += ["", *[f"+ {r['text']}" for r in top["reasons"] if r["points"] > 0][:3]]
-        lines += ["", "[dim]tunewise recommend --from-data DATA for the full reasoning[/]"]
+        lines += ["", "[dim]a: the whole advice, and the arms to compare; c: compare what it advises[/]"]
         self.query_one("#advice", Static).update("\n".join(lines))
 
     @on(WorkFailed)
@@ -226,7 +305,7 @@ class HomeScreen(Screen[None]):
         bar.update(progress=0.0)
         self.prepare(alias)
 
-    @work(thread=True, exclusive=True, group="prepare")
+    @work(thread=True, exclusive=True, group="prepare", exit_on_error=False)
     def prepare(self, alias: str) -> None:
         from tunewise.models import prepare_model
 

@@ -48,7 +48,9 @@ class QuestionsScreen(Screen[Answers | None]):
                         yield Label(f.name, classes="question-name")
                         yield self._field_widget(f.name, f.metadata.get("choices"), getattr(self.answers, f.name))
                     yield Static(f.metadata["help"], classes="question-help")
-                    yield Static("", id=f"error-{f.name}", classes="question-error")
+                    error = Static("", id=f"error-{f.name}", classes="question-error")
+                    error.display = False  # shown when the field holds a wrong value
+                    yield error
         with Horizontal(id="answers-file-row"):
             yield Label("answers file", classes="question-name")
             yield Input(str(self.path), id="answers-file")
@@ -116,7 +118,9 @@ class QuestionsScreen(Screen[Answers | None]):
                 except ConfigError as exc:
                     self.errors[name] = exc.message.removeprefix("form: ")
         for f in fields(Answers):
-            self.query_one(f"#error-{f.name}", Static).update(self.errors.get(f.name, ""))
+            error = self.query_one(f"#error-{f.name}", Static)
+            error.update(self.errors.get(f.name, ""))
+            error.display = f.name in self.errors
         status = self.query_one("#questions-status", Static)
         if self.errors:
             status.update(f"[red]{len(self.errors)} answer(s) to fix[/]")

@@ -13,11 +13,12 @@ from typing import Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from tui.screens.error_modal import ErrorModal
+from tui.widgets.interval_chart import Interval, IntervalChart
 
 RESULTS_FILE = "results.json"
 REPORT_FILE = "report.html"
@@ -53,14 +54,18 @@ class ResultsScreen(Screen[None]):
         from advisor.comparison_report import method_sentences, verdict_sentences
 
         yield Header()
-        with Vertical(id="results-pane"):
+        with VerticalScroll(id="results-pane"):
             verdict, advice = verdict_sentences(self.results)
             yield Static(_plain(verdict), id="verdict")
             yield Static(_plain(advice), id="advice-held")
-            yield DataTable(id="arms", zebra_stripes=True, cursor_type="row")
-            yield Static(_plain(" ".join(method_sentences(self.results))), id="method")
             yield Static(self._report_line(), id="report-path")
+            yield DataTable(id="arms", zebra_stripes=True, cursor_type="row")
+            yield IntervalChart(_intervals(self.results), self.results["primary_metric"], self._shipped(), id="chart")
+            yield Static(_plain(" ".join(method_sentences(self.results))), id="method")
         yield Footer()
+
+    def _shipped(self) -> str | None:
+        return (self.results.get("verdict") or {}).get("ship")
 
     def on_mount(self) -> None:
         from advisor.comparison_report import arm_rows, columns
@@ -75,7 +80,7 @@ class ResultsScreen(Screen[None]):
     def _report_line(self) -> str:
         if self.folder is None:
             return "no report written (run `tunewise compare --out DIR` to keep one)"
-        return f"report: {(self.folder / REPORT_FILE).resolve()}  (o opens it in a browser)"
+        return f"report: {_shown(self.folder / REPORT_FILE)}  (o opens it in a browser)"
 
     def action_open_report(self) -> None:
         if self.folder is None or not (self.folder / REPORT_FILE).is_file():
@@ -145,6 +150,25 @@ class PastComparisonsScreen(Screen[None]):
             self.app.push_screen(ErrorModal(exc.title, exc.message))
             return
         self.app.push_screen(ResultsScreen(results, Path(run.artifact)))
+
+
+def _intervals(results: dict[str, Any]) -> list[Interval]:
+    """The primary metric of every arm that finished, with its bootstrap interval."""
+    metric = results["primary_metric"]
+    return [
+        Interval(arm["name"], arm["metrics"][metric], *arm["ci95"][metric])
+        for arm in results["arms"]
+        if arm["status"] == "ok" and metric in arm.get("ci95", {})
+    ]
+
+
+def _shown(path: Path) -> str:
+    """A path as short as it can be said: from the working folder when it is under it."""
+    resolved = path.resolve()
+    try:
+        return str(resolved.relative_to(Path.cwd()))
+    except ValueError:
+        return str(resolved)
 
 
 def _plain(markdown: str) -> str:

@@ -48,6 +48,18 @@ class ComparisonEnded(Message):
     failed: tuple[str, str] | None = None
 
 
+DONE_STATES = ("ok", "reused", "failed", "skipped")
+BAR_WIDTH = 12
+
+
+def _bar(fraction: float | None) -> str:
+    """A row's own progress bar; None for an arm that ended without finishing."""
+    if fraction is None:
+        return "-"
+    filled = round(fraction * BAR_WIDTH)
+    return f"{'█' * filled}{'░' * (BAR_WIDTH - filled)} {fraction:4.0%}"
+
+
 class RunScreen(StoppableWork):
     STAGE_ID = "run-stage"
     WHAT = "The comparison"
@@ -59,6 +71,7 @@ class RunScreen(StoppableWork):
         self.started = time.monotonic()
         self.results: dict[str, Any] | None = None
         self.states: dict[str, str] = {}
+        self.active: str | None = None  # the arm running now
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -74,17 +87,21 @@ class RunScreen(StoppableWork):
     def on_mount(self) -> None:
         self.query_one("#run-pane").border_title = f"Comparing on {self.plan.data.path}"
         table = self.query_one("#run-arms", DataTable)
-        for column in ("arm", "state", "elapsed"):
+        for column in ("arm", "state", "progress", "elapsed"):
             table.add_column(column, key=column)
-        self.set_interval(1.0, self._tick)
         self.running = True
+        self._tick()
+        self.set_interval(1.0, self._tick)
         self.compare()
+
+    def elapsed(self) -> str:
+        return f"{time.monotonic() - self.started:.0f} s"
 
     def _tick(self) -> None:
         if self.running:
-            self.query_one("#run-pane").border_subtitle = f"{time.monotonic() - self.started:.0f} s"
+            self.query_one("#run-pane").border_subtitle = self.elapsed()
 
-    @work(thread=True, exclusive=True, group="compare")
+    @work(thread=True, exclusive=True, group="compare", exit_on_error=False)
     def compare(self) -> None:
         from tui.commands.compare import workspace, write_reports
         from tui.comparison import Watchers, run_comparison
@@ -121,11 +138,16 @@ class RunScreen(StoppableWork):
     def show_arm(self, event: ArmChanged) -> None:
         table = self.query_one("#run-arms", DataTable)
         if event.arm not in self.states:
-            table.add_row(event.arm, "", "", key=event.arm)
+            table.add_row(event.arm, "", "", "", key=event.arm)
         self.states[event.arm] = event.state
-        table.update_cell(event.arm, "state", event.state)
-        table.update_cell(event.arm, "elapsed", f"{time.monotonic() - self.started:.0f} s")
+        table.update_cell(event.arm, "state", event.state, update_width=True)
+        table.update_cell(event.arm, "elapsed", self.elapsed(), update_width=True)
+        if event.state in DONE_STATES:
+            table.update_cell(
+                event.arm, "progress", _bar(1.0 if event.state in ("ok", "reused") else None), update_width=True
+            )
         if event.state == "running":
+            self.active = event.arm
             self.query_one("#run-progress", ProgressBar).update(progress=0.0)
             self.query_one("#run-loss", LossChart).reset(f"{event.arm}: loss")
 
@@ -133,6 +155,10 @@ class RunScreen(StoppableWork):
     def show_progress(self, event: ArmProgressed) -> None:
         progress = event.progress
         self.query_one("#run-progress", ProgressBar).update(progress=progress.fraction)
+        if self.active is not None:
+            self.query_one("#run-arms", DataTable).update_cell(
+                self.active, "progress", _bar(progress.fraction), update_width=True
+            )
         chart = self.query_one("#run-loss", LossChart)
         if progress.event == "log" and progress.loss is not None:
             chart.add(progress.step, progress.loss)

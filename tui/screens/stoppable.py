@@ -8,9 +8,12 @@ import threading
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Static
+from textual.worker import Worker
+
+from tui.screens.reporting import ReportsWorkerErrors
 
 
-class StoppableWork(Screen[None]):
+class StoppableWork(ReportsWorkerErrors, Screen[None]):
     """A screen whose worker watches `cancel`; `running` is true while the worker works."""
 
     BINDINGS = [
@@ -36,3 +39,7 @@ class StoppableWork(Screen[None]):
             self.notify(f"{self.WHAT} is running: press s to stop it first (it can be resumed).")
             return
         self.app.pop_screen()
+
+    def worker_failed(self, worker: Worker[object]) -> None:
+        self.running = False  # the back key works again
+        self.query_one(f"#{self.STAGE_ID}", Static).update(f"[red]{self.WHAT} stopped on an unexpected error.[/]")

@@ -60,7 +60,7 @@ class TrainScreen(StoppableWork):
         self.running = True
         self.run_training()
 
-    @work(thread=True, exclusive=True, group="train")
+    @work(thread=True, exclusive=True, group="train", exit_on_error=False)
     def run_training(self) -> None:
         from harness.callbacks import TrainProgress
         from harness.train import train
