@@ -76,7 +76,7 @@ class AdviceScreen(Screen[RunChoice | None]):
                             yield Input(placeholder=self._advised(key), id=f"set-{key}")
                         yield Static("", id=f"set-error-{key}", classes="question-error")
                     yield Static("", id="run-summary")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one("#advice-tabs").border_title = "Advice" + (

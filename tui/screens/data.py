@@ -93,7 +93,7 @@ class DataScreen(ReportsWorkerErrors, Screen[DataSpec | None]):
                     yield Select[str]([], id="map-target", prompt="column")
                     yield Select([(k, k) for k in TARGET_KINDS], allow_blank=False, id="map-kind")
                 yield DataTable(id="data-rows", zebra_stripes=True, cursor_type="none")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one("#data-browse").border_title = "Demo sets and files"

@@ -38,14 +38,14 @@ if TYPE_CHECKING:
 
 class HomeScreen(ReportsWorkerErrors, Screen[None]):
     BINDINGS = [
-        Binding("o", "open_data", "Open data"),
-        Binding("e", "edit_answers", "Edit answers"),
+        Binding("o", "open_data", "Data"),
+        Binding("e", "edit_answers", "Answers"),
         Binding("a", "advice", "Advice"),
         Binding("c", "compare", "Compare"),
-        Binding("h", "history", "Comparisons"),
+        Binding("h", "history", "History"),
         Binding("t", "train", "Train"),
-        Binding("p", "prepare", "Prepare model"),
-        Binding("r", "reload", "Reload data"),
+        Binding("p", "prepare", "Prepare"),
+        Binding("r", "reload", "Reload", show=False),  # `?` lists it; the footer is full at 80 columns
         Binding("q", "app.quit", "Quit"),
     ]
 
@@ -75,13 +75,13 @@ class HomeScreen(ReportsWorkerErrors, Screen[None]):
                     yield DataTable(id="models", cursor_type="row")
                     yield ProgressBar(id="prepare-progress", total=1.0, show_eta=False)
                     yield Static("", id="prepare-status")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one("#data-pane").border_title = f"Data: {self.spec.path}"
         self.query_one("#probe-progress").display = False
         self.query_one("#models-pane").border_title = "Models"
-        self.query_one("#advice-pane").border_title = "Advice (this machine, this data)"
+        self.query_one("#advice-pane").border_title = "Advice"
         labels = self.query_one("#labels", DataTable)
         labels.add_columns("label", "examples", "share")
         models = self.query_one("#models", DataTable)
@@ -242,7 +242,7 @@ class HomeScreen(ReportsWorkerErrors, Screen[None]):
 
     @on(AdviceReady)
     def show_advice(self, event: AdviceReady) -> None:
-        from tunewise.units import human_duration, human_money
+        from tunewise.units import human_duration
 
         self.advice = advice = event.advice
         self.probing = event.probing
@@ -257,13 +257,11 @@ class HomeScreen(ReportsWorkerErrors, Screen[None]):
             self.query_one("#probe-progress").display = False
         lines = [f"[b]Recommended: {advice['recommended']}[/]  ({advice['hardware']})", ""]
         for row in advice["ranking"][:4]:
-            est = row["estimate"]
             mark = "" if row["feasible"] else " [red](blocked)[/]"
             expected = row.get("expected")
-            quality = f"  ~{expected['mid']:.2f}" if expected else ""
+            quality = f"~{expected['mid']:.2f}  " if expected else ""
             lines.append(
-                f"{row['method']:<10} {row['score']:>4.0f}  {est['memory_gb']:.1f} GB  "
-                f"{human_duration(est['hours'])}  {human_money(est['cost_usd'])}{quality}{mark}"
+                f"{row['method']:<9} {row['score']:>4.0f}  {quality}{human_duration(row['estimate']['hours'])}{mark}"
             )
         if advice.get("probe"):
             from tunewise.probes import probe_lines

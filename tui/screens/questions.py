@@ -55,7 +55,7 @@ class QuestionsScreen(Screen[Answers | None]):
             yield Label("answers file", classes="question-name")
             yield Input(str(self.path), id="answers-file")
         yield Static("", id="questions-status")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one("#questions").border_title = "Your case (pre-filled from the data and this machine)"

@@ -62,7 +62,7 @@ class ResultsScreen(Screen[None]):
             yield DataTable(id="arms", zebra_stripes=True, cursor_type="row")
             yield IntervalChart(_intervals(self.results), self.results["primary_metric"], self._shipped(), id="chart")
             yield Static(_plain(" ".join(method_sentences(self.results))), id="method")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def _shipped(self) -> str | None:
         return (self.results.get("verdict") or {}).get("ship")
@@ -106,7 +106,7 @@ class PastComparisonsScreen(Screen[None]):
         with Vertical(id="history-pane"):
             yield DataTable(id="history", cursor_type="row", zebra_stripes=True)
             yield Static("", id="history-status")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         from tunewise.registry import Registry

@@ -82,7 +82,7 @@ class RunScreen(StoppableWork):
             with Horizontal(id="run-bottom"):
                 yield LossChart(id="run-loss")
                 yield Log(id="run-log", max_lines=500)
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one("#run-pane").border_title = f"Comparing on {self.plan.data.path}"

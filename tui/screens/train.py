@@ -44,7 +44,7 @@ class TrainScreen(StoppableWork):
             yield LossChart(id="train-loss")
             yield Static("", id="train-result")
             yield RichLog(id="train-log", markup=True)
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def _describe(self) -> str:
         c = self.config
