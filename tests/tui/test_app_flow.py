@@ -70,6 +70,8 @@ async def test_a_users_csv_goes_from_the_tree_to_a_finished_comparison(
         assert home.report is not None and home.report["task"] == "classification"
         assert set(home.report["labels"]) == {"positive", "negative"}
         assert home.advice is not None and home.advice["probe"] is not None  # measured, not only asked
+        knn = home.advice["probe"]["labels"]["knn_accuracy"]
+        assert f"k-NN {knn:.3f}" in _text(home, "#data-summary")  # the probe's figures beside the profile
 
         # 2. Questions: the budget edited; the advice follows the new answers.
         await pilot.press("e")

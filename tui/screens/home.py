@@ -59,6 +59,7 @@ class HomeScreen(ReportsWorkerErrors, Screen[None]):
         self.probe: Probe | None = None
         self.test_size: int | None = None
         self.probing = False
+        self.profile_lines: list[str] = []
         self.edited: Answers | None = None  # answers the user set in the questionnaire, kept across reloads
 
     def compose(self) -> ComposeResult:
@@ -234,6 +235,7 @@ class HomeScreen(ReportsWorkerErrors, Screen[None]):
             f"[b]leakage[/]   {report['leakage']['exact']} exact, {report['leakage']['near']} near",
         ]
         lines += [f"[yellow]! {w}[/]" for w in report["warnings"]]
+        self.profile_lines = lines
         self.query_one("#data-summary", Static).update("\n".join(lines))
         table = self.query_one("#labels", DataTable)
         table.clear()
@@ -264,9 +266,8 @@ class HomeScreen(ReportsWorkerErrors, Screen[None]):
                 f"{row['method']:<9} {row['score']:>4.0f}  {quality}{human_duration(row['estimate']['hours'])}{mark}"
             )
         if advice.get("probe"):
-            from tunewise.probes import probe_lines
-
-            lines += ["", *[f"[dim]{escape(line)}[/]" for line in probe_lines(advice["probe"])[1:3]]]
+            measured = f"[b]probe[/]     {escape(_probe_summary(advice['probe']))}"
+            self.query_one("#data-summary", Static).update("\n".join([*self.profile_lines, measured]))
         top = advice["ranking"][0]
         lines += ["", *[f"+ {r['text']}" for r in top["reasons"] if r["points"] > 0][:3]]
         lines += ["", "[dim]a: the whole advice, and the arms to compare; c: compare what it advises[/]"]
@@ -362,3 +363,23 @@ class HomeScreen(ReportsWorkerErrors, Screen[None]):
         base = default_output_dir(config, "classification" if task == "classification" else "generation")
         folder, resume = resume_or_next(base)  # the app never replaces a finished run
         return replace(config, output_dir=str(folder)), resume
+
+
+def _probe_summary(probe: dict[str, Any]) -> str:
+    """The probe's figures in one line (`tunewise recommend` prints them in full)."""
+    labels, answers = probe.get("labels"), probe.get("answers")
+    took = f"{probe['seconds']:.0f} s" + (", cached" if probe.get("cached") else "")
+    if labels:
+        curve = " > ".join(
+            f"{labels['curve'][share]:.2f}" for share in ("0.25", "0.5", "1.0") if share in labels["curve"]
+        )
+        return (
+            f"k-NN {labels['knn_accuracy']:.3f}, head {labels['head_accuracy']:.3f}, "
+            f"curve {curve}, {labels['conflicts']} conflicts ({took})"
+        )
+    if answers:
+        return (
+            f"base loss {answers['base_loss']:.2f}, nearest answer F1 {answers['nearest_f1']:.2f}, "
+            f"zero-shot F1 {answers['zero_shot_f1']:.2f} ({took})"
+        )
+    return f"measured in {took}"
