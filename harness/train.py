@@ -220,17 +220,18 @@ def _build_trainer(
     config: TrainConfig, task: str, loaded: LoadedModel, examples: Examples, folder: RunFolder, device_type: str
 ) -> Any:
     import numpy as np
-    from transformers import EarlyStoppingCallback, PrinterCallback, TrainingArguments
+    from transformers import EarlyStoppingCallback, PrinterCallback
 
     from harness.collate import ListDataset, collator_for
     from harness.sampling import SeededOrderTrainer
+    from harness.training_arguments import training_arguments
 
     dtype = compute_dtype(config.precision, device_type)
     import torch
 
     by_steps = config.save_steps is not None
     best_metric = config.metric_for_best_model or ("accuracy" if task == "classification" else "eval_loss")
-    args = TrainingArguments(
+    args = training_arguments(
         output_dir=str(folder.checkpoints),
         learning_rate=learning_rate(config, task),
         num_train_epochs=config.num_train_epochs,

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from tunewise.errors import ModelError, TunewiseError, listing
+from tunewise.loading import LOADING
 from tunewise.models import trust_remote_code
 
 # The files a Hugging Face folder's weights live in; the indexes name sharded ones.
@@ -374,9 +375,13 @@ def load_errors(folder: Path) -> Iterator[None]:
     The checks above catch most problems before loading; these are the ones only loading shows
     (pickled weights torch will not unpickle, weights of the wrong shape). Anything else stays a
     bug and propagates unchanged.
+
+    Loads also take turns (`tunewise.loading.LOADING`): two threads loading at once can break each
+    other's models.
     """
     try:
-        yield
+        with LOADING:
+            yield
     except TunewiseError:
         raise
     except Exception as exc:

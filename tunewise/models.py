@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 from tunewise.atomic import atomic_folder
 from tunewise.errors import ModelError
+from tunewise.loading import LOADING
 from tunewise.locks import wait_lock
 from tunewise.names import Progress
 from tunewise.paths import folder_size, hub_offline, models_dir
@@ -412,7 +413,7 @@ def convert_gguf(gguf: Path, out: Path, progress: Progress | None = None) -> Non
     transformers.utils.logging.disable_progress_bar()
     trust = trust_remote_code()
     report("reading tokenizer", 0.05)
-    with _gguf_errors(gguf):
+    with _gguf_errors(gguf), LOADING:
         tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name, trust_remote_code=trust)
         report("de-quantizing weights", 0.25)
         with _tensor_progress(lambda done: report("de-quantizing weights", 0.25 + 0.55 * done)):

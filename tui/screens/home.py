@@ -27,7 +27,7 @@ from tui.messages import (
 from tui.screens.error_modal import ErrorModal
 from tui.screens.reporting import ReportsWorkerErrors
 from tunewise.data.task import DataSpec
-from tunewise.errors import TunewiseError
+from tunewise.errors import InterruptionError, TunewiseError
 
 if TYPE_CHECKING:
     from advisor.answers import Answers
@@ -141,11 +141,15 @@ class HomeScreen(ReportsWorkerErrors, Screen[None]):
             post(AdviceReady(first.to_dict(), probing=True, basis=AdviceBasis(answers, None, tested)))
 
             def progress(stage: str, fraction: float) -> None:
+                if worker.is_cancelled:  # other data was chosen, or the app is closing: stop measuring
+                    raise InterruptionError("the probe was cancelled")
                 post(ProbeProgressed(stage, fraction))
 
             probe = run_probe(data.train, seed=spec.seed, progress=progress)
             measured = recommend(answers, data_path=spec.path, probe=probe, test_size=tested)
             post(AdviceReady(measured.to_dict(), basis=AdviceBasis(answers, probe, tested)))
+        except InterruptionError:
+            return
         except TunewiseError as exc:
             post(WorkFailed(exc.title, exc.message))
 
