@@ -96,6 +96,8 @@ def load_for_training(
     transformers.utils.logging.set_verbosity_error()  # the "newly initialised head" report is expected
     # peft calls a transformers property that transformers now calls deprecated; nothing to do here.
     warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+    # transformers 5.0's Trainer counts the tokens it saw with torch.tensor(a tensor), which torch warns about.
+    warnings.filterwarnings("ignore", message="To copy construct from a tensor", module="transformers.trainer")
     transformers.utils.logging.disable_progress_bar()
     trust = trust_remote_code()
     with load_errors(resolved.path):

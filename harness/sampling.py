@@ -24,6 +24,8 @@ from torch.utils.data import Sampler, SequentialSampler
 from transformers import Trainer
 from transformers.trainer_pt_utils import get_length_grouped_indices
 
+from harness.training_arguments import sampling_strategy
+
 
 def epoch_order(size: int, seed: int, epoch: int, lengths: list[int] | None = None, group_size: int = 1) -> list[int]:
     """The indices of `size` examples in epoch `epoch`'s order; with `lengths`, batches of similar lengths."""
@@ -72,11 +74,12 @@ class SeededOrderTrainer(Trainer):
 
     def _get_train_sampler(self, train_dataset: Any = None) -> Sampler[int] | None:
         args = self.args
-        if args.train_sampling_strategy not in ("random", "group_by_length"):
+        strategy = sampling_strategy(args)
+        if strategy not in ("random", "group_by_length"):
             return super()._get_train_sampler(train_dataset)  # strategies the harness never sets
         dataset: Any = train_dataset if train_dataset is not None else self.train_dataset
         lengths = None
-        if args.train_sampling_strategy == "group_by_length":
+        if strategy == "group_by_length":
             key = getattr(self.processing_class, "model_input_names", ["input_ids"])[0]
             lengths = [len(dataset[i][key]) for i in range(len(dataset))]
         return EpochOrderSampler(

@@ -57,3 +57,11 @@ def training_arguments(**values: Any) -> Any:
     from transformers import TrainingArguments
 
     return TrainingArguments(**portable(values))
+
+
+def sampling_strategy(args: Any) -> str:
+    """How the training set is ordered, read from arguments of either release."""
+    strategy = getattr(args, "train_sampling_strategy", None)
+    if strategy is not None:
+        return str(strategy)
+    return "group_by_length" if getattr(args, "group_by_length", False) else "random"
