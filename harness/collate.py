@@ -3,9 +3,7 @@
 Padding every example to `max_length` (as the classic recipe does) spends most of the compute
 on padding when texts are short; padding each batch to its longest member, with batches of
 similar lengths grouped together, removes nearly all of it. Packing goes further for
-instruction tuning: a batch becomes one row of concatenated examples with positions restarting
-at each, which transformers turns into a block-diagonal attention mask, so examples never see
-each other.
+instruction tuning (`harness/packing.py`): rows filled to `max_length` with whole examples.
 """
 
 from __future__ import annotations
@@ -15,13 +13,12 @@ from typing import Any
 from harness.tokenize import IGNORE
 
 
-def collator_for(task: str, tokenizer: Any, *, packing: bool = False, multiple_of: int | None = None) -> Any:
-    from transformers import DataCollatorForSeq2Seq, DataCollatorWithFlattening, DataCollatorWithPadding
+def collator_for(task: str, tokenizer: Any, *, multiple_of: int | None = None) -> Any:
+    """Unpacked batches; `harness.packing.PackedCollator` batches packed rows."""
+    from transformers import DataCollatorForSeq2Seq, DataCollatorWithPadding
 
     if task == "classification":
         return DataCollatorWithPadding(tokenizer, pad_to_multiple_of=multiple_of)
-    if packing:
-        return DataCollatorWithFlattening(return_position_ids=True, separator_id=IGNORE)
     # Pads labels with -100 as well, so padded positions never count in the loss.
     return DataCollatorForSeq2Seq(tokenizer, label_pad_token_id=IGNORE, pad_to_multiple_of=multiple_of)
 

@@ -111,7 +111,9 @@ class TrainConfig:
     )
     gradient_checkpointing: bool = _key(False, "recompute activations in the backward pass: less memory, more time")
     group_by_length: bool = _key(True, "batch examples of similar length: less padding")
-    packing: bool = _key(False, "generation: several examples per row, without attending to each other")
+    packing: bool = _key(
+        False, "generation: rows filled to max_length with whole examples, which never attend to each other"
+    )
     early_stopping_patience: int | None = _key(None, "evaluations without improvement before stopping")
     metric_for_best_model: str | None = _key(
         None, "the metric that picks the best checkpoint (default: accuracy for classification, eval_loss otherwise)"

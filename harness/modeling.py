@@ -98,6 +98,8 @@ def load_for_training(
     warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
     # transformers 5.0's Trainer counts the tokens it saw with torch.tensor(a tensor), which torch warns about.
     warnings.filterwarnings("ignore", message="To copy construct from a tensor", module="transformers.trainer")
+    # ...and, when two checkpoints share a second, says it orders them by number instead (which is right).
+    warnings.filterwarnings("ignore", message="mtime may not be reliable", module="transformers.trainer")
     transformers.utils.logging.disable_progress_bar()
     trust = trust_remote_code()
     with load_errors(resolved.path):

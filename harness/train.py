@@ -41,6 +41,7 @@ from harness.modeling import (
     position_limit,
     resolve_for_task,
 )
+from harness.packing import PackedCollator, PackedDataset
 from harness.predict import MODEL_DIR, generate_answers
 from harness.report import plot_loss, write_log
 from harness.run_folder import RunFolder, default_output_dir, run_inputs
@@ -280,12 +281,16 @@ def _build_trainer(
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
     classification = task == "classification"
     # Each epoch's data order depends on (seed, epoch) only, so that `--resume` replays it exactly.
+    train_set: Any = ListDataset(examples.train)
+    collator = collator_for(task, loaded.tokenizer)
+    if config.packing:  # rows filled to max_length with whole examples (harness/packing.py)
+        train_set, collator = PackedDataset(examples.train, examples.max_length), PackedCollator()
     trainer = SeededOrderTrainer(
         model=loaded.model,
         args=args,
-        train_dataset=ListDataset(examples.train),
+        train_dataset=train_set,
         eval_dataset=ListDataset(examples.eval),
-        data_collator=collator_for(task, loaded.tokenizer, packing=config.packing),
+        data_collator=collator,
         processing_class=loaded.tokenizer,
         compute_metrics=compute_metrics if classification else None,
         preprocess_logits_for_metrics=preprocess_logits if classification else None,
@@ -356,6 +361,9 @@ def _evaluate(
         "total_params": loaded.total_params,
         "warnings": examples.warnings,
     }
+    if isinstance(trainer.train_dataset, PackedDataset):
+        packed = trainer.train_dataset
+        metrics |= {"packed_rows": len(packed), "packing_fill": round(packed.fill(examples.max_length), 3)}
     result = RunResult(
         arm=config.method,
         config=config.to_dict(),

@@ -44,6 +44,7 @@ def test_packed_batches_give_the_same_loss_as_padded_ones(smollm2: Path) -> None
 
     from harness.collate import collator_for
     from harness.modeling import load_for_training
+    from harness.packing import PackedCollator, PackedDataset
     from harness.tokenize import encode_completion
     from tunewise.models import resolve_model
 
@@ -62,8 +63,13 @@ def test_packed_batches_give_the_same_loss_as_padded_ones(smollm2: Path) -> None
     ]
     examples = [encode_completion(chat, tokenizer, 128).to_dict() for chat in chats]
     padded = collator_for("generation", tokenizer)(examples)
-    packed = collator_for("generation", tokenizer, packing=True)(examples)
+    rows = PackedDataset(examples, max_length=128)
+    assert len(rows) == 1  # the three short examples share one row
+    packed = PackedCollator()([rows[0]])
+    assert packed["input_ids"].shape[1] == sum(len(e["input_ids"]) for e in examples)
     assert packed["input_ids"].shape[0] == 1 and "attention_mask" not in packed
+    starts = (packed["position_ids"][0] == 0).nonzero().flatten().tolist()
+    assert len(starts) == 3  # positions restart at each example: the model masks across them
     with torch.inference_mode():
         loss_padded = model(**padded).loss
         loss_packed = model(**packed).loss
@@ -93,8 +99,22 @@ def test_target_module_presets_follow_the_architecture(sentiment_data: Path, tmp
 def test_packing_trains_through_the_harness(fixed_answer_data: Path, tmp_path: Path, smollm2: Path) -> None:
     config = build_config(
         {"data": str(fixed_answer_data), "output_dir": str(tmp_path / "packed"), "packing": True, "max_steps": 3,
-         "per_device_train_batch_size": 4, "max_length": 64, "eval_generate": 0, "learning_rate": 1e-3}
+         "per_device_train_batch_size": 2, "max_length": 128, "eval_generate": 0, "learning_rate": 1e-3}
     )  # fmt: skip
     metrics = train(config).metrics
     assert metrics["steps"] == 3 and metrics["train_tokens_per_second"] > 0
     assert metrics["eval"]["loss"] < 3.0  # the untrained model is near 4 on these answers
+    # Rows hold several examples each, filled most of the way to max_length.
+    assert metrics["packed_rows"] < metrics["train_examples"]
+    assert metrics["packing_fill"] > 0.6
+
+
+def test_packing_fills_bins_with_every_example_once() -> None:
+    from harness.packing import pack
+
+    lengths = [60, 10, 35, 30, 5, 64, 20, 25, 40, 3]
+    bins = pack(lengths, 64)
+    assert sorted(i for b in bins for i in b) == list(range(len(lengths)))
+    assert all(sum(lengths[i] for i in b) <= 64 for b in bins)
+    assert len(bins) == -(-sum(lengths) // 64)  # as few rows as the tokens need (here FFD reaches it)
+    assert pack(lengths, 64) == bins  # the same bins every time
