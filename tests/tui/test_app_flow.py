@@ -20,26 +20,16 @@ from tui.screens.results import ResultsScreen
 from tui.screens.run import RunScreen
 
 
-def _write_reviews(path: Path) -> Path:
-    """Two classes under column names no alias knows, so the user has to map them."""
-    good = ["wonderful", "great", "lovely", "excellent", "fantastic", "delightful", "superb", "brilliant"]
-    bad = ["awful", "terrible", "horrible", "dreadful", "disgusting", "miserable", "atrocious", "appalling"]
-    lines = ["msg,verdict"]
-    for i in range(5):
-        lines += [f'"the meal was {w}, visit {i}",positive' for w in good]
-        lines += [f'"the meal was {w}, visit {i}",negative' for w in bad]
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
 def _text(screen: object, selector: str) -> str:
     return str(screen.query_one(selector, Static).render())  # type: ignore[attr-defined]
 
 
 async def test_a_users_csv_goes_from_the_tree_to_a_finished_comparison(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sentiment_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _write_reviews(tmp_path / "reviews.csv")
+    # The two-class sentiment rows under column names no alias knows, so the user has to map them.
+    rows = sentiment_data.read_text().replace("text,label", "msg,verdict", 1)
+    (tmp_path / "reviews.csv").write_text(rows)
     monkeypatch.chdir(tmp_path)  # the tree opens here, and comparisons/ is created here
     app = TunewiseApp()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -56,7 +46,7 @@ async def test_a_users_csv_goes_from_the_tree_to_a_finished_comparison(
         await wait_for(pilot, lambda: data.table is not None, timeout=30)
         assert data.path is not None and Path(data.path).name == "reviews.csv"
         assert "cannot tell what the columns mean" in _text(data, "#data-detected")
-        assert data.query_one("#data-rows", DataTable).row_count == 8  # the first rows, not all 80
+        assert data.query_one("#data-rows", DataTable).row_count == 8  # the first rows, not all of them
         await pilot.press("u")  # refused: nothing usable yet
         assert app.screen is data
         data.query_one("#map-input", Select).value = "msg"
