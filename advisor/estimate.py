@@ -8,13 +8,17 @@ The accounting, per device, in bytes:
   keeps embeddings, norms and the head at the 16-bit compute width.
 - gradients: one per trainable parameter, at the width of the trainable weights.
 - optimizer: AdamW keeps two fp32 moments per trainable parameter: 8 bytes.
-  With `bf16` this gives 2 + 2 + 8 = 12 bytes per parameter, the accounting by which the
-  QLoRA paper puts 16-bit fine-tuning of a 65B model above 780 GB. LoRA adapters are kept
-  in fp32 (peft's default), so each adapter parameter costs 4 + 4 + 8 = 16 bytes, except
-  for QLoRA on a GPU, whose recipe keeps them in bf16 (2 + 2 + 8).
+  Full fine-tuning in `bf16` on a GPU is mixed precision, as the harness trains (the
+  Trainer's `bf16=True`): fp32 master weights and gradients, and the 16-bit copy autocast
+  makes of each block weight for the step: 4 + 2 + 4 + 8 = 18 bytes per block parameter
+  (measured on an H200: docs/benchmarks.md). LoRA's frozen base is stored at the 16-bit
+  width on a GPU; adapters stay in fp32 (peft's default), 4 + 4 + 8 = 16 bytes each. QLoRA's
+  unquantized parameters (embeddings, norms, head) are fp32: peft's
+  `prepare_model_for_kbit_training` upcasts them.
 - activations: per block, Korthikanti et al. 2022 ("Reducing Activation Recomputation in
   Large Transformer Models"), 34*s*b*h bytes at 16 bits for a 4h-wide MLP, generalised to
-  any MLP width and to gated (SwiGLU) MLPs; the 5*a*s^2*b attention-score term is left out
+  any MLP width and to gated (SwiGLU) MLPs; under autocast the norms' inputs (the residual
+  stream) stay fp32, so they count 4 bytes a value; the 5*a*s^2*b attention-score term is left out
   because transformers uses fused attention (SDPA) by default, except for models with attention
   dropout on a CPU, where the probabilities are materialised (3 * a*s^2*b values). LoRA with
   `lora_dropout` > 0 adds, for every adapted layer, the dropped-out copy of its input that the
@@ -288,6 +292,7 @@ def activation_bytes(
     checkpointing: bool,
     fused_attention: bool = True,
     dropped_inputs: int = 0,
+    norm_width: float | None = None,
 ) -> float:
     """Activations alive at the peak of a training step, all blocks, at `width` bytes per value.
 
@@ -295,12 +300,13 @@ def activation_bytes(
     probabilities (on the CPU), adding softmax output, dropout mask and dropout output: three
     (heads x seq x seq) tensors per sequence and block. `dropped_inputs` counts the values per
     token and block that LoRA's dropout copies (`lora_dropout_inputs`); each also has a
-    one-byte mask.
+    one-byte mask. `norm_width` is the width of the norms' saved inputs (fp32 under autocast),
+    `width` when not given.
     """
     h, f, tokens = spec.hidden_size, spec.intermediate_size, batch * seq
     attention = 11 * h  # Korthikanti et al.: q/k/v input, q, k, v, attention output, dropout mask
     mlp = 2 * h + (8 * f if spec.gated_mlp else 4 * f + h)
-    norms = 4 * h
+    norms = 4 * h * (norm_width or width) / width
     per_block = tokens * (attention + mlp + norms) * width / 2  # the formula counts 16-bit values
     if spec.attention_dropout and not fused_attention:
         per_block += 3 * width * spec.num_heads * seq * seq * batch
@@ -348,24 +354,25 @@ def estimate_training(spec: ModelSpec, plan: TrainingPlan, hardware: Hardware) -
     head = head_params(spec, plan.num_labels)
     notes: list[str] = []
 
+    mixed = on_gpu and compute_width == 2.0  # autocast over fp32 weights
     if plan.method == "full":
         trainable = total + head
-        weight_width = bytes_per_param(dtype if dtype != "nf4" else "bf16")
+        weight_width = 4.0 if mixed else bytes_per_param(dtype if dtype != "nf4" else "bf16")
         weights = trainable * weight_width
+        if mixed:  # autocast's 16-bit copy of every block weight, alive for the step
+            weights += spec.quantizable_params() * 2.0
         gradients = trainable * weight_width
         optimizer = trainable * ADAM_BYTES
-        adapter_bytes = int(trainable * weight_width)
+        adapter_bytes = int(trainable * (2.0 if mixed else weight_width))
     else:
         adapters = lora_params(spec, plan.lora_r, plan.target_modules)
         trainable = adapters + head
         if plan.method == "qlora":
             quantized = spec.quantizable_params()
-            other_width = 2.0 if on_gpu else 4.0
-            weights = quantized * bytes_per_param("nf4") + (total - quantized) * other_width
+            weights = quantized * bytes_per_param("nf4") + (total - quantized) * 4.0
         else:
             weights = total * bytes_per_param(dtype)
-        # peft keeps adapters in fp32; the QLoRA recipe casts them to bf16 on a GPU.
-        adapter_width = 2.0 if plan.method == "qlora" and on_gpu else 4.0
+        adapter_width = 4.0  # peft keeps adapters in fp32
         weights += trainable * adapter_width
         gradients = trainable * adapter_width
         optimizer = trainable * ADAM_BYTES
@@ -388,6 +395,7 @@ def estimate_training(spec: ModelSpec, plan: TrainingPlan, hardware: Hardware) -
         plan.gradient_checkpointing,
         fused_attention=on_gpu,
         dropped_inputs=dropped,
+        norm_width=4.0 if mixed else None,
     )
     memory = Memory(
         weights / shard,

@@ -128,7 +128,7 @@ def worker(model_name: str, method: str, batch: int, seq: int, steps: int) -> di
     }
 
 
-def estimate_for(model_name: str, method: str, batch: int, seq: int, on_gpu: bool) -> dict[str, float]:
+def estimate_for(model_name: str, method: str, batch: int, seq: int, on_gpu: bool) -> dict[str, Any]:
     from advisor.architectures import KNOWN
     from advisor.estimate import Hardware, TrainingPlan, estimate_training
 
@@ -151,6 +151,7 @@ def estimate_for(model_name: str, method: str, batch: int, seq: int, on_gpu: boo
         "bytes": estimate.memory.total - overhead,
         "trainable": estimate.trainable_params,
         "seconds_per_step": estimate.hours * 3600,
+        "parts": estimate.memory.to_dict(),
     }
 
 

@@ -12,6 +12,17 @@ from typing import Any
 
 from harness.tokenize import IGNORE
 
+# On a GPU, batch lengths rounded up to a multiple of this many tokens (see `padding_multiple`).
+GPU_PAD_MULTIPLE = 8
+
+
+def padding_multiple(device_type: str) -> int | None:
+    """How batch lengths are rounded on this device: not at all on a CPU, where every padded
+    token costs its share of the step; to a multiple of `GPU_PAD_MULTIPLE` on a GPU, whose
+    matrix units work on tiles of 8 (a few padded tokens are free there, misaligned rows are not).
+    """
+    return GPU_PAD_MULTIPLE if device_type == "cuda" else None
+
 
 def collator_for(task: str, tokenizer: Any, *, multiple_of: int | None = None) -> Any:
     """Unpacked batches; `harness.packing.PackedCollator` batches packed rows."""

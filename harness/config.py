@@ -124,6 +124,9 @@ class TrainConfig:
     logging_steps: int = _key(10, "steps between logged losses")
     precision: str = _key("auto", "auto (bf16 or fp16 on a GPU that has it, fp32 on CPU), fp32, bf16 or fp16")
     use_cpu: bool = _key(False, "train on the CPU even when a GPU is present")
+    torch_compile: bool = _key(
+        False, "compile the model with torch.compile (minutes of compiling; can pay off on a GPU)"
+    )
     init_adapter: str | None = _key(None, "continue training from this saved LoRA adapter (RUN/model)")
     eval_generate: int = _key(64, "generation: eval examples answered at the end for exact match and token F1")
     max_new_tokens: int = _key(128, "generation: the longest answer")

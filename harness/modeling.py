@@ -87,6 +87,29 @@ def compute_dtype(precision: str, device_type: str) -> Any:
     return torch.bfloat16
 
 
+def autocast_dtype(config: TrainConfig, device_type: str) -> Any:
+    """The dtype the Trainer's mixed precision (autocast) computes in, or None for none.
+
+    Weights that train stay in fp32 (master weights), so small updates are not rounded away;
+    matrix products run in the 16-bit dtype. QLoRA on a CPU computes in bitsandbytes' own
+    dtype and is left outside autocast.
+    """
+    import torch
+
+    dtype = compute_dtype(config.precision, device_type)
+    if dtype == torch.float32 or (config.method == "qlora" and device_type != "cuda"):
+        return None
+    return dtype
+
+
+def frozen_base_dtype(config: TrainConfig, device_type: str) -> Any:
+    """The dtype LoRA's frozen base loads in: on a GPU with mixed precision, the 16-bit compute
+    dtype (half the memory, and no cast of every weight at every step); else None (as saved,
+    fp32 for these models). Full fine-tuning keeps fp32 master weights; QLoRA quantizes."""
+    dtype = autocast_dtype(config, device_type)
+    return dtype if config.method == "lora" and device_type == "cuda" else None
+
+
 def load_for_training(
     config: TrainConfig, task: str, resolved: ResolvedModel, label2id: dict[str, int] | None, device_type: str
 ) -> LoadedModel:
@@ -110,6 +133,9 @@ def load_for_training(
     kwargs: dict[str, Any] = {"trust_remote_code": trust}
     if config.method == "qlora":
         kwargs |= _quantization_kwargs(config, device_type)
+    base_dtype = frozen_base_dtype(config, device_type)
+    if base_dtype is not None:
+        kwargs["dtype"] = base_dtype
     try:
         if task == "classification":
             assert label2id is not None
@@ -144,6 +170,11 @@ def load_for_training(
         raise
     if config.method != "full":
         model = _add_adapters(model, config, task)
+    if base_dtype is not None:
+        # What trains (adapters, and a classification head trained in full) keeps fp32 weights.
+        for parameter in model.parameters():
+            if parameter.requires_grad:
+                parameter.data = parameter.data.float()
     if config.gradient_checkpointing and config.method != "full":
         model.enable_input_require_grads()  # checkpointed blocks need inputs that carry grad
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -31,11 +31,12 @@ from harness.callbacks import CheckpointSealer, OnProgress, ProgressReporter
 from harness.checkpoints import latest_sealed, remove_unsealed
 from harness.config import TrainConfig
 from harness.examples import Examples, encode, load_examples_data, training_task
+from harness.kernels import training_kernels
 from harness.memory import peak_rss_bytes
 from harness.modeling import (
     LoadedModel,
+    autocast_dtype,
     check_max_length,
-    compute_dtype,
     load_for_training,
     portable_base_name,
     position_limit,
@@ -155,6 +156,9 @@ def _train_in(
         from harness.memory import limit_allocator_retention
 
         limit_allocator_retention()
+    else:
+        # This run's peak, not the highest of every run this process made before (the app runs several).
+        torch.cuda.reset_peak_memory_stats()
     set_seed(config.seed)  # the new head's initial weights, too
     stage(f"loading {resolved.name} for {config.method}")
     loaded = load_for_training(config, task, resolved, _labels_of(data, task), device_type)
@@ -172,7 +176,7 @@ def _train_in(
 
     stage("training")
     started = time.perf_counter()
-    with _full_disk_reported(folder, loaded, config.method):
+    with _full_disk_reported(folder, loaded, config.method), training_kernels(device_type):
         try:
             output = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
         finally:
@@ -185,7 +189,8 @@ def _train_in(
     digests = distributed.gather_digests(trainer.model)
     if len(set(digests)) > 1:
         raise RuntimeError(f"ranks ended with different weights ({', '.join(digests)}); the data-parallel run diverged")
-    metrics, result = _evaluate(config, task, trainer, loaded, examples, output.metrics, reporter.step_seconds)
+    with training_kernels(device_type):
+        metrics, result = _evaluate(config, task, trainer, loaded, examples, output.metrics, reporter.step_seconds)
     metrics |= {
         "train_seconds": train_seconds,
         "step_seconds": reporter.step_seconds,
@@ -223,11 +228,11 @@ def _build_trainer(
     import numpy as np
     from transformers import EarlyStoppingCallback, PrinterCallback
 
-    from harness.collate import ListDataset, collator_for
+    from harness.collate import ListDataset, collator_for, padding_multiple
     from harness.sampling import SeededOrderTrainer
     from harness.training_arguments import training_arguments
 
-    dtype = compute_dtype(config.precision, device_type)
+    mixed = autocast_dtype(config, device_type)
     import torch
 
     by_steps = config.save_steps is not None
@@ -255,8 +260,12 @@ def _build_trainer(
         logging_first_step=True,
         train_sampling_strategy="group_by_length" if config.group_by_length and not config.packing else "random",
         activation_checkpointing=config.gradient_checkpointing,
-        bf16=dtype == torch.bfloat16 and config.method != "qlora",
-        fp16=dtype == torch.float16 and config.method != "qlora",
+        bf16=mixed == torch.bfloat16,
+        fp16=mixed == torch.float16,
+        # One kernel for all parameters' AdamW update (the default from torch 2.8 on; older
+        # releases would take the per-tensor loop, whose many small launches cost on a GPU).
+        optim="adamw_torch_fused",
+        torch_compile=config.torch_compile,
         use_cpu=device_type == "cpu",
         ddp_backend="gloo" if device_type == "cpu" and distributed.world_size() > 1 else None,
         report_to=config.report_to or "none",
@@ -282,9 +291,10 @@ def _build_trainer(
     classification = task == "classification"
     # Each epoch's data order depends on (seed, epoch) only, so that `--resume` replays it exactly.
     train_set: Any = ListDataset(examples.train)
-    collator = collator_for(task, loaded.tokenizer)
+    collator = collator_for(task, loaded.tokenizer, multiple_of=padding_multiple(device_type))
     if config.packing:  # rows filled to max_length with whole examples (harness/packing.py)
-        train_set, collator = PackedDataset(examples.train, examples.max_length), PackedCollator()
+        packed_collator = PackedCollator(loaded.tokenizer.pad_token_id)
+        train_set, collator = PackedDataset(examples.train, examples.max_length), packed_collator
     trainer = SeededOrderTrainer(
         model=loaded.model,
         args=args,

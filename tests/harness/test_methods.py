@@ -44,7 +44,7 @@ def test_packed_batches_give_the_same_loss_as_padded_ones(smollm2: Path) -> None
 
     from harness.collate import collator_for
     from harness.modeling import load_for_training
-    from harness.packing import PackedCollator, PackedDataset
+    from harness.packing import PackedCollator, PackedDataset, row_of
     from harness.tokenize import encode_completion
     from tunewise.models import resolve_model
 
@@ -65,16 +65,23 @@ def test_packed_batches_give_the_same_loss_as_padded_ones(smollm2: Path) -> None
     padded = collator_for("generation", tokenizer)(examples)
     rows = PackedDataset(examples, max_length=128)
     assert len(rows) == 1  # the three short examples share one row
-    packed = PackedCollator()([rows[0]])
+    packed = PackedCollator(tokenizer.pad_token_id)([rows[0]])
     assert packed["input_ids"].shape[1] == sum(len(e["input_ids"]) for e in examples)
     assert packed["input_ids"].shape[0] == 1 and "attention_mask" not in packed
     starts = (packed["position_ids"][0] == 0).nonzero().flatten().tolist()
     assert len(starts) == 3  # positions restart at each example: the model masks across them
+    # Two rows of different lengths: the shorter is padded at its end with a sequence of its own.
+    two_rows = PackedCollator(tokenizer.pad_token_id)([row_of(examples[:1]), row_of(examples[1:])])
+    assert two_rows["input_ids"].shape[0] == 2
+    assert (two_rows["input_ids"] == tokenizer.pad_token_id).any() and (two_rows["labels"] == -100).any()
     with torch.inference_mode():
         loss_padded = model(**padded).loss
         loss_packed = model(**packed).loss
-    # Both average over the same answer tokens; a leak across examples would change the packed loss.
+        loss_two_rows = model(**two_rows).loss
+    # All average over the same answer tokens; a leak across examples (or from the padding) would
+    # change the packed loss.
     torch.testing.assert_close(loss_packed, loss_padded, atol=2e-4, rtol=2e-4)
+    torch.testing.assert_close(loss_two_rows, loss_padded, atol=2e-4, rtol=2e-4)
 
 
 def test_target_module_presets_follow_the_architecture(sentiment_data: Path, tmp_path: Path) -> None:
