@@ -11,9 +11,11 @@ import logging
 import sys
 from collections.abc import Iterator, Sequence
 
+from tui.commands import bundle as bundle_cmd
 from tui.commands import compare as compare_cmd
 from tui.commands import demo as demo_cmd
 from tui.commands import estimate as estimate_cmd
+from tui.commands import export as export_cmd
 from tui.commands import generate as generate_cmd
 from tui.commands import models as models_cmd
 from tui.commands import predict as predict_cmd
@@ -23,6 +25,7 @@ from tui.commands import recommend as recommend_cmd
 from tui.commands import run_tui as tui_cmd
 from tui.commands import runs as runs_cmd
 from tui.commands import train as train_cmd
+from tui.commands import validate as validate_cmd
 from tui.signals import stop_signals_interrupt
 from tunewise import __version__
 from tunewise.disk_space import NO_SPACE
@@ -42,11 +45,14 @@ COMMANDS = (
     generate_cmd,
     train_cmd,
     predict_cmd,
+    export_cmd,
+    validate_cmd,
+    bundle_cmd,
 )
 
 
 # Commands that never load a model, tokenizer or embedding model; every other one takes --trust-remote-code.
-NO_MODEL_COMMANDS = frozenset({"estimate", "models list"})
+NO_MODEL_COMMANDS = frozenset({"estimate", "models list", "export", "validate", "bundle"})
 TRUST_HELP = (
     "let model folders run the Python code they ship (their config's auto_map); without it, such folders are "
     "refused. Only for folders whose code you trust"

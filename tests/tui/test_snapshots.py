@@ -128,7 +128,7 @@ def test_questions_screen(snap_compare: Snap, size: str) -> None:
 
 
 @pytest.mark.parametrize("size", SIZES)
-@pytest.mark.parametrize("tab", ["tab-options", "tab-run"])
+@pytest.mark.parametrize("tab", ["tab-options", "tab-guide", "tab-run"])
 def test_advice_screen(snap_compare: Snap, size: str, tab: str) -> None:
     screen = AdviceScreen(_advice())
 

@@ -181,6 +181,10 @@ def render(report: dict[str, Any], detailed: int = 3) -> None:
     for row in report["fine_tuning_vs_prompting"]:
         table.add_row(row["feature"], row["prompting"], row["fine_tuning"])
     console.print(table)
+    if report.get("hosted_fine_tuning"):
+        from advisor.hosted import describe
+
+        console.print(f"elsewhere: {describe(report['hosted_fine_tuning'])}", markup=False, highlight=False)
     step = report["next_step"]
     console.print(f"\n[bold]Next step ({step['method']})[/]")
     if "config" in step:

@@ -38,6 +38,12 @@ class RunChoice:
     overrides: list[str] = field(default_factory=list)
 
 
+# The guide table's columns: the feature names, and what the borders, padding and scrollbar take.
+GUIDE_FEATURE_WIDTH = 20
+GUIDE_CHROME = 14
+GUIDE_MIN_SIDE = 24
+
+
 class AdviceScreen(Screen[RunChoice | None]):
     BINDINGS = [
         Binding("a", "accept", "Accept the advice"),
@@ -110,12 +116,22 @@ class AdviceScreen(Screen[RunChoice | None]):
 
     def _fill_guide(self) -> None:
         table = self.query_one("#guide-table", DataTable)
-        table.add_columns("", "prompting", "fine-tuning")
+        # Fixed widths and rows as tall as their text: at 80 columns both sides stay in view,
+        # wrapped, instead of the fine-tuning side scrolling off to the right.
+        side = max(GUIDE_MIN_SIDE, (self.app.size.width - GUIDE_FEATURE_WIDTH - GUIDE_CHROME) // 2)
+        table.add_column("", width=GUIDE_FEATURE_WIDTH)
+        table.add_column("prompting", width=side)
+        table.add_column("fine-tuning", width=side)
         for row in self.advice["fine_tuning_vs_prompting"]:
-            table.add_row(f"[b]{row['feature']}[/]", row["prompting"], row["fine_tuning"])
+            table.add_row(f"[b]{row['feature']}[/]", row["prompting"], row["fine_tuning"], height=None)
 
     def _notes(self) -> str:
         lines = [f"[yellow]! {escape(note)}[/]" for note in self.advice.get("notes") or []]
+        hosted = self.advice.get("hosted_fine_tuning")
+        if hosted:
+            from advisor.hosted import describe
+
+            lines += ["", f"[b]Elsewhere:[/] {escape(describe(hosted))}"]
         sources = self.advice.get("sources") or {}
         lines += ["", "[b]Sources[/]", *[f"[dim]{escape(short)}[/]: {escape(full)}" for short, full in sources.items()]]
         return "\n".join(lines)

@@ -1,0 +1,187 @@
+"""A folder that SageMaker or Vertex AI runs as a custom training job, training what `tunewise train` trains.
+
+The folder holds the entry point (`train.py`, from `harness/service_entry.py`), copies of the
+`tunewise` and `harness` packages (so the job needs no tunewise release), the resolved
+`config.yaml`, a `requirements.txt` pinned to the versions installed here (the services
+install it over their PyTorch images), and a README with the commands that upload the data and
+submit the job. Nothing here talks to either service: the commands are for the user to run.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from harness.config import TrainConfig
+from tunewise.atomic import atomic_folder
+from tunewise.data.demo import DEMO_DATASETS
+from tunewise.errors import ConfigError
+
+TARGETS = ("sagemaker", "vertex")
+PACKAGES = ("tunewise", "harness")  # what the entry point imports; the advisor, RAG and app stay out
+# Distributions the training path imports (torch comes with the services' PyTorch images).
+REQUIREMENTS = (
+    "transformers", "peft", "accelerate", "datasets", "tokenizers", "safetensors", "huggingface-hub",
+    "numpy", "pyarrow", "pyyaml", "sacrebleu", "matplotlib", "gguf",
+)  # fmt: skip
+# Keys that only make sense on this machine: where files are, what the job itself decides.
+LOCAL_KEYS = ("output_dir", "report_to", "init_adapter")
+
+
+@dataclass(frozen=True)
+class Bundle:
+    folder: Path
+    target: str
+    data_file: str  # what to upload as the training data
+    eval_file: str | None
+
+
+def package_folder(package: str) -> Path:
+    """Where an importable package's files are (a checkout or site-packages)."""
+    spec = importlib.util.find_spec(package)
+    assert spec is not None and spec.submodule_search_locations, package
+    return Path(spec.submodule_search_locations[0])
+
+
+def requirements(config: TrainConfig) -> list[str]:
+    names = list(REQUIREMENTS)
+    if config.method == "qlora":
+        names.append("bitsandbytes")
+    if config.data in DEMO_DATASETS and not Path(config.data).exists():
+        names.append("chatterbot-corpus")
+    pinned = []
+    for name in names:
+        try:
+            pinned.append(f"{name}=={importlib.metadata.version(name)}")
+        except importlib.metadata.PackageNotFoundError:
+            pinned.append(name)
+    return pinned
+
+
+def job_config(config: TrainConfig) -> dict[str, object]:
+    """The config as the job reads it: data by file name (the service says where), local keys out."""
+    values = {k: v for k, v in config.to_dict().items() if k not in (*LOCAL_KEYS, "aliases_used")}
+    values["data"] = Path(config.data).name if Path(config.data).exists() else config.data
+    if config.eval_data:
+        values["eval_data"] = Path(config.eval_data).name
+    return values
+
+
+def _readme(target: str, bundle: Path, data_file: str, eval_file: str | None, torch_version: str) -> str:
+    name = bundle.name
+    if target == "sagemaker":
+        channels = (
+            "{'train': f's3://{bucket}/"
+            + name
+            + "/train/'"
+            + (", 'validation': f's3://{bucket}/" + name + "/validation/'" if eval_file else "")
+            + "}"
+        )
+        upload = f"aws s3 cp {data_file} s3://$BUCKET/{name}/train/{Path(data_file).name}\n"
+        if eval_file:
+            upload += f"aws s3 cp {eval_file} s3://$BUCKET/{name}/validation/{Path(eval_file).name}\n"
+        submit = f"""```python
+# python -m pip install sagemaker   (the SageMaker Python SDK)
+import sagemaker
+from sagemaker.pytorch import PyTorch
+
+bucket = "YOUR-BUCKET"
+estimator = PyTorch(
+    entry_point="train.py",
+    source_dir="{bundle}",          # this folder; requirements.txt is installed in the job
+    role=sagemaker.get_execution_role(),  # or an IAM role ARN
+    framework_version="2.5",        # a SageMaker PyTorch image; trained here with torch {torch_version}
+    py_version="py311",
+    instance_type="ml.g5.xlarge",   # one NVIDIA A10G, 24 GB
+    instance_count=1,
+    hyperparameters={{}},           # any config key, e.g. {{"num_train_epochs": 2}}: overrides config.yaml
+)
+estimator.fit({channels})
+```
+
+The run folder (model/, metrics.json, result.json, loss.png) is in the job's `model.tar.gz`.
+In the job, SageMaker sets `SM_CHANNEL_TRAIN`, `SM_CHANNEL_VALIDATION` and `SM_MODEL_DIR`; `train.py`
+reads them."""
+    else:
+        data_uri = f"gs://$BUCKET/{name}/{Path(data_file).name}"
+        upload = f"gcloud storage cp {data_file} {data_uri}\n"
+        args = f"--data={data_uri}"
+        if eval_file:
+            eval_uri = f"gs://$BUCKET/{name}/{Path(eval_file).name}"
+            upload += f"gcloud storage cp {eval_file} {eval_uri}\n"
+            args += f",--eval-data={eval_uri}"
+        submit = f"""```sh
+gcloud ai custom-jobs create --region=$REGION --display-name={name} \\
+  --base-output-dir=gs://$BUCKET/{name}/output \\
+  --worker-pool-spec=machine-type=g2-standard-8,accelerator-type=NVIDIA_L4,accelerator-count=1,replica-count=1,executor-image-uri=us-docker.pkg.dev/vertex-ai/training/pytorch-gpu.2-4.py310:latest,local-package-path={bundle},script=train.py \\
+  --args={args}
+```
+
+`local-package-path` packages this folder (requirements.txt included) into the job's image; the
+image tag is a Vertex AI prebuilt PyTorch image (trained here with torch {torch_version}). Vertex AI
+sets `AIP_MODEL_DIR` to `gs://$BUCKET/{name}/output/model/`, reached in the job through the Cloud
+Storage mount at /gcs; the run folder (model/, metrics.json, result.json, loss.png) lands there."""
+    return f"""# {name}: a {"SageMaker" if target == "sagemaker" else "Vertex AI"} training job
+
+Written by `tunewise bundle`. It trains `config.yaml` with the same code as `tunewise train`
+(the `tunewise` and `harness` folders here are copies of it), on the service's GPU.
+
+## 1. Upload the data
+
+```sh
+{upload.rstrip()}
+```
+
+## 2. Submit the job
+
+{submit}
+
+## Try it locally first
+
+```sh
+pip install -r requirements.txt
+{"SM_MODEL_DIR=out SM_CHANNEL_TRAIN=DIR_WITH_DATA python train.py" if target == "sagemaker" else "AIP_MODEL_DIR=out python train.py --data " + Path(data_file).name}
+```
+
+Compare the job's `result.json` with local arms on the same split: `tunewise compare` reads run
+folders (copy the model folder back, or point it at the downloaded run).
+"""
+
+
+def write_bundle(config: TrainConfig, target: str, out: Path) -> Bundle:
+    """Write the bundle folder; all of it or nothing."""
+    if target not in TARGETS:
+        raise ConfigError(f"--target: '{target}' is not one of {', '.join(TARGETS)}")
+    if config.data in DEMO_DATASETS and not Path(config.data).exists():
+        data_file = config.data  # built into the bundle's packages: nothing to upload
+    else:
+        data_path = Path(config.data).expanduser()
+        if not data_path.is_file():
+            raise ConfigError(
+                f"data: {config.data} is not a file; a job reads one uploaded data file (CSV, JSONL, Parquet...)"
+            )
+        data_file = str(data_path)
+    eval_file = str(Path(config.eval_data).expanduser()) if config.eval_data else None
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise ConfigError(f"--out: {out} exists and is not empty; choose another folder or remove it")
+    import torch
+
+    with atomic_folder(out) as tmp:
+        for package in PACKAGES:
+            source = package_folder(package)
+            shutil.copytree(source, tmp / package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        shutil.copy2(package_folder("harness") / "service_entry.py", tmp / "train.py")
+        (tmp / "config.yaml").write_text(yaml.safe_dump(job_config(config), sort_keys=False), encoding="utf-8")
+        pins = requirements(config)
+        (tmp / "requirements.txt").write_text(
+            f"# pinned to what trained locally; torch ({torch.__version__}) comes with the service's image\n"
+            + "".join(f"{pin}\n" for pin in pins),
+            encoding="utf-8",
+        )
+        (tmp / "README.md").write_text(_readme(target, out, data_file, eval_file, torch.__version__), encoding="utf-8")
+    return Bundle(out, target, data_file, eval_file)

@@ -1,0 +1,110 @@
+"""Training bundles for SageMaker and Vertex AI, run locally under the variables each service sets."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import yaml
+
+from tests.conftest import CliResult
+
+
+def _config(tmp_path: Path, data: Path) -> Path:
+    values = {"base_model": "minilm-l6", "data": str(data), "method": "lora", "lora_r": 4, "max_steps": 2,
+              "per_device_train_batch_size": 8, "learning_rate": 1e-3, "output_dir": str(tmp_path / "local-run")}  # fmt: skip
+    config = tmp_path / "job.yaml"
+    config.write_text(yaml.safe_dump(values))
+    return config
+
+
+def _run_entry_point(bundle: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    # A fresh interpreter started in the bundle, as the service starts it: the imports come from the
+    # bundle's own copies of the packages.
+    clean = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    return subprocess.run(
+        [sys.executable, "train.py", *args],
+        cwd=bundle,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def _assert_ran_from(bundle: Path, done: subprocess.CompletedProcess[str]) -> None:
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert Path(summary["code"]) == bundle / "harness"  # the bundle's copy, not this checkout
+
+
+def _assert_model_landed(model_dir: Path) -> None:
+    assert (model_dir / "model" / "adapter_model.safetensors").is_file()
+    assert (model_dir / "model" / "labels.json").is_file()
+    metrics = json.loads((model_dir / "metrics.json").read_text())
+    assert metrics["steps"] == 2 and 0.0 <= metrics["eval"]["accuracy"] <= 1.0
+
+
+def test_a_sagemaker_bundle_trains_where_sagemaker_puts_data_and_collects_the_model(
+    cli: Callable[..., CliResult], tmp_path: Path, sentiment_data: Path
+) -> None:
+    bundle = tmp_path / "job-sagemaker"
+    made = cli("bundle", _config(tmp_path, sentiment_data), "--target", "sagemaker", "--out", bundle)
+    assert made.code == 0, made.err
+    assert {p.name for p in bundle.iterdir()} >= {"train.py", "config.yaml", "requirements.txt", "README.md", "harness",
+                                                   "tunewise"}  # fmt: skip
+    job_config = yaml.safe_load((bundle / "config.yaml").read_text())
+    assert job_config["data"] == "sentiment.csv" and "output_dir" not in job_config
+    pins = (bundle / "requirements.txt").read_text()
+    assert "transformers==" in pins and "peft==" in pins
+    readme = (bundle / "README.md").read_text()
+    assert "estimator.fit(" in readme and "s3://$BUCKET/job-sagemaker/train/sentiment.csv" in readme
+
+    # What SageMaker does: the channel's files under /opt/ml/input/data/train, hyperparameters as JSON strings.
+    channel = tmp_path / "opt" / "input" / "data" / "train"
+    channel.mkdir(parents=True)
+    (channel / "sentiment.csv").write_bytes(sentiment_data.read_bytes())
+    model_dir = tmp_path / "opt" / "model"
+    env = {"SM_MODEL_DIR": str(model_dir), "SM_CHANNEL_TRAIN": str(channel), "SM_HPS": json.dumps({"max_steps": "2"})}
+    done = _run_entry_point(bundle, env, "--max_steps", "2")
+    _assert_ran_from(bundle, done)
+    _assert_model_landed(model_dir)
+    assert not (tmp_path / "local-run").exists()  # the local output_dir is not the job's
+
+
+def test_a_vertex_bundle_reads_gcs_through_the_mount_and_writes_aip_model_dir(
+    cli: Callable[..., CliResult], tmp_path: Path, sentiment_data: Path
+) -> None:
+    bundle = tmp_path / "job-vertex"
+    assert cli("bundle", _config(tmp_path, sentiment_data), "--target", "vertex", "--out", bundle).code == 0
+    assert "gcloud ai custom-jobs create" in (bundle / "README.md").read_text()
+    mount = tmp_path / "gcs"
+    (mount / "bucket" / "data").mkdir(parents=True)
+    (mount / "bucket" / "data" / "sentiment.csv").write_bytes(sentiment_data.read_bytes())
+    env = {"AIP_MODEL_DIR": "gs://bucket/output/model/", "TUNEWISE_GCS_MOUNT": str(mount)}
+    done = _run_entry_point(bundle, env, "--data", "gs://bucket/data/sentiment.csv")
+    _assert_ran_from(bundle, done)
+    _assert_model_landed(mount / "bucket" / "output" / "model")
+
+
+def test_bundle_refuses_what_a_job_cannot_read_and_leaves_nothing(
+    cli: Callable[..., CliResult], tmp_path: Path, sentiment_data: Path
+) -> None:
+    folder_data = tmp_path / "docs"
+    folder_data.mkdir()
+    (folder_data / "a.txt").write_text("text")
+    config = _config(tmp_path, folder_data)
+    refused = cli("bundle", config, "--target", "vertex", "--out", tmp_path / "b")
+    assert refused.code == 2 and "is not a file; a job reads one uploaded data file" in refused.err
+    assert not (tmp_path / "b").exists()
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    (taken / "keep.txt").write_text("mine")
+    busy = cli("bundle", _config(tmp_path, sentiment_data), "--target", "sagemaker", "--out", taken)
+    assert busy.code == 2 and "exists and is not empty" in busy.err
+    assert [p.name for p in taken.iterdir()] == ["keep.txt"]

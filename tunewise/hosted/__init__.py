@@ -1,0 +1,1 @@
+"""Fine-tuning elsewhere: OpenAI's fine-tuning files (export, validation, cost), offline."""
