@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -511,7 +510,7 @@ def summary(out: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, default=Path(os.environ.get("OUT", "gpu-results")))
+    parser.add_argument("--out", type=Path, default=Path("gpu-results"), help="where the JSON and logs go")
     parser.add_argument("--assets", type=Path, default=REPO / ".gpu")
     parser.add_argument("--random-weights", action="store_true")
     parser.add_argument("--only", choices=list(SECTIONS), action="append")
