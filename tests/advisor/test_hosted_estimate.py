@@ -14,7 +14,7 @@ from tests.conftest import CliResult
 def test_the_estimate_before_export_is_near_the_exact_count_after(
     cli: Callable[..., CliResult], tmp_path: Path
 ) -> None:
-    advice = cli("recommend", "--from-data", "demo-qa", "--json")
+    advice = cli("recommend", "--from-data", "demo-qa", "--no-probe", "--json")
     assert advice.code == 0, advice.err
     hosted = json.loads(advice.out)["hosted_fine_tuning"]
     assert hosted["billed_tokens"] == hosted["file_tokens"] * hosted["epochs"]
