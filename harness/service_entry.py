@@ -116,5 +116,17 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def run() -> int:
+    """`main`, with tunewise's own errors (a bad key in the hyperparameters, unreadable data) as one line."""
+    sys.path.insert(0, str(HERE))
+    from tunewise.errors import TunewiseError
+
+    try:
+        return main()
+    except TunewiseError as exc:
+        print(f"tunewise: error: {exc.message}", file=sys.stderr)
+        return 2
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run())

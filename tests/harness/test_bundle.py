@@ -108,3 +108,21 @@ def test_bundle_refuses_what_a_job_cannot_read_and_leaves_nothing(
     busy = cli("bundle", _config(tmp_path, sentiment_data), "--target", "sagemaker", "--out", taken)
     assert busy.code == 2 and "exists and is not empty" in busy.err
     assert [p.name for p in taken.iterdir()] == ["keep.txt"]
+
+
+def test_a_bad_hyperparameter_in_the_job_is_one_line_naming_the_key(
+    cli: Callable[..., CliResult], tmp_path: Path, sentiment_data: Path
+) -> None:
+    bundle = tmp_path / "job"
+    assert cli("bundle", _config(tmp_path, sentiment_data), "--target", "sagemaker", "--out", bundle).code == 0
+    channel = tmp_path / "train"
+    channel.mkdir()
+    (channel / "sentiment.csv").write_bytes(sentiment_data.read_bytes())
+    env = {"SM_MODEL_DIR": str(tmp_path / "model"), "SM_CHANNEL_TRAIN": str(channel),
+           "SM_HPS": json.dumps({"learning_rate": "-1"})}  # fmt: skip
+    done = _run_entry_point(bundle, env)
+    assert done.returncode == 2
+    last = done.stderr.strip().splitlines()[-1]  # libraries may print their own notices before
+    assert last.startswith("tunewise: error: learning_rate: -1.0 must be between")
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "model").exists()
