@@ -173,3 +173,20 @@ def test_token_counts_load_offline_from_the_packaged_encoding(tmp_path: Path, mo
     assert text_tokens("hello world") == 2
     # 3 per conversation, 3 per message, and the role's and content's own tokens.
     assert message_tokens([{"role": "user", "content": "hello world"}]) == 3 + 3 + 1 + 2
+
+
+def test_export_never_writes_over_the_users_files_unless_asked(cli: Callable[..., CliResult], tmp_path: Path) -> None:
+    data = tmp_path / "pairs.jsonl"
+    data.write_text("".join(json.dumps({"prompt": f"q{i}", "completion": f"a{i}"}) + "\n" for i in range(30)))
+    original = data.read_bytes()
+    onto_input = cli("export", data, "--out", data, "--overwrite")
+    assert onto_input.code == 2 and "is the data being exported" in onto_input.err
+    assert data.read_bytes() == original
+
+    mine = tmp_path / "mine_validation.jsonl"
+    mine.write_text("my own notes\n")
+    taken = cli("export", data, "--out", tmp_path / "mine.jsonl")
+    assert taken.code == 2 and "mine_validation.jsonl already exists" in taken.err
+    assert mine.read_text() == "my own notes\n" and not (tmp_path / "mine.jsonl").exists()
+    replaced = cli("export", data, "--out", tmp_path / "mine.jsonl", "--overwrite")
+    assert replaced.code == 0 and "my own notes" not in mine.read_text()

@@ -24,6 +24,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("--format", choices=("openai-chat", "openai-completion"), default="openai-chat")
     parser.add_argument("--out", type=Path, required=True, metavar="FILE.jsonl", help="the train file to write")
     parser.add_argument("--system", metavar="TEXT", help="a system message to put first in every example")
+    parser.add_argument("--overwrite", action="store_true", help="replace the output files if they exist")
     parser.set_defaults(run=run)
 
 
@@ -31,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     from tunewise.data.task import load_task_data
     from tunewise.hosted.export import export
 
-    result = export(load_task_data(data_spec(args)), args.format, args.out, args.system)
+    result = export(load_task_data(data_spec(args)), args.format, args.out, args.system, overwrite=args.overwrite)
     print(f"wrote {result.train_path} ({result.n_train:,} examples) and {result.validation_path} "
           f"({result.n_validation:,} examples)")  # fmt: skip
     print(f"check them: tunewise validate {result.train_path} --for openai")

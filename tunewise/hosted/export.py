@@ -72,16 +72,29 @@ def _jsonl(dataset: Dataset, fmt: str, system: str | None) -> str:
     return "".join(line + "\n" for line in lines)
 
 
-def export(data: TaskData, fmt: str, out: Path, system: str | None = None) -> ExportResult:
-    """Write the train and validation files; both or neither (each is written whole, then renamed)."""
+def _check_targets(data: TaskData, targets: list[Path], overwrite: bool) -> None:
+    """Never write over the data being read; write over another file only when asked to."""
+    sources = {Path(p).expanduser().resolve() for p in (data.spec.path, data.spec.eval_path) if p}
+    for target in targets:
+        if target.expanduser().resolve() in sources:
+            raise DataError(f"--out: {target} is the data being exported; write to another file")
+        if target.is_dir():
+            raise DataError(f"--out: {target} is a folder; give a file name ending in .jsonl")
+        if target.exists() and not overwrite:
+            raise DataError(f"--out: {target} already exists; choose another name or pass --overwrite to replace it")
+
+
+def export(data: TaskData, fmt: str, out: Path, system: str | None = None, *, overwrite: bool = False) -> ExportResult:
+    """Write the train and validation files, each whole (a temporary file renamed into place)."""
     if fmt not in FORMATS:
         raise DataError(f"--format: '{fmt}' is not one of {', '.join(FORMATS)}")
     if out.suffix.lower() != ".jsonl":
         raise DataError(f"--out: {out} should end in .jsonl (one JSON object per line is what the API takes)")
+    validation = validation_path_for(out)
+    _check_targets(data, [out, validation], overwrite)
     # Everything is converted before anything is written: a row that cannot be exported
     # stops the command with nothing half-written.
     train_text, validation_text = _jsonl(data.train, fmt, system), _jsonl(data.eval, fmt, system)
-    validation = validation_path_for(out)
     atomic_write_text(validation, validation_text)
     try:
         atomic_write_text(out, train_text)
