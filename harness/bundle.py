@@ -167,6 +167,9 @@ def write_bundle(config: TrainConfig, target: str, out: Path) -> Bundle:
             )
         data_file = str(data_path)
     eval_file = str(Path(config.eval_data).expanduser()) if config.eval_data else None
+    for package in PACKAGES:  # copying a package into a folder inside it would never end
+        if out.expanduser().resolve().is_relative_to(package_folder(package).resolve()):
+            raise ConfigError(f"--out: {out} is inside the {package} package that the bundle copies; write elsewhere")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ConfigError(f"--out: {out} exists and is not empty; choose another folder or remove it")
     import torch

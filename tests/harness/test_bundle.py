@@ -108,6 +108,11 @@ def test_bundle_refuses_what_a_job_cannot_read_and_leaves_nothing(
     busy = cli("bundle", _config(tmp_path, sentiment_data), "--target", "sagemaker", "--out", taken)
     assert busy.code == 2 and "exists and is not empty" in busy.err
     assert [p.name for p in taken.iterdir()] == ["keep.txt"]
+    from harness.bundle import package_folder
+
+    inside = package_folder("harness") / "job-inside"
+    looping = cli("bundle", _config(tmp_path, sentiment_data), "--target", "sagemaker", "--out", inside)
+    assert looping.code == 2 and "inside the harness package" in looping.err and not inside.exists()
 
 
 def test_a_bad_hyperparameter_in_the_job_is_one_line_naming_the_key(
