@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tunewise.errors import DataError
+from tunewise.data.raw import read_text
 from tunewise.hosted.prices import COMPLETION_MODELS, GAINS_START, MIN_EXAMPLES, JobCost, context_limit, job_cost
 from tunewise.hosted.tokens import encoding_for, message_tokens, text_tokens
 
@@ -132,19 +132,6 @@ def _completion_problems(line: int, obj: dict[str, Any]) -> list[Problem]:
     return problems
 
 
-def _read_lines(path: Path) -> list[str]:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read ({exc.strerror or exc}); check the path") from exc
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise DataError(f"{path}:{line}: not UTF-8 text; save the file as UTF-8") from exc
-    return text.splitlines()
-
-
 def validate_file(
     path: Path,
     *,
@@ -153,7 +140,7 @@ def validate_file(
     price_per_1m: float | None = None,
 ) -> Report:
     """Every problem of the file, its token counts and the job's cost."""
-    lines = _read_lines(path)
+    lines = read_text(path).splitlines()  # errors name the file, and the line of bad bytes
     encoding_name = encoding_for(model)
     limit = context_limit(model)
     problems: list[Problem] = []
