@@ -19,7 +19,7 @@ import yaml
 
 from harness.config import TrainConfig
 from tunewise.atomic import atomic_folder
-from tunewise.data.demo import DEMO_DATASETS
+from tunewise.data.demo import is_demo
 from tunewise.errors import ConfigError
 
 TARGETS = ("sagemaker", "vertex")
@@ -52,7 +52,7 @@ def requirements(config: TrainConfig) -> list[str]:
     names = list(REQUIREMENTS)
     if config.method == "qlora":
         names.append("bitsandbytes")
-    if config.data in DEMO_DATASETS and not Path(config.data).exists():
+    if is_demo(config.data):
         names.append("chatterbot-corpus")
     pinned = []
     for name in names:
@@ -157,7 +157,7 @@ def write_bundle(config: TrainConfig, target: str, out: Path) -> Bundle:
     """Write the bundle folder; all of it or nothing."""
     if target not in TARGETS:
         raise ConfigError(f"--target: '{target}' is not one of {', '.join(TARGETS)}")
-    if config.data in DEMO_DATASETS and not Path(config.data).exists():
+    if is_demo(config.data):
         data_file = config.data  # built into the bundle's packages: nothing to upload
     else:
         data_path = Path(config.data).expanduser()

@@ -139,11 +139,11 @@ class DataScreen(ReportsWorkerErrors, Screen[DataSpec | None]):
 
     @on(PreviewRead)
     def show_rows(self, event: PreviewRead) -> None:
-        from tunewise.data.demo import DEMO_DATASETS
+        from tunewise.data.demo import DEMO_DATASETS, is_demo
 
         if event.path != self.path:  # an older choice, read after a newer one was made
             return
-        if event.path in DEMO_DATASETS and not Path(event.path).exists():
+        if is_demo(event.path):
             self.query_one("#data-preview").border_title = f"Preview: {event.path}, {DEMO_DATASETS[event.path]}"
         if event.table is None:
             self.query_one("#data-detected", Static).update(f"[red]{escape(event.problem)}[/]")

@@ -47,6 +47,11 @@ def _conversations() -> list[tuple[str, str, str, Path]]:
     return pairs
 
 
+def is_demo(path: str) -> bool:
+    """Whether `path` names a built-in data set: a demo name that is not also a file or folder here."""
+    return path in DEMO_DATASETS and not Path(path).exists()
+
+
 def load_demo(name: str) -> RawTable:
     """The built-in data set `name` (see `DEMO_DATASETS`) as rows."""
     if name not in DEMO_DATASETS:

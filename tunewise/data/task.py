@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tunewise.data.dedup import DuplicateReport, LeakageReport, find_duplicates, find_leakage
-from tunewise.data.demo import DEMO_DATASETS, load_demo
+from tunewise.data.demo import is_demo, load_demo
 from tunewise.data.formats import read_table
 from tunewise.data.raw import RawTable
 from tunewise.data.shapes import Dataset, Shape, target_text, to_dataset
@@ -65,7 +65,7 @@ class TaskData:
 
 def open_table(path: str) -> RawTable:
     """Read a path, or a built-in demo data set when no such path exists."""
-    if path in DEMO_DATASETS and not Path(path).exists():
+    if is_demo(path):
         return load_demo(path)
     return read_table(Path(path).expanduser())
 
