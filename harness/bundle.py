@@ -72,17 +72,30 @@ def job_config(config: TrainConfig) -> dict[str, object]:
     return values
 
 
+def _local_try(target: str, data_file: str, builtin: bool) -> str:
+    """The command that runs the entry point here, under the variables the service would set."""
+    if target == "sagemaker":
+        return "SM_MODEL_DIR=out python train.py" + ("" if builtin else " # with SM_CHANNEL_TRAIN=DIR_WITH_THE_DATA")
+    return "AIP_MODEL_DIR=out python train.py" + ("" if builtin else f" --data {Path(data_file).name}")
+
+
 def _readme(target: str, bundle: Path, data_file: str, eval_file: str | None, torch_version: str) -> str:
     name = bundle.name
+    builtin = is_demo(data_file)  # installed with requirements.txt: nothing to upload
+    nothing = f"# nothing to upload: {data_file} is a built-in data set (chatterbot-corpus, in requirements.txt)\n"
     if target == "sagemaker":
         channels = (
-            "{'train': f's3://{bucket}/"
-            + name
-            + "/train/'"
-            + (", 'validation': f's3://{bucket}/" + name + "/validation/'" if eval_file else "")
-            + "}"
+            ""
+            if builtin
+            else (
+                "{'train': f's3://{bucket}/"
+                + name
+                + "/train/'"
+                + (", 'validation': f's3://{bucket}/" + name + "/validation/'" if eval_file else "")
+                + "}"
+            )
         )
-        upload = f"aws s3 cp {data_file} s3://$BUCKET/{name}/train/{Path(data_file).name}\n"
+        upload = nothing if builtin else f"aws s3 cp {data_file} s3://$BUCKET/{name}/train/{Path(data_file).name}\n"
         if eval_file:
             upload += f"aws s3 cp {eval_file} s3://$BUCKET/{name}/validation/{Path(eval_file).name}\n"
         submit = f"""```python
@@ -109,17 +122,17 @@ In the job, SageMaker sets `SM_CHANNEL_TRAIN`, `SM_CHANNEL_VALIDATION` and `SM_M
 reads them."""
     else:
         data_uri = f"gs://$BUCKET/{name}/{Path(data_file).name}"
-        upload = f"gcloud storage cp {data_file} {data_uri}\n"
-        args = f"--data={data_uri}"
+        upload = nothing if builtin else f"gcloud storage cp {data_file} {data_uri}\n"
+        args = "" if builtin else f"--data={data_uri}"
         if eval_file:
             eval_uri = f"gs://$BUCKET/{name}/{Path(eval_file).name}"
             upload += f"gcloud storage cp {eval_file} {eval_uri}\n"
-            args += f",--eval-data={eval_uri}"
+            args += f"{',' if args else ''}--eval-data={eval_uri}"
+        args_line = f" \\\n  --args={args}" if args else ""
         submit = f"""```sh
 gcloud ai custom-jobs create --region=$REGION --display-name={name} \\
   --base-output-dir=gs://$BUCKET/{name}/output \\
-  --worker-pool-spec=machine-type=g2-standard-8,accelerator-type=NVIDIA_L4,accelerator-count=1,replica-count=1,executor-image-uri=us-docker.pkg.dev/vertex-ai/training/pytorch-gpu.2-4.py310:latest,local-package-path={bundle},script=train.py \\
-  --args={args}
+  --worker-pool-spec=machine-type=g2-standard-8,accelerator-type=NVIDIA_L4,accelerator-count=1,replica-count=1,executor-image-uri=us-docker.pkg.dev/vertex-ai/training/pytorch-gpu.2-4.py310:latest,local-package-path={bundle},script=train.py{args_line}
 ```
 
 `local-package-path` packages this folder (requirements.txt included) into the job's image; the
@@ -145,7 +158,7 @@ Written by `tunewise bundle`. It trains `config.yaml` with the same code as `tun
 
 ```sh
 pip install -r requirements.txt
-{"SM_MODEL_DIR=out SM_CHANNEL_TRAIN=DIR_WITH_DATA python train.py" if target == "sagemaker" else "AIP_MODEL_DIR=out python train.py --data " + Path(data_file).name}
+{_local_try(target, data_file, builtin)}
 ```
 
 Compare the job's `result.json` with local arms on the same split: `tunewise compare` reads run
@@ -186,5 +199,6 @@ def write_bundle(config: TrainConfig, target: str, out: Path) -> Bundle:
             + "".join(f"{pin}\n" for pin in pins),
             encoding="utf-8",
         )
-        (tmp / "README.md").write_text(_readme(target, out, data_file, eval_file, torch.__version__), encoding="utf-8")
+        readme = _readme(target, out.expanduser().resolve(), data_file, eval_file, torch.__version__)
+        (tmp / "README.md").write_text(readme, encoding="utf-8")
     return Bundle(out, target, data_file, eval_file)

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.conftest import CliResult
@@ -131,3 +132,18 @@ def test_a_bad_hyperparameter_in_the_job_is_one_line_naming_the_key(
     assert last.startswith("tunewise: error: learning_rate: -1.0 must be between")
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "model").exists()
+
+
+@pytest.mark.parametrize("target", ["sagemaker", "vertex"])
+def test_a_bundle_of_built_in_data_has_nothing_to_upload(
+    cli: Callable[..., CliResult], tmp_path: Path, target: str
+) -> None:
+    config = tmp_path / "demo.yaml"
+    config.write_text(yaml.safe_dump({"base_model": "minilm-l6", "data": "demo", "method": "lora"}))
+    made = cli("bundle", config, "--target", target, "--out", tmp_path / "job")
+    assert made.code == 0 and "(submit)" in made.out
+    readme = (tmp_path / "job" / "README.md").read_text()
+    assert "nothing to upload: demo is a built-in data set" in readme
+    assert "cp demo" not in readme and "--data" not in readme and "estimator.fit({" not in readme
+    assert str(tmp_path / "job") in readme  # the folder to submit, wherever the command runs
+    assert "chatterbot-corpus" in (tmp_path / "job" / "requirements.txt").read_text()

@@ -31,5 +31,8 @@ def run(args: argparse.Namespace) -> int:
 
     bundle = write_bundle(load_config(args.config, args.overrides), args.target, args.out)
     print(f"wrote {bundle.folder} for {bundle.target}: train.py, config.yaml, requirements.txt, README.md")
-    print(f"next: {bundle.folder / 'README.md'} (upload {bundle.data_file}, then submit)")
+    from tunewise.data.demo import is_demo
+
+    upload = "" if is_demo(bundle.data_file) else f"upload {bundle.data_file}, then "
+    print(f"next: {bundle.folder / 'README.md'} ({upload}submit)")
     return 0
