@@ -7,9 +7,13 @@ imports what it needs when it runs. `tunewise --help` never loads torch.
 from __future__ import annotations
 
 import argparse
+import atexit
+import contextlib
 import logging
+import os
 import sys
 from collections.abc import Iterator, Sequence
+from typing import NoReturn
 
 from tui.commands import bundle as bundle_cmd
 from tui.commands import compare as compare_cmd
@@ -128,6 +132,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             raise
         return _internal_error(exc)
+
+
+def run() -> NoReturn:
+    """The `tunewise` program: `main`, then exit with its code (the console script and `python -m tui`).
+
+    An interrupted command exits 130 without the interpreter's teardown. A stop signal can land in
+    code CPython runs from a string (dataclasses builds each class's methods with `exec`, hundreds
+    of times while torch imports), and CPython then remembers that KeyboardInterrupt as unhandled
+    even though `main` handled it: at shutdown it would kill itself with SIGINT (exit -2) instead
+    of returning 130. An import cut half-way can also leave a C++ extension that aborts in teardown.
+    Every cleanup has already run on the way out of `main`; the exit handlers run here.
+    """
+    code = main()
+    if code == InterruptionError.exit_code:
+        atexit._run_exitfuncs()
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):  # a closed pipe has nothing left to flush into
+                stream.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 def quiet_library_loggers() -> None:

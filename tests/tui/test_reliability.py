@@ -250,3 +250,27 @@ def test_a_stop_signal_mid_build_keeps_the_previous_index(
     assert "Traceback" not in err
     assert _snapshot(index) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["idx", "sentiment.csv"]
+
+
+def test_an_interrupt_inside_generated_code_still_exits_130(tmp_path: Path) -> None:
+    # A stop signal during `import torch` usually lands in code dataclasses builds with exec();
+    # CPython then flags the handled KeyboardInterrupt as unhandled and, at the end of
+    # `python -m`, kills the process with SIGINT (exit -2) after tunewise has printed its message.
+    program = tmp_path / "stopped_program"
+    program.mkdir()
+    (program / "__main__.py").write_text(
+        "import sys\n"
+        "from tui import cli\n"
+        "from tui.commands import estimate\n"
+        "def stopped_in_generated_code(args):\n"
+        "    exec('raise KeyboardInterrupt')\n"
+        "estimate.run = stopped_in_generated_code\n"
+        "sys.argv = ['tunewise', 'estimate', '--model', 'llama-2-7b', '--method', 'lora']\n"
+        "cli.run()\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO)])}
+    done = subprocess.run(
+        [sys.executable, "-m", program.name], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 130, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == "tunewise: interrupted; anything half-written was removed"
