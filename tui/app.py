@@ -6,6 +6,7 @@ from textual.app import App
 from textual.binding import Binding
 
 from tui.screens.home import HomeScreen
+from tui.screens.stoppable import StoppableWork
 from tunewise import __version__
 from tunewise.data.task import DataSpec
 
@@ -19,9 +20,19 @@ class TunewiseApp(App[None]):
     def __init__(self, spec: DataSpec | None = None) -> None:
         super().__init__()
         self.spec = spec or DataSpec()
+        self.stopped_work: list[str] = []  # what a stop signal stopped, for the closing message
 
     def on_mount(self) -> None:
         self.push_screen(HomeScreen(self.spec))
+
+    def stop_and_close(self) -> None:
+        """What a stop signal does: running work stops as its `s` key stops it (a checkpoint the
+        run resumes from), then the app closes once that work has ended."""
+        for screen in self.screen_stack:
+            if isinstance(screen, StoppableWork) and screen.running:
+                screen.action_stop()
+                self.stopped_work.append(screen.WHAT.lower())
+        self.exit()
 
     def action_toggle_keys(self) -> None:
         """`?` shows every key of the screen in a side panel, and hides it again."""

@@ -30,7 +30,7 @@ from tui.commands import run_tui as tui_cmd
 from tui.commands import runs as runs_cmd
 from tui.commands import train as train_cmd
 from tui.commands import validate as validate_cmd
-from tui.signals import stop_signals_interrupt
+from tui.signals import ignore_stop_signals, stop_signals_interrupt
 from tunewise import __version__
 from tunewise.disk_space import NO_SPACE
 from tunewise.errors import InterruptionError, TunewiseError
@@ -108,30 +108,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args([*(argv if argv is not None else sys.argv[1:]), "tui"])
     set_trust_remote_code(args.trust_remote_code)  # the one place the policy is set, for every loader
     quiet_library_loggers()
-    try:
-        with stop_signals_interrupt():
+    with stop_signals_interrupt():  # around the handlers too: a second signal must not cut the message short
+        try:
             return int(args.run(args) or 0)
-    except TunewiseError as exc:
-        if args.debug:
-            raise
-        kind = "interrupted" if isinstance(exc, InterruptionError) else "error"
-        print(f"tunewise: {kind}: {one_line(exc.message)}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("tunewise: interrupted; anything half-written was removed", file=sys.stderr)
-        return 130
-    except OSError as exc:
-        if args.debug:
-            raise
-        problem = storage_problem(exc)
-        if problem is None:
+        except TunewiseError as exc:
+            if args.debug:
+                raise
+            kind = "interrupted" if isinstance(exc, InterruptionError) else "error"
+            print(f"tunewise: {kind}: {one_line(exc.message)}", file=sys.stderr)
+            return exc.exit_code
+        except KeyboardInterrupt:
+            print("tunewise: interrupted; anything half-written was removed", file=sys.stderr)
+            return 130
+        except OSError as exc:
+            if args.debug:
+                raise
+            problem = storage_problem(exc)
+            if problem is None:
+                return _internal_error(exc)
+            print(f"tunewise: error: {problem}", file=sys.stderr)
+            return 2
+        except Exception as exc:  # a bug: say so in one line, the traceback is one flag away
+            if args.debug:
+                raise
             return _internal_error(exc)
-        print(f"tunewise: error: {problem}", file=sys.stderr)
-        return 2
-    except Exception as exc:  # a bug: say so in one line, the traceback is one flag away
-        if args.debug:
-            raise
-        return _internal_error(exc)
 
 
 def run() -> NoReturn:
@@ -146,6 +146,7 @@ def run() -> NoReturn:
     """
     code = main()
     if code == InterruptionError.exit_code:
+        ignore_stop_signals()
         atexit._run_exitfuncs()
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(OSError, ValueError):  # a closed pipe has nothing left to flush into

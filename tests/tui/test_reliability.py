@@ -233,9 +233,13 @@ def test_a_stop_signal_ends_training_with_a_checkpoint_that_resumes(
     assert metrics["resumed_from"] == checkpoints[0].parent.name and metrics["steps"] == 16
 
 
-@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+@pytest.mark.parametrize(
+    "stops",
+    [(signal.SIGTERM,), (signal.SIGINT,), (signal.SIGTERM, signal.SIGTERM, signal.SIGCONT)],
+    ids=["SIGTERM", "Ctrl-C", "make's doubled SIGTERM"],
+)
 def test_a_stop_signal_mid_build_keeps_the_previous_index(
-    stop: signal.Signals, tmp_path: Path, sentiment_data: Path
+    stops: tuple[signal.Signals, ...], tmp_path: Path, sentiment_data: Path
 ) -> None:
     index = tmp_path / "idx"
     first = _rag("build", sentiment_data, "--out", index)
@@ -244,7 +248,8 @@ def test_a_stop_signal_mid_build_keeps_the_previous_index(
     before = _snapshot(index)
     second = _rag("build", sentiment_data, "--out", index)
     _wait_for((tmp_path / ".idx.lock").exists, second)  # the build has begun: it holds the index's lock
-    second.send_signal(stop)
+    for stop in stops:
+        second.send_signal(stop)
     _, err = second.communicate(timeout=120)
     assert second.returncode == 130 and "interrupted" in err.strip().splitlines()[-1], err
     assert "Traceback" not in err
@@ -274,3 +279,57 @@ def test_an_interrupt_inside_generated_code_still_exits_130(tmp_path: Path) -> N
     )
     assert done.returncode == 130, done.stderr
     assert done.stderr.strip().splitlines()[-1] == "tunewise: interrupted; anything half-written was removed"
+
+
+def test_a_stop_signal_closes_the_app_and_its_training_stops_with_a_checkpoint(
+    sentiment_data: Path, tmp_path: Path
+) -> None:
+    # The app as `tunewise` runs it (headless, on the training screen), stopped the way `make` and
+    # `timeout` stop it: SIGTERM twice within a millisecond, then SIGCONT.
+    out = tmp_path / "run"
+    settings = dict(data=sentiment_data, output_dir=out, max_steps=16, save_steps=50, logging_steps=1)
+    program = tmp_path / "app_program"
+    program.mkdir()
+    (program / "__main__.py").write_text(
+        "import functools, sys\n"
+        "from textual.app import App\n"
+        "from harness.config import build_config\n"
+        "from tui import cli\n"
+        "from tui.app import TunewiseApp\n"
+        "from tui.screens.train import TrainScreen\n"
+        f"config = build_config({{}}, {[f'{k}={v}' for k, v in settings.items()]!r})\n"
+        "TunewiseApp.run = functools.partialmethod(App.run, headless=True)\n"
+        "TunewiseApp.on_mount = lambda self: self.push_screen(TrainScreen(config))\n"
+        "sys.argv = ['tunewise']\n"
+        "cli.run()\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO)]), "OMP_NUM_THREADS": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", program.name],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    log = out.with_name("run.incomplete") / "config.yaml"
+    _wait_for(log.exists, process)
+    time.sleep(2)  # loading or training, before any scheduled checkpoint
+    for stop in (signal.SIGTERM, signal.SIGTERM, signal.SIGCONT):
+        process.send_signal(stop)
+    _, err = process.communicate(timeout=300)
+    assert process.returncode == 130, err
+    assert err.strip().splitlines()[-1] == (
+        "tunewise: interrupted: the app was closed by a stop signal; training stopped with a checkpoint and resumes from it"
+    ), err
+    checkpoints = list((out.with_name("run.incomplete") / "checkpoints").glob("checkpoint-*/tunewise-complete"))
+    assert len(checkpoints) == 1, err  # the training stopped at a step and sealed its checkpoint
+    resumed = subprocess.run(
+        [sys.executable, "-m", "tui", "train", *_sets(**settings), "--quiet", "--resume"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["resumed_from"] == checkpoints[0].parent.name and metrics["steps"] == 16

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from tui.commands.common import add_data_arguments, data_spec
+from tunewise.errors import InterruptionError
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -16,7 +17,35 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run(args: argparse.Namespace) -> int:
-    from tui.app import TunewiseApp
+    import asyncio
+    import signal
+    import threading
 
-    TunewiseApp(data_spec(args)).run()
+    from tui.app import TunewiseApp
+    from tui.signals import graceful_stop
+
+    app = TunewiseApp(data_spec(args))
+    stopped = threading.Event()
+
+    def close() -> None:
+        # Textual resumes its screen on SIGCONT, even once it has closed, and `timeout` or `kill`
+        # send SIGCONT right after SIGTERM: the app is leaving, so suspend/resume means nothing now.
+        for signum in (signal.SIGTSTP, signal.SIGCONT):
+            signal.signal(signum, signal.SIG_DFL)
+        try:
+            loop = asyncio.get_running_loop()  # the handler runs on the app's thread, inside its loop
+        except RuntimeError:  # not started yet, or already closed: nothing to close gracefully
+            raise KeyboardInterrupt from None
+        # Closing through the loop (not an exception through it) lets Textual restore the terminal.
+        loop.call_soon_threadsafe(app.stop_and_close)
+
+    with graceful_stop(stopped, close):
+        app.run()
+    if stopped.is_set():
+        kept = (
+            f"; {' and '.join(app.stopped_work)} stopped with a checkpoint and resumes from it"
+            if app.stopped_work
+            else ""
+        )
+        raise InterruptionError(f"the app was closed by a stop signal{kept}")
     return 0
