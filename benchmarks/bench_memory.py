@@ -66,7 +66,8 @@ def worker(model_name: str, method: str, batch: int, seq: int, steps: int) -> di
     encoder = resolved.kind == "encoder"
     baseline = torch.cuda.memory_allocated() if on_gpu else _rss("VmRSS")
 
-    kwargs: dict[str, object] = {}
+    # Any, as in harness.modeling: from_pretrained's keyword types change with each transformers release.
+    kwargs: dict[str, Any] = {}
     if method == "qlora":
         from transformers import BitsAndBytesConfig
 
