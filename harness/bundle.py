@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import shlex
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from harness.config import TrainConfig
 from tunewise.atomic import atomic_folder
 from tunewise.data.demo import is_demo
 from tunewise.errors import ConfigError
+from tunewise.ownership import BUNDLE, check_target
 
 TARGETS = ("sagemaker", "vertex")
 PACKAGES = ("tunewise", "harness")  # what the entry point imports; the advisor, RAG and app stay out
@@ -72,11 +74,20 @@ def job_config(config: TrainConfig) -> dict[str, object]:
     return values
 
 
+def _under(variable_prefix: str, rest: str) -> str:
+    """A shell word: `variable_prefix` (`s3://$BUCKET/`, expanded by the shell) then `rest`, quoted.
+
+    Every path and name in the README's commands comes from the user's files: quoted, a file
+    named `my data $(touch X).csv` is one argument and runs nothing when pasted.
+    """
+    return variable_prefix + shlex.quote(rest)
+
+
 def _local_try(target: str, data_file: str, builtin: bool) -> str:
     """The command that runs the entry point here, under the variables the service would set."""
     if target == "sagemaker":
         return "SM_MODEL_DIR=out python train.py" + ("" if builtin else " # with SM_CHANNEL_TRAIN=DIR_WITH_THE_DATA")
-    return "AIP_MODEL_DIR=out python train.py" + ("" if builtin else f" --data {Path(data_file).name}")
+    return "AIP_MODEL_DIR=out python train.py" + ("" if builtin else f" --data {shlex.quote(Path(data_file).name)}")
 
 
 def _readme(target: str, bundle: Path, data_file: str, eval_file: str | None, torch_version: str) -> str:
@@ -88,16 +99,20 @@ def _readme(target: str, bundle: Path, data_file: str, eval_file: str | None, to
             ""
             if builtin
             else (
-                "{'train': f's3://{bucket}/"
-                + name
-                + "/train/'"
-                + (", 'validation': f's3://{bucket}/" + name + "/validation/'" if eval_file else "")
+                "{'train': f's3://{bucket}/' + "
+                + repr(f"{name}/train/")
+                + (", 'validation': f's3://{bucket}/' + " + repr(f"{name}/validation/") if eval_file else "")
                 + "}"
             )
         )
-        upload = nothing if builtin else f"aws s3 cp {data_file} s3://$BUCKET/{name}/train/{Path(data_file).name}\n"
+        upload = (
+            nothing
+            if builtin
+            else f"aws s3 cp {shlex.quote(data_file)} {_under('s3://$BUCKET/', f'{name}/train/{Path(data_file).name}')}\n"
+        )
         if eval_file:
-            upload += f"aws s3 cp {eval_file} s3://$BUCKET/{name}/validation/{Path(eval_file).name}\n"
+            where = _under("s3://$BUCKET/", f"{name}/validation/{Path(eval_file).name}")
+            upload += f"aws s3 cp {shlex.quote(eval_file)} {where}\n"
         submit = f"""```python
 # python -m pip install sagemaker   (the SageMaker Python SDK)
 import sagemaker
@@ -106,7 +121,7 @@ from sagemaker.pytorch import PyTorch
 bucket = "YOUR-BUCKET"
 estimator = PyTorch(
     entry_point="train.py",
-    source_dir="{bundle}",          # this folder; requirements.txt is installed in the job
+    source_dir={str(bundle)!r},          # this folder; requirements.txt is installed in the job
     role=sagemaker.get_execution_role(),  # or an IAM role ARN
     framework_version="2.5",        # a SageMaker PyTorch image; trained here with torch {torch_version}
     py_version="py311",
@@ -121,18 +136,23 @@ The run folder (model/, metrics.json, result.json, loss.png) is in the job's `mo
 In the job, SageMaker sets `SM_CHANNEL_TRAIN`, `SM_CHANNEL_VALIDATION` and `SM_MODEL_DIR`; `train.py`
 reads them."""
     else:
-        data_uri = f"gs://$BUCKET/{name}/{Path(data_file).name}"
-        upload = nothing if builtin else f"gcloud storage cp {data_file} {data_uri}\n"
+        data_uri = _under("gs://$BUCKET/", f"{name}/{Path(data_file).name}")
+        upload = nothing if builtin else f"gcloud storage cp {shlex.quote(data_file)} {data_uri}\n"
         args = "" if builtin else f"--data={data_uri}"
         if eval_file:
-            eval_uri = f"gs://$BUCKET/{name}/{Path(eval_file).name}"
-            upload += f"gcloud storage cp {eval_file} {eval_uri}\n"
+            eval_uri = _under("gs://$BUCKET/", f"{name}/{Path(eval_file).name}")
+            upload += f"gcloud storage cp {shlex.quote(eval_file)} {eval_uri}\n"
             args += f"{',' if args else ''}--eval-data={eval_uri}"
         args_line = f" \\\n  --args={args}" if args else ""
+        spec = (
+            "machine-type=g2-standard-8,accelerator-type=NVIDIA_L4,accelerator-count=1,replica-count=1,"
+            "executor-image-uri=us-docker.pkg.dev/vertex-ai/training/pytorch-gpu.2-4.py310:latest,"
+            f"local-package-path={bundle},script=train.py"
+        )
         submit = f"""```sh
-gcloud ai custom-jobs create --region=$REGION --display-name={name} \\
-  --base-output-dir=gs://$BUCKET/{name}/output \\
-  --worker-pool-spec=machine-type=g2-standard-8,accelerator-type=NVIDIA_L4,accelerator-count=1,replica-count=1,executor-image-uri=us-docker.pkg.dev/vertex-ai/training/pytorch-gpu.2-4.py310:latest,local-package-path={bundle},script=train.py{args_line}
+gcloud ai custom-jobs create --region="$REGION" --display-name={shlex.quote(name)} \\
+  --base-output-dir={_under("gs://$BUCKET/", f"{name}/output")} \\
+  --worker-pool-spec={shlex.quote(spec)}{args_line}
 ```
 
 `local-package-path` packages this folder (requirements.txt included) into the job's image; the
@@ -170,24 +190,16 @@ def write_bundle(config: TrainConfig, target: str, out: Path) -> Bundle:
     """Write the bundle folder; all of it or nothing."""
     if target not in TARGETS:
         raise ConfigError(f"--target: '{target}' is not one of {', '.join(TARGETS)}")
-    if is_demo(config.data):
-        data_file = config.data  # built into the bundle's packages: nothing to upload
-    else:
-        data_path = Path(config.data).expanduser()
-        if not data_path.is_file():
-            raise ConfigError(
-                f"data: {config.data} is not a file; a job reads one uploaded data file (CSV, JSONL, Parquet...)"
-            )
-        data_file = str(data_path)
-    eval_file = str(Path(config.eval_data).expanduser()) if config.eval_data else None
+    data_file = config.data if is_demo(config.data) else _data_file(config.data, "data")
+    eval_file = _data_file(config.eval_data, "eval_data") if config.eval_data else None
     for package in PACKAGES:  # copying a package into a folder inside it would never end
         if out.expanduser().resolve().is_relative_to(package_folder(package).resolve()):
             raise ConfigError(f"--out: {out} is inside the {package} package that the bundle copies; write elsewhere")
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise ConfigError(f"--out: {out} exists and is not empty; choose another folder or remove it")
+    out = check_target(out, BUNDLE, flag="--out", inputs=[config.data, config.eval_data])
+    _check_readable(config)
     import torch
 
-    with atomic_folder(out) as tmp:
+    with atomic_folder(out, BUNDLE) as tmp:
         for package in PACKAGES:
             source = package_folder(package)
             shutil.copytree(source, tmp / package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
@@ -201,4 +213,22 @@ def write_bundle(config: TrainConfig, target: str, out: Path) -> Bundle:
         )
         readme = _readme(target, out.expanduser().resolve(), data_file, eval_file, torch.__version__)
         (tmp / "README.md").write_text(readme, encoding="utf-8")
+        BUNDLE.mark(tmp, target=target)
     return Bundle(out, target, data_file, eval_file)
+
+
+def _data_file(given: str, key: str) -> str:
+    """A data file the job can be given: one file on this machine (a job reads one uploaded file)."""
+    path = Path(given).expanduser()
+    if not path.exists():
+        raise ConfigError(f"{key}: {given} does not exist; give the path of your data file (CSV, JSONL, Parquet...)")
+    if not path.is_file():
+        raise ConfigError(f"{key}: {given} is not a file; a job reads one uploaded data file (CSV, JSONL, Parquet...)")
+    return str(path.resolve())
+
+
+def _check_readable(config: TrainConfig) -> None:
+    """Read the data as the job will, so that a file that is not data fails here, not in the cloud."""
+    from tunewise.data.task import DataSpec, load_task_data
+
+    load_task_data(DataSpec(path=config.data, eval_path=config.eval_data, task=config.task))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -14,6 +16,22 @@ def cache_dir() -> Path:
     xdg = os.environ.get("XDG_CACHE_HOME")
     base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
     return base / "tunewise"
+
+
+def check_home() -> None:
+    """Refuse a cache root that cannot be a folder (it, or a folder above it, is a file), before
+    any work: otherwise the first write into it fails after minutes of training."""
+    from tunewise.errors import ConfigError
+
+    home = cache_dir()
+    named = f"TUNEWISE_HOME {home}" if os.environ.get("TUNEWISE_HOME") else str(home)
+    for folder in (home, *home.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                raise ConfigError(
+                    f"{named}: {folder} is a file, not a folder; set TUNEWISE_HOME to a folder tunewise can create"
+                )
+            return
 
 
 def models_dir() -> Path:
@@ -43,3 +61,17 @@ def absolute(path: Path | str) -> Path:
     silently retarget a symlink the way `Path.resolve()` would.
     """
     return Path(os.path.abspath(Path(path).expanduser()))  # noqa: PTH100 - lexical on purpose
+
+
+@contextlib.contextmanager
+def parents_kept_only_on_success(path: Path) -> Iterator[None]:
+    """Around work that writes `path`: the folders above it that it creates are removed again
+    (when empty) if the work fails, so a refused or failed command leaves no empty folders."""
+    missing = [parent for parent in absolute(path).parents if not parent.exists()]
+    try:
+        yield
+    except BaseException:
+        for folder in missing:  # deepest first
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise

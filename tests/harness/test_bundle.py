@@ -107,7 +107,7 @@ def test_bundle_refuses_what_a_job_cannot_read_and_leaves_nothing(
     taken.mkdir()
     (taken / "keep.txt").write_text("mine")
     busy = cli("bundle", _config(tmp_path, sentiment_data), "--target", "sagemaker", "--out", taken)
-    assert busy.code == 2 and "exists and is not empty" in busy.err
+    assert busy.code == 2 and "already exists and is not a training job bundle written by tunewise" in busy.err
     assert [p.name for p in taken.iterdir()] == ["keep.txt"]
     from harness.bundle import package_folder
 
@@ -147,3 +147,57 @@ def test_a_bundle_of_built_in_data_has_nothing_to_upload(
     assert "cp demo" not in readme and "--data" not in readme and "estimator.fit({" not in readme
     assert str(tmp_path / "job") in readme  # the folder to submit, wherever the command runs
     assert "chatterbot-corpus" in (tmp_path / "job" / "requirements.txt").read_text()
+
+
+@pytest.mark.parametrize("target", ["sagemaker", "vertex"])
+def test_every_path_in_the_readme_commands_is_quoted(
+    cli: Callable[..., CliResult], tmp_path: Path, sentiment_data: Path, target: str
+) -> None:
+    import shlex
+
+    odd = tmp_path / "my data $(touch PWNED).csv"
+    odd.write_bytes(sentiment_data.read_bytes())
+    made = cli("bundle", _config(tmp_path, odd), "--target", target, "--out", tmp_path / "job $(id)")
+    assert made.code == 0, made.err
+    readme = (tmp_path / "job $(id)" / "README.md").read_text()
+    blocks = readme.split("```")
+    commands = "\n".join(block.removeprefix("sh\n") for block in blocks[1::2] if block.startswith("sh\n"))
+    lines = [line for line in commands.replace("\\\n", " ").splitlines() if line and not line.startswith("#")]
+    assert lines
+    for line in lines:  # every command parses as shell words, and the file name stays one of them
+        words = shlex.split(line)
+        assert not any(word in ("data", "$(touch", "PWNED).csv") for word in words), line
+    assert shlex.quote(str(odd)) in readme
+    # pasted into a shell, the upload command runs nothing of the file name's
+    upload = next(line for line in lines if " cp " in line)
+    subprocess.run(["bash", "-c", "echo " + upload.split(" cp ", 1)[1]], cwd=tmp_path, check=True, capture_output=True)
+    assert not (tmp_path / "PWNED").exists()
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"eval_data": "missing.csv"}, "eval_data: missing.csv does not exist"),
+        ({"data": "/etc/passwd"}, "/etc/passwd"),
+    ],
+)
+def test_a_bundle_checks_its_data_is_there_and_is_data(
+    cli: Callable[..., CliResult], tmp_path: Path, sentiment_data: Path, change: dict[str, str], message: str
+) -> None:
+    config = _config(tmp_path, sentiment_data)
+    values = yaml.safe_load(config.read_text()) | change
+    config.write_text(yaml.safe_dump(values))
+    refused = cli("bundle", config, "--target", "vertex", "--out", tmp_path / "b")
+    assert refused.code == 2 and message in refused.err and len(refused.err.strip().splitlines()) == 1, refused.err
+    assert not (tmp_path / "b").exists()
+
+
+def test_a_bundle_never_replaces_a_symbolic_link(
+    cli: Callable[..., CliResult], tmp_path: Path, sentiment_data: Path
+) -> None:
+    real = tmp_path / "real"
+    real.mkdir()
+    (tmp_path / "link").symlink_to(real)
+    refused = cli("bundle", _config(tmp_path, sentiment_data), "--target", "vertex", "--out", tmp_path / "link")
+    assert refused.code == 2 and "is a symbolic link" in refused.err
+    assert (tmp_path / "link").is_symlink() and list(real.iterdir()) == []

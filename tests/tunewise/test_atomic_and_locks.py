@@ -14,9 +14,9 @@ import pytest
 from tests.conftest import REPO
 from tunewise import atomic
 from tunewise.atomic import atomic_folder, recover
-from tunewise.errors import ConfigError
+from tunewise.errors import ConfigError, DataError
 from tunewise.locks import BusyError, lock_path, wait_lock, writer_lock
-from tunewise.ownership import INDEX, RUN, Owned, check_target
+from tunewise.ownership import COMPARISON, INDEX, RUN, Owned, check_target
 
 THING = Owned("a thing", "thing.json")
 
@@ -147,13 +147,15 @@ def test_the_next_writer_completes_or_rolls_back_a_swap_a_kill_cut_short(tmp_pat
     final = tmp_path / "out"
     aside = tmp_path / ".out.tmp-old1"
     aside.mkdir()
+    atomic.mark_temp(aside, final)
     (aside / "old").mkdir()
     (aside / "old" / "content.txt").write_text("old")
     new = tmp_path / ".out.tmp-new1"
     if new_survived:
         new.mkdir()
+        atomic.mark_temp(new, final)
         (new / "content.txt").write_text("new")
-    (tmp_path / ".out.swap").write_text(json.dumps({"new": new.name, "old": ".out.tmp-old1/old"}))
+    (tmp_path / ".out.swap").write_text(json.dumps({"new": new.name, "old": aside.name}))
     with writer_lock(final):
         recover(final)
     assert (final / "content.txt").read_text() == ("new" if new_survived else "old")
@@ -164,11 +166,98 @@ def test_a_reader_repairs_an_index_whose_swap_was_cut_short(tmp_path: Path) -> N
     from rag.index import load_index
 
     final = tmp_path / "idx"
-    (tmp_path / ".idx.tmp-new1").mkdir()
-    (tmp_path / ".idx.swap").write_text(json.dumps({"new": ".idx.tmp-new1", "old": ".idx.tmp-old1/old"}))
+    for name in (".idx.tmp-new1", ".idx.tmp-old1"):
+        (tmp_path / name).mkdir()
+        atomic.mark_temp(tmp_path / name, final)
+    (tmp_path / ".idx.swap").write_text(json.dumps({"new": ".idx.tmp-new1", "old": ".idx.tmp-old1"}))
     with pytest.raises(Exception, match="not a tunewise index"):  # restored, then checked like any index
         load_index(final)
     assert final.is_dir() and not (tmp_path / ".idx.swap").exists()
+    assert not (final / atomic.TEMP_MARKER).exists()
+
+
+# ---------------------------------------------------------------------------- what is not ours stays put
+
+
+def _victim(root: Path) -> Path:
+    victim = root / "victim"
+    victim.mkdir()
+    (victim / "thesis.docx").write_text("years of work")
+    return victim
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        {"new": "ABSOLUTE", "old": "x"},  # any folder on the machine
+        {"new": "../outside/victim", "old": "x"},
+        {"new": "victim", "old": "victim"},  # a sibling without tunewise's temporary name
+        {"new": ".out.tmp-unmarked", "old": ".out.tmp-unmarked"},  # the name alone proves nothing
+    ],
+)
+def test_a_journal_that_names_anything_but_tunewise_temporaries_moves_nothing(
+    tmp_path: Path, names: dict[str, str]
+) -> None:
+    parent, outside = tmp_path / "work", tmp_path / "outside"
+    parent.mkdir()
+    outside.mkdir()
+    victim = _victim(parent if names["new"] in ("victim", "ABSOLUTE") else outside)
+    (parent / ".out.tmp-unmarked").mkdir()
+    (parent / ".out.tmp-unmarked" / "draft.txt").write_text("mine")
+    names = {key: str(victim) if value == "ABSOLUTE" else value for key, value in names.items()}
+    (parent / ".out.swap").write_text(json.dumps(names))
+    with writer_lock(parent / "out"):
+        recover(parent / "out")
+    assert (victim / "thesis.docx").read_text() == "years of work"
+    assert not (parent / "out").exists()
+    assert (parent / ".out.tmp-unmarked" / "draft.txt").read_text() == "mine"
+
+
+def test_a_reader_never_moves_a_folder_a_hostile_journal_names(tmp_path: Path) -> None:
+    from rag.index import load_index
+
+    victim = _victim(tmp_path)
+    (tmp_path / ".qidx.swap").write_text(json.dumps({"new": str(victim), "old": "x"}))
+    with pytest.raises(DataError, match="qidx: no such index folder"):
+        load_index(tmp_path / "qidx")
+    assert (victim / "thesis.docx").exists() and not (tmp_path / "qidx").exists()
+
+
+def test_a_users_folder_named_like_a_leftover_is_never_removed(tmp_path: Path) -> None:
+    mine = tmp_path / ".rep.tmp-mywork"
+    mine.mkdir()
+    (mine / "draft.txt").write_text("draft")
+    crashed = tmp_path / ".rep.tmp-abc123"  # what a crashed writer leaves: marked
+    crashed.mkdir()
+    atomic.mark_temp(crashed, tmp_path / "rep")
+    _publish(tmp_path / "rep", "results")
+    assert (mine / "draft.txt").read_text() == "draft"
+    assert _siblings(tmp_path) == [".rep.tmp-mywork", "rep"]
+    assert _siblings(tmp_path / "rep") == ["content.txt", "thing.json"]  # the temporary marker is gone
+
+
+def test_a_comparison_is_replaced_only_as_tunewise_left_it(tmp_path: Path) -> None:
+    from tui.commands.compare import workspace
+
+    out = tmp_path / "rep"
+    for _ in range(2):  # an earlier comparison is replaced
+        with workspace(out) as work:
+            (work / "results.json").write_text("{}")
+            (work / "runs").mkdir()
+            (work / "runs" / "metrics.json").write_text("{}")
+    (out / "runs" / "mynotes.txt").write_text("notes")
+    with pytest.raises(ConfigError, match=r"holds runs/mynotes\.txt, which tunewise did not write"):
+        check_target(out, COMPARISON, flag="--out")
+    with pytest.raises(ConfigError, match=r"mynotes\.txt"), workspace(out):
+        pass
+    assert (out / "runs" / "mynotes.txt").read_text() == "notes"
+    # results.json with a version key is not proof: only tunewise's marker is
+    fake = tmp_path / "fake"
+    fake.mkdir()
+    (fake / "results.json").write_text(json.dumps({"tunewise_version": "0.1"}))
+    (fake / "thesis.docx").write_text("years of work")
+    with pytest.raises(ConfigError, match=r"is not a comparison written by tunewise \(no tunewise-comparison.json\)"):
+        check_target(fake, COMPARISON, flag="--out")
 
 
 # ---------------------------------------------------------------------------- locks

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from tui.commands import numbers
 from tui.comparison import AVAILABLE_ARMS, DEFAULT_PROMPT_SAMPLE, ComparisonPlan, run_comparison
 
 DEFAULT_ARMS = "rag,head"
@@ -30,11 +30,14 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("--data", default="demo", help="training data (default: demo)")
     parser.add_argument("--eval", dest="eval_path", metavar="TEST", help="the test set (default: a split of --data)")
     parser.add_argument("--columns", metavar="MAP", help="column mapping, e.g. text=utterance,label=intent")
-    parser.add_argument("--eval-fraction", type=float, default=0.2, help="test share when --eval is absent")
+    parser.add_argument("--eval-fraction", type=numbers.finite, default=0.2, help="test share when --eval is absent")
     parser.add_argument(
-        "--validation-fraction", type=float, default=0.1, help="share of train every arm chooses on (default: 0.1)"
+        "--validation-fraction",
+        type=numbers.finite,
+        default=0.1,
+        help="share of train every arm chooses on (default: 0.1)",
     )
-    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--seed", type=numbers.seed, default=42)
     parser.add_argument(
         "--arms",
         default=DEFAULT_ARMS,
@@ -43,14 +46,14 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     parser.add_argument(
         "--prompt-sample",
-        type=int,
+        type=numbers.whole,
         default=DEFAULT_PROMPT_SAMPLE,
         metavar="N",
         help=f"score the prompted arms on a seeded sample of N test examples, 0 for all (default: {DEFAULT_PROMPT_SAMPLE})",
     )
     parser.add_argument(
         "--choice-sample",
-        type=int,
+        type=numbers.whole,
         default=ComparisonPlan.choice_sample,
         metavar="N",
         help="validation examples each choice of a prompted arm (template, examples shown) is tried on "
@@ -58,7 +61,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     parser.add_argument(
         "--budget-minutes",
-        type=float,
+        type=numbers.finite,
         metavar="M",
         help="skip a training arm the estimator says cannot finish in the time left (default: the answers' "
         "budget_hours, else no limit)",
@@ -88,6 +91,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         action="store_true",
         help="fix the advice from the answers alone, without measuring the data first (the probe is cached)",
     )
+    parser.add_argument(
+        "--allow-overlap",
+        action="store_true",
+        help="run even when most test examples also occur in train (they are always scored apart)",
+    )
     parser.add_argument("--json", action="store_true", help="print results.json instead of a table")
     parser.set_defaults(run=run)
 
@@ -96,8 +104,9 @@ def write_reports(folder: Path, results: dict[str, Any]) -> None:
     """results.json, report.md and report.html, into a folder being built."""
     from advisor.comparison_html import html_report
     from advisor.comparison_report import markdown_report
+    from tunewise import strict_json
 
-    (folder / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    (folder / "results.json").write_text(strict_json.dumps(results) + "\n", encoding="utf-8")
     (folder / "report.md").write_text(markdown_report(results), encoding="utf-8")
     (folder / "report.html").write_text(html_report(results), encoding="utf-8")
 
@@ -125,6 +134,7 @@ def run(args: argparse.Namespace) -> int:
         budget_minutes=args.budget_minutes,
         fresh=args.fresh,
         probe=not args.no_probe,
+        allow_overlap=args.allow_overlap,
     )
     plan.check()  # a misspelt arm fails before any data is read
     out = check_target(args.out, COMPARISON, flag="--out", inputs=[args.data, args.eval_path]) if args.out else None
@@ -132,7 +142,9 @@ def run(args: argparse.Namespace) -> int:
         results = run_comparison(plan, lambda line: print(line, file=sys.stderr, flush=True), out=out)
         write_reports(work, results)
     if args.json:
-        print(json.dumps(results, indent=2))
+        from tunewise import strict_json
+
+        print(strict_json.dumps(results))
     else:
         render(results, out)
     return 0
@@ -149,9 +161,11 @@ def workspace(out: Path | None) -> Iterator[Path]:
     from tunewise.atomic import atomic_folder
     from tunewise.locks import writer_lock
     from tunewise.ownership import COMPARISON
+    from tunewise.paths import parents_kept_only_on_success
 
-    with writer_lock(out, "this comparison"), atomic_folder(out, COMPARISON) as tmp:
+    with parents_kept_only_on_success(out), writer_lock(out, "this comparison"), atomic_folder(out, COMPARISON) as tmp:
         yield tmp
+        COMPARISON.mark(tmp)  # last: it lists every file the comparison wrote
 
 
 def render(results: dict[str, Any], out: Path | None) -> None:
@@ -176,5 +190,9 @@ def render(results: dict[str, Any], out: Path | None) -> None:
             f"{ {True: 'held', False: 'did not hold', None: 'not checked'}[verdict['advice_held']] } "
             f"({verdict['reason']})"
         )
+    from advisor.comparison_report import overlap_sentence
+
+    if overlap_sentence(results):
+        console.print("[yellow]" + overlap_sentence(results).replace("**", "").replace("`", "") + "[/]")
     if out is not None:
         console.print(f"results: {out / 'results.json'}; report: {out / 'report.html'} (and report.md)")
