@@ -8,7 +8,7 @@ judgement is the same whichever room an arm came from.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,13 +73,17 @@ def summarise(
     seed: int = 0,
     sample_ids: list[str] | None = None,
     classification: bool = True,
+    overlapping: Collection[str] = (),
 ) -> dict[str, Any]:
     """The comparison as `results.json` holds it (documented in docs/compare.md).
 
     Every arm scored either the whole frozen test set or `sample_ids`, the one seeded sample of it
     that the slow arms share; anything else is refused. `gold` is the label of each test example
-    (classification) or its reference answer (generation).
+    (classification) or its reference answer (generation). `overlapping` are the test ids that
+    also occur in train: they are scored apart (each arm's `clean` score leaves them out) and the
+    verdict rests on the other examples, since an arm that remembers train would win on them.
     """
+    overlapping = set(overlapping)
     gold_of = dict(zip(test_ids, gold, strict=True))
     scored: list[ArmScore] = []
     arms: list[dict[str, Any]] = []
@@ -106,14 +110,20 @@ def summarise(
                 per_example = [1.0 if p == g else 0.0 for p, g in zip(predicted, arm_gold, strict=True)]
             else:
                 per_example = per_example_scores(arm_gold, predicted)["token_f1"]
+            score, ids = float(result.metrics[primary_metric(classification)]), list(result.eval_ids)
+            clean = [(i, value) for i, value in zip(ids, per_example, strict=True) if i not in overlapping]
+            if overlapping and clean:
+                ids, per_example = [i for i, _ in clean], [value for _, value in clean]
+                score = sum(per_example) / len(per_example)
+                entry["clean"] = {"examples": len(ids), primary_metric(classification): score}
             scored.append(
                 ArmScore(
                     outcome.name,
-                    float(result.metrics[primary_metric(classification)]),
+                    score,
                     per_example,
                     float(result.costs.get("setup_seconds", 0.0)),
                     float(result.costs.get("seconds_per_example", 0.0)),
-                    result.eval_ids,
+                    ids,
                 )
             )
         arms.append(entry)

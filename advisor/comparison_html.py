@@ -16,7 +16,15 @@ import re
 from collections import Counter
 from typing import Any
 
-from advisor.comparison_report import METRIC_TITLES, arm_rows, columns, method_sentences, primary, verdict_sentences
+from advisor.comparison_report import (
+    METRIC_TITLES,
+    arm_rows,
+    columns,
+    method_sentences,
+    overlap_sentence,
+    primary,
+    verdict_sentences,
+)
 
 FULL_MATRIX_LABELS = 12  # up to this many labels the whole confusion matrix is drawn; beyond, the top confusions
 TOP_CONFUSIONS = 15
@@ -31,7 +39,7 @@ th:first-child, td:first-child, td:last-child, th:last-child { text-align: left;
 tr.ship td { background: #eaf5ea; font-weight: 600; }
 code { background: #f1f3f5; padding: 0 3px; border-radius: 3px; }
 figure { margin: 1rem 0; } img { max-width: 100%; height: auto; }
-.verdict { font-size: 1.1rem; } .muted { color: #5b6270; font-size: 13px; }
+.verdict { font-size: 1.1rem; } .warning { color: #9a3412; } .muted { color: #5b6270; font-size: 13px; }
 """
 
 
@@ -48,6 +56,8 @@ def html_report(results: dict[str, Any]) -> str:
         "<h1>Comparison</h1>",
     ]
     parts += [f'<p class="verdict">{_inline(sentence)}</p>' for sentence in verdict_sentences(results) if sentence]
+    if overlap_sentence(results):
+        parts.append(f'<p class="verdict warning">{_inline(overlap_sentence(results))}</p>')
     parts.append(_table(results, ship))
     ok = [arm for arm in results["arms"] if arm["status"] == "ok"]
     metric = primary(results)

@@ -25,6 +25,31 @@ def verdict_sentences(results: dict[str, Any]) -> tuple[str, str]:
     )
 
 
+def overlap_sentence(results: dict[str, Any]) -> str:
+    """A warning when test examples also occur in train, with each arm's score without them ("" if none)."""
+    leakage = results.get("leakage") or {}
+    overlapping = len(leakage.get("overlapping_ids") or [])
+    if not overlapping:
+        return ""
+    metric = primary(results)
+    clean = [
+        f"`{arm['name']}` {arm['clean'][metric]:.3f}"
+        for arm in results["arms"]
+        if arm.get("clean") and metric in arm["clean"]
+    ]
+    examples = next((arm["clean"]["examples"] for arm in results["arms"] if arm.get("clean")), None)
+    judged = (
+        f"the verdict rests on the {examples:,} others ({METRIC_TITLES.get(metric, metric)}: {', '.join(clean)})"
+        if clean and examples
+        else "no test example is free of them, so the verdict rests on them all"
+    )
+    return (
+        f"**Warning: {overlapping:,} of {leakage['test_examples']:,} test examples also occur in train** "
+        f"({leakage['exact']:,} exact, {leakage['near']:,} near copies): scores on them measure memory, so "
+        f"{judged}."
+    )
+
+
 METRIC_TITLES = {
     "accuracy": "accuracy",
     "macro_f1": "macro-F1",
@@ -151,7 +176,7 @@ def method_sentences(results: dict[str, Any]) -> list[str]:
 def markdown_report(results: dict[str, Any]) -> str:
     """The verdict first, then one row per arm, then how the split was made."""
     lines = ["# Comparison", ""]
-    for sentence in verdict_sentences(results):
+    for sentence in (*verdict_sentences(results), overlap_sentence(results)):
         if sentence:
             lines += [sentence, ""]
     names = columns(results)

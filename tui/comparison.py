@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from rag.arms import EmbeddedSplit
     from tunewise.data.protocol import FrozenSplit
     from tunewise.data.shapes import Dataset
-    from tunewise.data.task import DataSpec
+    from tunewise.data.task import DataSpec, TaskData
     from tunewise.inference import LocalLM
     from tunewise.probes import Probe
 
@@ -37,6 +37,9 @@ EMBEDDING_ARMS = ("fewshot", "rag", "head")
 CHEAPEST_BASELINE = "rag"  # seconds to build, and the yardstick every other arm must beat
 TOP_CHOICES = 2  # the advisor's options that `--arms recommended` runs
 DEFAULT_PROMPT_SAMPLE = 300
+# Above this share of test examples that also occur in train, a comparison measures memory, not
+# skill, and is refused unless the user asks for it (`--allow-overlap`); below, they are scored apart.
+MAX_OVERLAP = 0.5
 
 
 @dataclass
@@ -65,6 +68,7 @@ class ComparisonPlan:
     budget_minutes: float | None = None
     fresh: bool = False  # run every arm again even when the registry holds a matching result
     probe: bool = True  # measure the data before the advice (cached); False advises from the answers alone
+    allow_overlap: bool = False  # run even when most test examples also occur in train (scored apart)
 
     def check(self) -> None:
         """Refuse a bad plan before any data is read."""
@@ -76,6 +80,11 @@ class ComparisonPlan:
             raise ConfigError(f"--budget-minutes must be more than 0, got {self.budget_minutes:g}")
         if self.arms.strip() not in ("recommended", "all"):
             named_arms(self.arms)  # whether each fits the data is known once the data is read
+        if self.overrides:
+            from harness.config import build_config
+
+            # Each --set is checked as the trained arms will read it, even when none of them runs.
+            build_config({"method": "lora", "data": "train.jsonl"}, self.overrides, source="--set")
 
 
 def named_arms(text: str) -> list[str]:
@@ -275,15 +284,19 @@ class ArmRunner:
         )
         labels = len(set(split.train.labels() or []))
         tokens = self.tokens_per_example
-        estimate = training_estimate(
-            config.to_dict(),
-            n_examples=len(split.train),
-            n_labels=labels,
-            # Each retrieved example is about as long as the example itself.
-            tokens_per_example=tokens * (RETRIEVED_EXAMPLES + 1) if tokens and retrieval else tokens,
-            hardware=self.here,
-        )
-        if self.plan.budget_minutes is not None:
+        try:
+            estimate = training_estimate(
+                config.to_dict(),
+                n_examples=len(split.train),
+                n_labels=labels,
+                # Each retrieved example is about as long as the example itself.
+                tokens_per_example=tokens * (RETRIEVED_EXAMPLES + 1) if tokens and retrieval else tokens,
+                hardware=self.here,
+            )
+        except ConfigError as exc:  # a model the estimator cannot size still trains; only the forecast is lost
+            self.log(f"{arm}: no time estimate ({exc.message.split(';')[0]}); it trains without one")
+            estimate = None
+        if self.plan.budget_minutes is not None and estimate is not None:
             left = self.plan.budget_minutes * 60 - (time.perf_counter() - self.started)
             if estimate.hours * 3600 > left:
                 return ArmOutcome(
@@ -306,7 +319,8 @@ class ArmRunner:
             result.costs["embedding_seconds"] = retrieval.seconds
             result.costs["disk_bytes"] += retrieval.disk_bytes
         result.costs |= project_setup(result.costs["setup_seconds"], self.here, self.declared).to_dict()
-        result.costs["estimated_setup_seconds"] = estimate.hours * 3600
+        if estimate is not None:
+            result.costs["estimated_setup_seconds"] = estimate.hours * 3600
         return ArmOutcome(arm, "ok", result)
 
     def _with_examples(self) -> tuple[FrozenSplit, Dataset, _Retrieval]:
@@ -377,6 +391,40 @@ def _sample_record(split: FrozenSplit, sample: Dataset) -> dict[str, Any]:
     return record
 
 
+def _overlap(data: TaskData, plan: ComparisonPlan, log: Callable[[str], None]) -> dict[str, Any]:
+    """The test examples that also occur in train, as results.json records them; refuses a test
+    set that is mostly train unless the plan allows it. Said in the log before any arm runs."""
+    from tunewise.data.protocol import ids_of
+
+    leakage, n_test = data.leakage, len(data.eval)
+    ids = ids_of(data.eval)
+    record: dict[str, Any] = {
+        "exact": leakage.exact,
+        "near": leakage.near,
+        "near_threshold": leakage.threshold,
+        "test_examples": n_test,
+        "overlapping_ids": [ids[p] for p in leakage.positions],
+        "search_capped": leakage.cap_note() or None,
+    }
+    if leakage.cap_matters:
+        log(f"data: {leakage.cap_note()}; near copies of train in the test set may be undercounted")
+    if not leakage.total:
+        return record
+    share = leakage.total / n_test
+    where = plan.data.eval_path or "the test split"
+    said = (
+        f"{leakage.total:,} of {n_test:,} test examples ({share:.0%}) also occur in train ({leakage.exact:,} exact, "
+        f"{leakage.near:,} near, in {where})"
+    )
+    if share > MAX_OVERLAP and not plan.allow_overlap:
+        raise DataError(
+            f"{said}: scores on them measure what the arms remember, not what they learned; give an eval file "
+            f"without them, or pass --allow-overlap to run anyway with them scored apart"
+        )
+    log(f"data: warning: {said}; they are scored apart and the verdict rests on the other examples")
+    return record
+
+
 def _probe(plan: ComparisonPlan, train: Dataset, log: Callable[[str], None]) -> Probe | None:
     """The probe the advice rests on (cached: `tunewise recommend --from-data` saw the same)."""
     if not plan.probe:
@@ -410,6 +458,7 @@ def run_comparison(
         "lm": plan.lm,
         "overrides": plan.overrides,
         "budget_minutes": plan.budget_minutes,
+        "allow_overlap": plan.allow_overlap,
     }
     artifact = str(out) if out else None
     with Recorder().recording("comparison", plan.data.path, settings, artifact=artifact) as record:
@@ -432,6 +481,7 @@ def _compare(plan: ComparisonPlan, log: Callable[[str], None], watchers: Watcher
     plan.check()
     data = load_task_data(plan.data)
     _require_targets(data.train)
+    overlap = _overlap(data, plan, log)
     split = freeze_split(data, plan.validation_fraction, plan.data.seed)
     detected = detect_hardware().answers()
     # The advice is fixed before any arm runs, so that the verdict can say whether it held.
@@ -480,6 +530,7 @@ def _compare(plan: ComparisonPlan, log: Callable[[str], None], watchers: Watcher
         seed=plan.data.seed,
         sample_ids=ids_of(runner.sample),
         classification=classification,
+        overlapping=overlap["overlapping_ids"],
     )
     hardware = {"here": runner.here.describe(), "declared": runner.declared.describe()}
     expected = {r.method: r.expected.to_dict() for r in recommendation.ranking if r.expected is not None}
@@ -491,4 +542,5 @@ def _compare(plan: ComparisonPlan, log: Callable[[str], None], watchers: Watcher
         "eval": plan.data.eval_path,
         "hardware": hardware | {"price_per_gpu_hour": runner.declared.price_per_gpu_hour},
         "budget_minutes": plan.budget_minutes,
+        "leakage": overlap,
     }

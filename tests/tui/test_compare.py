@@ -179,3 +179,36 @@ def test_a_folder_of_documents_is_refused_before_any_arm_runs(tmp_path: Path, cl
     assert refused.code == 2 and not out.exists()
     assert f"{folder}: holds documents without labels or answers" in refused.err
     assert len(refused.err.strip().splitlines()) == 1
+
+
+def test_a_test_set_that_is_train_is_refused_and_overlap_below_half_is_scored_apart(
+    tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
+    """Before: `--eval` the training file itself scored 1.000 on every arm with no word anywhere."""
+    train, test = _pair(tmp_path)
+    refused = cli("compare", "--data", train, "--eval", train, "--arms", "rag", "--no-probe", "--out", tmp_path / "x")
+    assert refused.code == 2 and "80 of 80 test examples (100%) also occur in train" in refused.err
+    assert "--allow-overlap" in refused.err and not (tmp_path / "x").exists()
+    # half of the test set copied from train (8 of 16): run, with the copies scored apart
+    rows = train.read_text().splitlines()
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_text("\n".join([*test.read_text().splitlines()[:9], *rows[1:9]]) + "\n")
+    out = tmp_path / "rep"
+    result = cli("compare", "--data", train, "--eval", mixed, "--arms", "rag,head", "--no-probe", "--out", out)
+    assert result.code == 0, result.err
+    assert "data: warning: 8 of 16 test examples (50%) also occur in train (8 exact" in result.err
+    saved = json.loads((out / "results.json").read_text())
+    leakage = saved["leakage"]
+    assert (leakage["exact"], leakage["test_examples"], len(leakage["overlapping_ids"])) == (8, 16, 8)
+    for arm in saved["arms"]:
+        assert arm["clean"]["examples"] == 8  # the verdict's examples: the 8 never seen in training
+    assert "Warning: 8 of 16 test examples also occur in train" in (out / "report.md").read_text()
+    assert "also occur in train" in (out / "report.html").read_text()
+    # --allow-overlap runs a copy of train, and says the verdict rests on every example
+    allowed = cli("compare", "--data", train, "--eval", train, "--arms", "rag", "--no-probe", "--allow-overlap", "--json")
+    assert allowed.code == 0, allowed.err
+    everything = json.loads(allowed.out)
+    assert len(everything["leakage"]["overlapping_ids"]) == 80 and "clean" not in everything["arms"][0]
+    from advisor.comparison_report import overlap_sentence
+
+    assert "no test example is free of them, so the verdict rests on them all" in overlap_sentence(everything)

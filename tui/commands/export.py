@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from tui.commands.common import add_data_arguments, data_spec
@@ -32,7 +33,10 @@ def run(args: argparse.Namespace) -> int:
     from tunewise.data.task import load_task_data
     from tunewise.hosted.export import export
 
-    result = export(load_task_data(data_spec(args)), args.format, args.out, args.system, overwrite=args.overwrite)
+    data = load_task_data(data_spec(args))
+    for warning in data.warnings:  # leakage above all: the service's validation scores would flatter the model
+        print(f"warning: {warning}", file=sys.stderr)
+    result = export(data, args.format, args.out, args.system, overwrite=args.overwrite)
     print(f"wrote {result.train_path} ({result.n_train:,} examples) and {result.validation_path} "
           f"({result.n_validation:,} examples)")  # fmt: skip
     print(f"check them: tunewise validate {result.train_path} --for openai")

@@ -67,7 +67,7 @@ def render(report: dict[str, Any], max_labels: int = 20) -> None:
     summary.add_row(
         "leakage",
         f"{leak['exact']} exact and {leak['near']} near (Jaccard >= {leak['near_threshold']}) "
-        "eval examples also in train",
+        "eval examples also in train" + (" (at least: the search was capped)" if leak["search_capped"] else ""),
     )
     console.print(summary)
     if report["labels"]:

@@ -51,13 +51,15 @@ class ResultsScreen(Screen[None]):
         self.folder = folder
 
     def compose(self) -> ComposeResult:
-        from advisor.comparison_report import method_sentences, verdict_sentences
+        from advisor.comparison_report import method_sentences, overlap_sentence, verdict_sentences
 
         yield Header()
         with VerticalScroll(id="results-pane"):
             verdict, advice = verdict_sentences(self.results)
             yield Static(_plain(verdict), id="verdict")
             yield Static(_plain(advice), id="advice-held")
+            if overlap_sentence(self.results):
+                yield Static(_plain(overlap_sentence(self.results)), id="overlap-warning")
             yield Static(self._report_line(), id="report-path")
             yield DataTable(id="arms", zebra_stripes=True, cursor_type="row")
             yield IntervalChart(_intervals(self.results), self.results["primary_metric"], self._shipped(), id="chart")

@@ -5,11 +5,19 @@ Near duplicates are pairs whose character 3-gram sets have a Jaccard similarity 
 `NEAR_THRESHOLD`; candidates come from MinHash locality-sensitive hashing (64 permutations in
 16 bands of 4 rows, which finds a pair at Jaccard 0.8 with probability above 0.999) and each
 candidate is then checked exactly, so the reported pairs have no false positives.
+
+The search is bounded so that it grows linearly with the data whatever the data looks like.
+Repetitive text (a small vocabulary, templated rows) puts thousands of rows in one LSH bucket,
+and checking every pair there is quadratic: each eval row checks at most `MAX_CANDIDATES`
+training rows, and the whole near-duplicate pass stops after `TIME_BUDGET_SECONDS` (exact
+duplicates are always counted in full). A capped search can miss near duplicates, never invent
+them; the report says when it was capped, and the profile shows it.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -18,10 +26,13 @@ import numpy as np
 NEAR_THRESHOLD = 0.8
 SHINGLE = 3
 MAX_CHARS = 2000  # long documents: the opening is enough to spot a copy
+MAX_CANDIDATES = 32  # training rows checked exactly per eval row, at most
+TIME_BUDGET_SECONDS = 20.0  # for the near-duplicate pass over a whole data set
 _PERMUTATIONS = 64
 _BANDS = 16
 _ROWS = _PERMUTATIONS // _BANDS
 _PRIME = (1 << 31) - 1
+_BLOCK = 2048  # texts whose MinHash signatures are computed together
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
 
 
@@ -66,10 +77,35 @@ class LeakageReport:
     near: int = 0
     threshold: float = NEAR_THRESHOLD
     examples: list[tuple[int, int, float]] = field(default_factory=list)  # (eval, train, similarity)
+    positions: list[int] = field(default_factory=list)  # every eval position that overlaps train, sorted
+    capped_rows: int = 0  # eval rows whose candidates were cut to MAX_CANDIDATES
+    unchecked_rows: int = 0  # eval rows the time budget left without a near-duplicate check
+    eval_rows: int = 0  # eval rows searched
 
     @property
     def total(self) -> int:
         return self.exact + self.near
+
+    @property
+    def capped(self) -> bool:
+        """Whether the near-duplicate count is a lower bound (the search was cut short somewhere)."""
+        return bool(self.capped_rows or self.unchecked_rows)
+
+    @property
+    def cap_matters(self) -> bool:
+        """Whether the cap may hide enough to say so: rows left unchecked, or over 5% of rows capped.
+
+        A few capped rows (short, formulaic questions in any real set) change no decision."""
+        return bool(self.unchecked_rows) or self.capped_rows > 0.05 * max(self.eval_rows, 1)
+
+    def cap_note(self) -> str:
+        """For people: how the near-duplicate search was bounded ("" when it was not)."""
+        parts = []
+        if self.capped_rows:
+            parts.append(f"{self.capped_rows:,} eval rows checked against {MAX_CANDIDATES} candidates only")
+        if self.unchecked_rows:
+            parts.append(f"{self.unchecked_rows:,} eval rows left unchecked after {TIME_BUDGET_SECONDS:g} s")
+        return ("near-duplicate search capped: " + "; ".join(parts)) if parts else ""
 
 
 class _Shingles:
@@ -107,16 +143,22 @@ class _Shingles:
         rng = np.random.default_rng(seed)
         a = rng.integers(1, _PRIME, size=_PERMUTATIONS, dtype=np.uint64)
         b = rng.integers(0, _PRIME, size=_PERMUTATIONS, dtype=np.uint64)
-        # reduceat over [start0, end0, start1, end1, ...] reduces each text's own span at
-        # even positions; the odd positions cover the gaps between texts and are dropped.
-        bounds = np.empty(2 * len(self.starts), dtype=np.int64)
-        bounds[0::2], bounds[1::2] = self.starts, self.ends
-        reduced = self.codes % np.uint64(_PRIME)
         signatures = np.empty((len(self.starts), _PERMUTATIONS), dtype=np.uint64)
-        for p in range(_PERMUTATIONS):
-            # a and the reduced code are below 2^31, so a * x + b stays below 2^63.
-            permuted = (a[p] * reduced + b[p]) % np.uint64(_PRIME)
-            signatures[:, p] = np.minimum.reduceat(permuted, bounds)[0::2]
+        # A block of texts at a time: its codes stay in the CPU's cache across the 64
+        # permutations, so the cost per text does not grow with the data.
+        for first in range(0, len(self.starts), _BLOCK):
+            last = min(first + _BLOCK, len(self.starts))
+            offset = self.starts[first]
+            # reduceat over [start0, end0, start1, end1, ...] reduces each text's own span at
+            # even positions; the odd positions cover the gaps between texts and are dropped.
+            bounds = np.empty(2 * (last - first), dtype=np.int64)
+            bounds[0::2], bounds[1::2] = self.starts[first:last] - offset, self.ends[first:last] - offset
+            # One element past the last text: reduceat needs an index after every span it reduces.
+            reduced = np.append(self.codes[offset : self.ends[last - 1]] % np.uint64(_PRIME), np.uint64(0))
+            for p in range(_PERMUTATIONS):
+                # a and the reduced code are below 2^31, so a * x + b stays below 2^63.
+                permuted = (a[p] * reduced + b[p]) % np.uint64(_PRIME)
+                signatures[first:last, p] = np.minimum.reduceat(permuted, bounds)[0::2]
         return signatures
 
 
@@ -128,11 +170,28 @@ def _band_keys(signatures: np.ndarray) -> np.ndarray:
     return keys
 
 
+def _candidate_lookup(train_keys: np.ndarray, eval_keys: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """Per band: training rows sorted by key, and each eval row's [low, high) range of equal keys."""
+    orders, lows, highs = [], [], []
+    for band in range(_BANDS):
+        order = np.argsort(train_keys[:, band], kind="stable")
+        ordered = train_keys[order, band]
+        orders.append(order)
+        lows.append(np.searchsorted(ordered, eval_keys[:, band], side="left"))
+        highs.append(np.searchsorted(ordered, eval_keys[:, band], side="right"))
+    return orders, np.stack(lows, axis=1), np.stack(highs, axis=1)
+
+
 def find_leakage(
-    train_inputs: list[str], eval_inputs: list[str], threshold: float = NEAR_THRESHOLD, max_examples: int = 5
+    train_inputs: list[str],
+    eval_inputs: list[str],
+    threshold: float = NEAR_THRESHOLD,
+    max_examples: int = 5,
+    *,
+    time_budget: float = TIME_BUDGET_SECONDS,
 ) -> LeakageReport:
-    """Count eval inputs that repeat a training input exactly or nearly."""
-    report = LeakageReport(threshold=threshold)
+    """Count eval inputs that repeat a training input exactly or nearly; bounded as the module says."""
+    report = LeakageReport(threshold=threshold, eval_rows=len(eval_inputs))
     if not train_inputs or not eval_inputs:
         return report
     train_norm = [normalise(t) or t for t in train_inputs]
@@ -147,35 +206,60 @@ def find_leakage(
             remaining.append(position)
             continue
         report.exact += 1
+        report.positions.append(position)
         if len(report.examples) < max_examples:
             report.examples.append((position, match, 1.0))
-    if not remaining:
-        return report
+    if remaining:
+        _find_near(
+            report,
+            list(exact_index),
+            list(exact_index.values()),
+            [eval_norm[p] for p in remaining],
+            remaining,
+            max_examples,
+            time_budget,
+        )
+    report.positions.sort()
+    return report
 
-    train_sh = _Shingles(train_norm)
-    eval_sh = _Shingles([eval_norm[p] for p in remaining])
-    train_keys = _band_keys(train_sh.signatures())
-    eval_keys = _band_keys(eval_sh.signatures())
-    candidates: list[set[int]] = [set() for _ in remaining]
-    for band in range(_BANDS):
-        order = np.argsort(train_keys[:, band], kind="stable")
-        ordered = train_keys[order, band]
-        low = np.searchsorted(ordered, eval_keys[:, band], side="left")
-        high = np.searchsorted(ordered, eval_keys[:, band], side="right")
-        for hit in np.nonzero(high > low)[0].tolist():
-            candidates[hit].update(order[low[hit] : high[hit]].tolist())
-    for row, position in enumerate(remaining):
-        if not candidates[row]:
-            continue
+
+def _find_near(
+    report: LeakageReport,
+    train_texts: list[str],
+    train_positions: list[int],
+    eval_texts: list[str],
+    eval_positions: list[int],
+    max_examples: int,
+    time_budget: float,
+) -> None:
+    """Add the near duplicates of `eval_texts` among the distinct `train_texts` to `report`."""
+    deadline = time.monotonic() + time_budget
+    train_sh = _Shingles(train_texts)
+    eval_sh = _Shingles(eval_texts)
+    orders, lows, highs = _candidate_lookup(_band_keys(train_sh.signatures()), _band_keys(eval_sh.signatures()))
+    for row in np.nonzero((highs > lows).any(axis=1))[0].tolist():
+        if time.monotonic() > deadline:
+            report.unchecked_rows = int(((highs[row:] > lows[row:]).any(axis=1)).sum())
+            break
+        candidates: set[int] = set()
+        for band in range(_BANDS):
+            low, high = int(lows[row, band]), int(highs[row, band])
+            if high > low:
+                room = MAX_CANDIDATES - len(candidates)
+                candidates.update(orders[band][low : min(high, low + room)].tolist())
+                if len(candidates) >= MAX_CANDIDATES:
+                    left_out = high - low > room or bool((highs[row, band + 1 :] > lows[row, band + 1 :]).any())
+                    report.capped_rows += int(left_out)
+                    break
         mine = eval_sh.set_of(row)
         best, best_train = 0.0, -1
-        for candidate in candidates[row]:
+        for candidate in candidates:
             theirs = train_sh.set_of(candidate)
             similarity = len(mine & theirs) / len(mine | theirs)
             if similarity > best:
                 best, best_train = similarity, candidate
-        if best >= threshold:
+        if best >= report.threshold:
             report.near += 1
+            report.positions.append(eval_positions[row])
             if len(report.examples) < max_examples:
-                report.examples.append((position, best_train, round(best, 3)))
-    return report
+                report.examples.append((eval_positions[row], train_positions[best_train], round(best, 3)))

@@ -43,6 +43,7 @@ def profile(data: TaskData, model: str | None = None) -> dict[str, Any]:
             "exact": data.leakage.exact,
             "near": data.leakage.near,
             "near_threshold": data.leakage.threshold,
+            "search_capped": data.leakage.cap_note() or None,
             "examples": [
                 {"eval": data.eval.where(e), "train": data.train.where(t), "similarity": s}
                 for e, t, s in data.leakage.examples

@@ -127,6 +127,8 @@ def load_task_data(spec: DataSpec) -> TaskData:
             f"{leakage.total} of {len(evaluation)} eval examples also occur in train "
             f"({leakage.exact} exact, {leakage.near} near): eval scores will be optimistic"
         )
+    if leakage.cap_matters:
+        warnings.append(f"{leakage.cap_note()}; near duplicates between train and eval may be undercounted")
     if duplicates.conflicts:
         warnings.append(
             f"{duplicates.conflicts} inputs occur with different {'labels' if task == 'classification' else 'targets'}"
