@@ -2,7 +2,8 @@
 
 Other programs write these files, so the key names are an interface. Each key is also a
 command-line flag with dashes (`n_examples` -> `--n-examples 300`). Values are resolved in
-this order, later winning: the defaults below, `--detect-hardware`, `--from-data DATA`,
+this order, later winning: the defaults below, this machine's hardware (unless
+`--no-detect-hardware`, and only where the file and flags declare none), `--from-data DATA`,
 `--answers FILE`, then explicit flags.
 """
 
@@ -327,6 +328,27 @@ def from_profile(report: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
+# Detection fills each group only when the user declared none of its keys: planning for a GPU
+# they do not have here must not mix its memory with this machine's count of 0.
+HARDWARE_GROUPS = (("gpu_memory_gb", "gpu_count"), ("ram_gb", "cpu_cores"))
+
+
+def detected_hardware(declared: set[str]) -> dict[str, Any]:
+    """This machine's hardware answers, for every group of keys not in `declared`."""
+    from advisor.hardware import detect_hardware
+
+    found = detect_hardware().answers()
+    return {key: found[key] for group in HARDWARE_GROUPS if not declared & set(group) for key in group}
+
+
+def hardware_source(detect: bool, declared: set[str]) -> str:
+    """Where the hardware the advice is for came from, for the first line of the advice."""
+    hardware = {key for group in HARDWARE_GROUPS for key in group}
+    if declared & hardware:
+        return "as declared" if not detect or hardware <= declared else "as declared, the rest from this machine"
+    return "this machine" if detect else "the defaults, not this machine"
+
+
 def collect_answers(
     *,
     data: DataSpec | TaskData | None = None,
@@ -338,14 +360,13 @@ def collect_answers(
     """The answers from every source, later winning, and the data's profile when data is given
     (as a spec to read, or as data a caller has read already).
 
-    The order: the defaults, the detected hardware, the data's profile, an answers file, then
-    flags. `recommend` and the app both call this, so the same data gives the same answers.
+    The order: the defaults, the detected hardware (each group the file and flags leave out),
+    the data's profile, an answers file, then flags. `recommend` and the app both call this, so the same data gives the same answers.
     """
-    from advisor.hardware import detect_hardware as detect
-
+    later = [read_answers_file(answers_file) if answers_file is not None else {}, flags or {}]
     layers: list[dict[str, Any]] = []
     if detect_hardware:
-        layers.append(detect().answers())
+        layers.append(detected_hardware({key for layer in later for key in layer}))
     report = None
     if data is not None:
         from tunewise.data.profile import profile
@@ -353,7 +374,4 @@ def collect_answers(
 
         report = profile(data if isinstance(data, TaskData) else load_task_data(data), model=model)
         layers.append(from_profile(report))
-    if answers_file is not None:
-        layers.append(read_answers_file(answers_file))
-    layers.append(flags or {})
-    return build_answers(*layers), report
+    return build_answers(*layers, *later), report

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import time
 
 from tunewise.data.shapes import Dataset
 from tunewise.names import Progress
-from tunewise.probes import MIN_PROBED, PROBE_LIMIT, Probe, probe_cache, probe_key
+from tunewise.probes import MIN_PROBED, PROBE_LIMIT, Probe, probe_cache, probe_key, read_cached
 
 
 def run_probe(
@@ -38,10 +37,7 @@ def run_probe(
     key = probe_key(data, models)
     cached = probe_cache() / f"{key}.json"
     if not fresh and cached.is_file():
-        try:
-            found = Probe.from_dict(json.loads(cached.read_text(encoding="utf-8")))
-        except (OSError, ValueError, TypeError, KeyError):
-            found = None  # a damaged cache entry is measured again, not trusted
+        found = read_cached(cached)
         if found is not None:
             return Probe(**{**found.__dict__, "cached": True})
     started = time.perf_counter()

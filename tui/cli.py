@@ -12,6 +12,7 @@ import contextlib
 import logging
 import os
 import sys
+import warnings
 from collections.abc import Iterator, Sequence
 from typing import NoReturn
 
@@ -35,6 +36,7 @@ from tunewise import __version__
 from tunewise.disk_space import NO_SPACE
 from tunewise.errors import InterruptionError, TunewiseError
 from tunewise.models import set_trust_remote_code
+from tunewise.paths import check_home
 
 COMMANDS = (
     tui_cmd,
@@ -107,9 +109,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         args = parser.parse_args([*(argv if argv is not None else sys.argv[1:]), "tui"])
     set_trust_remote_code(args.trust_remote_code)  # the one place the policy is set, for every loader
-    quiet_library_loggers()
+    if not args.debug:
+        quiet_libraries()
     with stop_signals_interrupt():  # around the handlers too: a second signal must not cut the message short
         try:
+            check_home()
             return int(args.run(args) or 0)
         except TunewiseError as exc:
             if args.debug:
@@ -155,10 +159,37 @@ def run() -> NoReturn:
     sys.exit(code)
 
 
-def quiet_library_loggers() -> None:
-    """Keep libraries' import-time chatter off the user's terminal; their errors still surface as exceptions."""
-    # bitsandbytes warns on every import on CPUs with AVX512-BF16 that an optional kernel package is absent.
-    logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
+# Libraries that read their verbosity from the environment when they are imported (later, lazily).
+_VERBOSITY_VARIABLES = ("TRANSFORMERS_VERBOSITY", "DATASETS_VERBOSITY", "HF_HUB_VERBOSITY")
+# Libraries that give their loggers handlers of their own, so that the root's policy misses them.
+_OWN_HANDLERS = ("transformers", "datasets", "huggingface_hub", "kernels", "bitsandbytes", "accelerate", "peft")
+OUR_PACKAGES = r"(tunewise|advisor|harness|rag|tui)(\.|$)"
+
+
+class _Silence(logging.NullHandler):
+    """The root logger's handler while libraries are quiet (a class of its own, so it is added once)."""
+
+
+def quiet_libraries() -> None:
+    """Keep libraries' chatter off the user's terminal: only tunewise's own lines reach stderr.
+
+    Libraries log notes on import and load (a newer `kernels` names a hub repository it cannot
+    check offline; bitsandbytes an optional kernel it cannot fetch) and warn about their own
+    deprecations. Their failures still surface as exceptions, which tunewise turns into its own
+    one-line errors; `--debug` leaves all of it on. A user's own setting of a library's verbosity
+    variable wins.
+    """
+    for variable in _VERBOSITY_VARIABLES:
+        os.environ.setdefault(variable, "error")
+    root = logging.getLogger()
+    if not any(isinstance(handler, _Silence) for handler in root.handlers):
+        # With a handler at the root, Python's last-resort handler no longer prints records that
+        # no library handler took.
+        root.addHandler(_Silence())
+    for name in _OWN_HANDLERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore")
+    warnings.filterwarnings("default", module=OUR_PACKAGES)
 
 
 def one_line(text: str) -> str:

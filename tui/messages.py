@@ -20,6 +20,14 @@ class WorkFailed(Message):
 
 
 @dataclass
+class DataUnreadable(Message):
+    """The data the app was given could not be read: nothing can be advised or compared on it."""
+
+    title: str
+    message: str
+
+
+@dataclass
 class PrepareProgressed(Message):
     model: str
     stage: str

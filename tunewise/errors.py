@@ -7,6 +7,7 @@ TUI shows `title` and `message` in a modal. Anything else that escapes is a bug.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 
@@ -81,3 +82,11 @@ def listing(items: Sequence[object], limit: int = 8) -> str:
     """`a, b, c` for a few items; the first `limit` and "and N more" for many, so messages stay short."""
     shown = ", ".join(shorten(item) for item in items[:limit])
     return shown if len(items) <= limit else f"{shown} and {len(items) - limit:,} more"
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """`text` safe for a terminal: control characters (escape sequences among them) shown as `?`."""
+    return _CONTROL.sub("?", text)

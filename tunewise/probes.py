@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+import math
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -90,21 +91,60 @@ class Probe:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Probe:
-        labels = data.get("labels")
-        answers = data.get("answers")
-        return cls(
-            kind=data["kind"],
-            n_examples=int(data["n_examples"]),
-            n_probed=int(data["n_probed"]),
-            seconds=float(data["seconds"]),
-            data_hash=str(data["data_hash"]),
-            models=dict(data.get("models") or {}),
-            labels=LabelSignals(**labels) if labels else None,
-            answers=AnswerSignals(**answers) if answers else None,
-            cached=bool(data.get("cached", False)),
-            notes=list(data.get("notes") or []),
-        )
+    def from_dict(cls, data: Any) -> Probe:
+        """A probe as `to_dict` wrote it; `ValueError` naming the field for anything else (a cache
+        entry edited by hand or damaged: a string where a number was, NaN, a list at the top)."""
+        record = _checked(cls, data, "probe")
+        if record["kind"] not in ("labels", "answers"):
+            raise ValueError(f"probe.kind: '{record['kind']}' is not labels or answers")
+        labels, answers = data.get("labels"), data.get("answers")
+        record["labels"] = LabelSignals(**_checked(LabelSignals, labels, "labels")) if labels else None
+        record["answers"] = AnswerSignals(**_checked(AnswerSignals, answers, "answers")) if answers else None
+        return cls(**record)
+
+
+def _value_fits(kind: str, value: Any) -> bool:
+    """Whether a JSON value is of the annotated type (`int`, `float`, `str`, `bool`, `dict[str, X]`, `list[str]`)."""
+    if kind == "bool":
+        return isinstance(value, bool)
+    if kind == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "float":
+        return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if kind == "str":
+        return isinstance(value, str)
+    if kind.startswith("dict[str, "):
+        inner = kind.removeprefix("dict[str, ").removesuffix("]")
+        return isinstance(value, dict) and all(isinstance(k, str) and _value_fits(inner, v) for k, v in value.items())
+    if kind == "list[str]":
+        return isinstance(value, list) and all(isinstance(item, str) for item in value)
+    return True  # the nested signals, checked on their own
+
+
+def _checked(cls: type, data: Any, where: str) -> dict[str, Any]:
+    """The fields of dataclass `cls` from `data`, each of its annotated type."""
+    if not isinstance(data, dict):
+        raise ValueError(f"{where}: expected an object, got {type(data).__name__}")
+    record: dict[str, Any] = {}
+    for item in fields(cls):
+        if item.name not in data:
+            if item.default is MISSING and item.default_factory is MISSING:
+                raise ValueError(f"{where}.{item.name}: missing")
+            continue
+        value = data[item.name]
+        if not _value_fits(str(item.type), value):
+            raise ValueError(f"{where}.{item.name}: {value!r:.40} is not {item.type}")
+        record[item.name] = value
+    return record
+
+
+def read_cached(path: Path) -> Probe | None:
+    """The probe cached at `path`, or None when there is none or it is damaged (then it is measured again):
+    bad JSON, the wrong types, NaN, or nesting too deep to read."""
+    try:
+        return Probe.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError, KeyError, RecursionError):
+        return None
 
 
 def probe_lines(probe: dict[str, Any]) -> list[str]:

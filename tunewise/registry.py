@@ -6,7 +6,11 @@ of `tunewise.paths`). Many processes write it at once (a comparison beside a tra
 arms on four machines sharing a home): the file is in WAL mode, every write is one short
 `BEGIN IMMEDIATE` transaction, and a writer waits up to `BUSY_SECONDS` for another instead of
 failing. The registry is a record, not the work: when it cannot be written (a read-only home, a
-damaged file) the work goes on and one warning says so.
+damaged file) the work goes on and one warning says so. A command that reads it (`runs list`)
+refuses a damaged one in one line naming the file, and changes nothing.
+
+It is created readable by its owner only: it keeps the command lines of runs, and values of
+keys that name a secret (`--set hub_token=...`) are written as `***`.
 """
 
 from __future__ import annotations
@@ -14,8 +18,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import socket
 import sqlite3
+import stat
 import sys
 import time
 from collections.abc import Iterator
@@ -29,6 +35,55 @@ from tunewise.paths import cache_dir
 
 BUSY_SECONDS = 60.0
 KINDS = ("index", "train", "arm", "comparison")
+COLUMNS = (
+    "id",
+    "kind",
+    "name",
+    "status",
+    "reuse_key",
+    "config",
+    "data_hash",
+    "metrics",
+    "artifact",
+    "reason",
+    "started_at",
+    "finished_at",
+    "seconds",
+    "host",
+    "pid",
+    "command",
+)
+# Names of secrets: `hub_token`, `api_key`, `--openai-api-key`, `db_password` (but not `token_f1`
+# or `max_tokens`): the last word is one of these, or any word is one of the last three.
+_SECRET_LAST = {"token", "key", "apikey", "secret", "password", "passwd", "credential", "credentials"}
+_SECRET_ANY = {"secret", "password", "passwd"}
+
+
+def names_secret(name: str) -> bool:
+    """Whether a key or flag name (`hub_token`, `--api-key`) names a secret whose value is never kept."""
+    words = [word for word in re.split(r"[-_.]+", name.lower()) if word]
+    return bool(words) and (words[-1] in _SECRET_LAST or bool(_SECRET_ANY & set(words)))
+
+
+def _hide_value(word: str) -> str:
+    """`KEY=VALUE` with `VALUE` as `***` when `KEY` names a secret; any other word as it is."""
+    key, eq, _ = word.partition("=")
+    return f"{key}=***" if eq and names_secret(key) else word
+
+
+class RegistryError(ConfigError):
+    """The registry file cannot be used: not a file, not a database, or not tunewise's."""
+
+
+def redact(argv: list[str]) -> str:
+    """A command line fit to keep: the value of every key or flag that names a secret is `***`."""
+    words: list[str] = []
+    hide_next = False
+    for word in argv:
+        words.append("***" if hide_next else _hide_value(word))
+        hide_next = word.startswith("-") and "=" not in word and names_secret(word)  # `--api-key VALUE`
+    return " ".join(words)
+
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -53,9 +108,42 @@ CREATE INDEX IF NOT EXISTS runs_reuse ON runs (reuse_key, status);
 """
 
 
+def _redacted(value: Any) -> Any:
+    """A config fit to keep: values of keys naming a secret, and `KEY=VALUE` strings with such keys, as `***`."""
+    if isinstance(value, dict):
+        return {k: "***" if names_secret(str(k)) and value[k] else _redacted(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redacted(item) for item in value]
+    if isinstance(value, str):
+        return _hide_value(value)
+    return value
+
+
 def registry_path() -> Path:
     explicit = os.environ.get("TUNEWISE_REGISTRY")
     return Path(explicit).expanduser() if explicit else cache_dir() / "registry.sqlite"
+
+
+def _named(path: Path) -> str:
+    """The registry as the user can find it: the variable that chose it, or its path."""
+    return f"TUNEWISE_REGISTRY {path}" if os.environ.get("TUNEWISE_REGISTRY") else str(path)
+
+
+def check_registry_path(path: Path) -> None:
+    """Refuse a registry path that names no regular file tunewise may create or open, before any
+    work (a folder, /dev/null, a path under a file)."""
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise RegistryError(
+                    f"{_named(path)}: {parent} is a file, not a folder; set TUNEWISE_HOME or TUNEWISE_REGISTRY "
+                    "to a folder or file path tunewise can create"
+                )
+            break
+    if path.exists() and not stat.S_ISREG(path.stat().st_mode):
+        raise RegistryError(
+            f"{_named(path)}: is not a regular file; point TUNEWISE_REGISTRY at a file path (it is created if missing)"
+        )
 
 
 def reuse_key(kind: str, config: dict[str, Any], data_hash: str) -> str:
@@ -147,13 +235,17 @@ class Registry:
 
     @contextmanager
     def _connection(self, write: bool) -> Iterator[sqlite3.Connection]:
+        check_registry_path(self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(self.path, timeout=BUSY_SECONDS, isolation_level=None)
+        if not self.path.exists():
+            # Created private: the registry keeps command lines and configs.
+            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
         try:
-            connection.execute(f"PRAGMA busy_timeout = {int(BUSY_SECONDS * 1000)}")
-            if connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                connection.execute("PRAGMA journal_mode = WAL")
-            connection.executescript(SCHEMA)
+            connection = sqlite3.connect(self.path, timeout=BUSY_SECONDS, isolation_level=None)
+            self._prepare(connection)
+        except sqlite3.DatabaseError as exc:
+            raise self._unusable(exc) from exc
+        try:
             if write:
                 connection.execute("BEGIN IMMEDIATE")  # take the write lock now: no upgrade deadlock later
                 try:
@@ -164,8 +256,35 @@ class Registry:
                 connection.execute("COMMIT")
             else:
                 yield connection
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+                raise  # busy for BUSY_SECONDS: another writer, not a damaged file
+            raise self._unusable(exc) from exc  # a truncated file fails only when a page is read
         finally:
             connection.close()
+
+    def _prepare(self, connection: sqlite3.Connection) -> None:
+        """WAL mode and the schema; refuses a file that is not a database or holds another `runs` table."""
+        try:
+            connection.execute(f"PRAGMA busy_timeout = {int(BUSY_SECONDS * 1000)}")
+            found = tuple(row[1] for row in connection.execute("PRAGMA table_info(runs)"))
+            if found and found != COLUMNS:
+                raise RegistryError(
+                    f"{_named(self.path)}: holds a 'runs' table that tunewise did not make (columns "
+                    f"{', '.join(found[:4])}...); point TUNEWISE_REGISTRY at another file"
+                )
+            if connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                connection.execute("PRAGMA journal_mode = WAL")
+            connection.executescript(SCHEMA)
+        except BaseException:
+            connection.close()
+            raise
+
+    def _unusable(self, exc: sqlite3.Error) -> RegistryError:
+        return RegistryError(
+            f"{_named(self.path)}: the run registry cannot be read ({exc}); move the file away (tunewise starts a "
+            "new one) or point TUNEWISE_REGISTRY at another file"
+        )
 
     def start(
         self,
@@ -186,13 +305,13 @@ class Registry:
                     kind,
                     name,
                     key,
-                    json.dumps(config, sort_keys=True, default=str),
+                    json.dumps(_redacted(config), sort_keys=True, default=str),
                     data_hash,
                     artifact,
                     time.time(),
                     socket.gethostname(),
                     os.getpid(),
-                    " ".join(["tunewise", *sys.argv[1:]])[:500],
+                    redact(["tunewise", *sys.argv[1:]])[:500],
                 ),
             )
             return int(cursor.lastrowid or 0)
@@ -221,7 +340,7 @@ class Registry:
                 "SELECT * FROM runs WHERE reuse_key = ? AND status = 'ok' ORDER BY id DESC", (key,)
             ).fetchall()
         for row in rows:
-            run = _run(row)
+            run = self._run(row)
             if run.artifact and Path(run.artifact).exists():
                 return run
         return None
@@ -232,14 +351,23 @@ class Registry:
                 rows = db.execute("SELECT * FROM runs WHERE kind = ? ORDER BY id DESC LIMIT ?", (kind, limit))
             else:
                 rows = db.execute("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,))
-            return [_run(row) for row in rows.fetchall()]
+            return [self._run(row) for row in rows.fetchall()]
 
     def get(self, run_id: int) -> Run:
         with self._connection(write=False) as db:
             row = db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
             raise ConfigError(f"run {run_id}: no such run in {self.path}; `tunewise runs list` shows the ids")
-        return _run(row)
+        return self._run(row)
+
+    def _run(self, row: tuple[Any, ...]) -> Run:
+        try:
+            return _run(row)
+        except (ValueError, TypeError, RecursionError) as exc:  # JSONDecodeError is a ValueError
+            raise RegistryError(
+                f"{_named(self.path)}: run {row[0]} is damaged ({type(exc).__name__}: {exc}); move the file away "
+                "(tunewise starts a new one) or point TUNEWISE_REGISTRY at another file"
+            ) from exc
 
 
 def _run(row: tuple[Any, ...]) -> Run:
@@ -291,7 +419,7 @@ class Recorder:
     def _safely(self, action: Any, *args: Any, **kwargs: Any) -> Any:
         try:
             return action(*args, **kwargs)
-        except (sqlite3.Error, OSError) as exc:
+        except (sqlite3.Error, OSError, RegistryError) as exc:
             if not self._warned:
                 print(
                     f"warning: the run registry {self.registry.path} cannot be used ({exc}); nothing is recorded",

@@ -48,7 +48,13 @@ def read_yaml_mapping(path: Path, what: str) -> tuple[dict[Any, Any], dict[str, 
         return {}, {}
     if not isinstance(data, dict) or not isinstance(root, yaml.MappingNode):
         raise ConfigError(f"{source}: expected key: value lines at the top level")
-    return data, {str(key.value): key.start_mark.line + 1 for key, _ in root.value}
+    lines: dict[str, int] = {}
+    for key, _ in root.value:
+        name, line = str(key.value), key.start_mark.line + 1
+        if name in lines:  # YAML keeps the last silently; a doubled key is nearly always a mistake
+            raise ConfigError(f"{source}:{line}: {name} is set twice (first on line {lines[name]}); keep one of them")
+        lines[name] = line
+    return data, lines
 
 
 def _read_yaml_text(path: Path, what: str) -> str:

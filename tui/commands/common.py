@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
+from tui.commands import numbers
 from tunewise.names import TASKS
 
 if TYPE_CHECKING:
@@ -31,9 +32,9 @@ def add_data_arguments(parser: argparse.ArgumentParser, *, data_required: bool =
         "completion, messages, question, answer, context, id)",
     )
     parser.add_argument(
-        "--eval-fraction", type=float, default=0.2, metavar="F", help="share held out for eval (default: 0.2)"
+        "--eval-fraction", type=numbers.finite, default=0.2, metavar="F", help="share held out for eval (default: 0.2)"
     )
-    parser.add_argument("--seed", type=int, default=42, help="seed of the train/eval split (default: 42)")
+    parser.add_argument("--seed", type=numbers.seed, default=42, help="seed of the train/eval split (default: 42)")
 
 
 def data_spec(args: argparse.Namespace) -> DataSpec:

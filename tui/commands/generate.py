@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from tui.commands import numbers
+
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
@@ -15,7 +17,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument(
         "--model", default="smollm2-135m-instruct", help="alias, folder or hub id (default: smollm2-135m-instruct)"
     )
-    parser.add_argument("--max-new-tokens", type=int, default=64, help="longest answer in tokens (default: 64)")
+    parser.add_argument(
+        "--max-new-tokens", type=numbers.whole, default=64, help="longest answer in tokens (default: 64)"
+    )
     parser.add_argument("--system", help="system prompt, for models with a chat template")
     parser.add_argument("--device", help="cpu, cuda, cuda:N or mps (default: the fastest present)")
     parser.set_defaults(run=run)

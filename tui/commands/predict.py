@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from tui.commands import numbers
+
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
@@ -15,7 +17,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     parser.add_argument("run_dir", type=Path, metavar="RUN", help="a run folder written by `tunewise train`")
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="texts to classify, or prompts to answer")
-    parser.add_argument("--max-new-tokens", type=int, default=64, help="longest answer for generation (default: 64)")
+    parser.add_argument(
+        "--max-new-tokens", type=numbers.whole, default=64, help="longest answer for generation (default: 64)"
+    )
     parser.add_argument("--device", help="cpu, cuda, cuda:N or mps (default: the fastest present)")
     parser.add_argument("--json", action="store_true")
     parser.set_defaults(run=run)

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tui.commands import numbers
+
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
@@ -34,11 +36,13 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         default="auto",
         help="index type (default: auto: exact up to 100,000 vectors, HNSW beyond)",
     )
-    build.add_argument("--chunk-tokens", type=int, default=200, help="tokens per document chunk (default: 200)")
     build.add_argument(
-        "--chunk-overlap", type=int, default=40, help="tokens shared by neighbouring chunks (default: 40)"
+        "--chunk-tokens", type=numbers.whole, default=200, help="tokens per document chunk (default: 200)"
     )
-    build.add_argument("--batch-size", type=int, default=64, help="texts per embedding batch (default: 64)")
+    build.add_argument(
+        "--chunk-overlap", type=numbers.whole, default=40, help="tokens shared by neighbouring chunks (default: 40)"
+    )
+    build.add_argument("--batch-size", type=numbers.whole, default=64, help="texts per embedding batch (default: 64)")
     build.add_argument("--columns", metavar="MAP", help="column mapping, e.g. text=utterance,label=intent")
     build.set_defaults(run=run_build)
 
@@ -51,7 +55,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     query = actions.add_parser("query", help="the nearest records to a text (and the k-NN label for a labelled index)")
     query.add_argument("index", type=Path, metavar="DIR")
     query.add_argument("text")
-    query.add_argument("--k", type=int, default=5, help="neighbours to return (default: 5)")
+    query.add_argument("--k", type=numbers.whole, default=5, help="neighbours to return (default: 5)")
     query.add_argument("--model", help="refuse to run unless the index was built with this embedding model")
     query.add_argument("--json", action="store_true")
     query.set_defaults(run=run_query)
@@ -71,10 +75,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--mode", choices=("knn", "few-shot"), default="knn", help="for labelled indexes (default: knn)"
     )
     evaluate.add_argument(
-        "--k", type=int, help="neighbours (default: the k tuned at build time; 4 passages for answers)"
+        "--k", type=numbers.whole, help="neighbours (default: the k tuned at build time; 4 passages for answers)"
     )
     evaluate.add_argument(
-        "--limit", type=int, help="score only the first N eval examples (few-shot and answers are slow on a CPU)"
+        "--limit",
+        type=numbers.whole,
+        help="score only the first N eval examples (few-shot and answers are slow on a CPU)",
     )
     evaluate.add_argument("--columns", metavar="MAP")
     evaluate.add_argument(

@@ -22,7 +22,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="rank prompting, RAG, full fine-tuning, LoRA and QLoRA for your case, with reasons and costs",
         description=(
             "Rank prompting, RAG, full fine-tuning, LoRA, QLoRA and RAG + LoRA for your answers, with the reasons, "
-            "their sources, and memory, time and cost estimates. Later sources win: defaults, --detect-hardware, "
+            "their sources, and memory, time and cost estimates. Later sources win: defaults, this machine's hardware, "
             "--from-data, --answers, then flags."
         ),
     )
@@ -46,7 +46,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--fresh-probe", action="store_true", help="measure the data again even when a probe of it is cached"
     )
     parser.add_argument(
-        "--detect-hardware", action="store_true", help="fill GPU memory and count, RAM and cores from this machine"
+        "--detect-hardware",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="advise for this machine's GPUs, RAM and cores (the default, as compare and the app do); to plan for "
+        "other hardware, declare it (--gpu-memory-gb 80 --gpu-count 1, or an answers file), or pass "
+        "--no-detect-hardware for the defaults (1 x 24 GB GPU)",
     )
     parser.add_argument("--save-answers", type=Path, metavar="FILE", help="write the resolved answers to FILE (YAML)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
@@ -96,7 +101,7 @@ def probe_with_status(data: TaskData, *, fresh: bool = False, quiet: bool = Fals
 
 
 def run(args: argparse.Namespace) -> int:
-    from advisor.answers import answer_warnings, check_destination, save_answers
+    from advisor.answers import answer_warnings, check_destination, hardware_source, read_answers_file, save_answers
     from advisor.recommend import recommend
     from tunewise.errors import ConfigError
 
@@ -120,14 +125,17 @@ def run(args: argparse.Namespace) -> int:
             print(f"note: {what}: nothing a probe can measure, so the advice rests on the answers", file=sys.stderr)
     test_size = len(data.eval) if data is not None else None
     result = recommend(answers, data_path=args.from_data, probe=probe, test_size=test_size)
+    declared = set(answers_from_flags(args)) | (set(read_answers_file(args.answers)) if args.answers else set())
+    source = hardware_source(args.detect_hardware, declared)
     if args.save_answers:
         save_answers(answers, args.save_answers)
-    for warning in answer_warnings(answers):
+    for warning in [*(data.warnings if data is not None else []), *answer_warnings(answers)]:
         print(f"warning: {warning}", file=sys.stderr)
+    report = result.to_dict() | {"hardware_source": source}
     if args.json:
-        print(json.dumps(result.to_dict(), indent=2))
+        print(json.dumps(report, indent=2))
     else:
-        render(result.to_dict())
+        render(report)
     return 0
 
 
@@ -142,7 +150,7 @@ def render(report: dict[str, Any], detailed: int = 3) -> None:
     model = report["model"]
     console.print(
         f"[bold]Recommended: {report['recommended']}[/]   model {model['name']} ({model['params'] / 1e6:,.1f}M parameters), "
-        f"hardware {report['hardware']}"
+        f"hardware {report['hardware']}" + (f" ({report['hardware_source']})" if report.get("hardware_source") else "")
     )
     if report.get("probe"):
         render_probe(console, report["probe"])

@@ -7,6 +7,8 @@ import argparse
 import json
 from typing import Any
 
+from tui.commands import numbers
+
 KINDS = ("index", "train", "arm", "comparison")
 
 
@@ -19,11 +21,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     listing = actions.add_parser("list", help="the latest runs, newest first")
     listing.add_argument("--kind", choices=KINDS, help="only runs of this kind")
-    listing.add_argument("--limit", type=int, default=30, help="how many (default: 30)")
+    listing.add_argument("--limit", type=numbers.whole, default=30, help="how many (default: 30)")
     listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
     listing.set_defaults(run=run_list)
     show = actions.add_parser("show", help="one run in full: config, metrics, artifact, timings")
-    show.add_argument("id", type=int, metavar="ID")
+    show.add_argument("id", type=numbers.whole, metavar="ID")
     show.add_argument("--json", action="store_true", help="print JSON")
     show.set_defaults(run=run_show)
 
@@ -33,11 +35,12 @@ def run_list(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from tunewise.errors import ConfigError
-    from tunewise.registry import Registry
+    from tunewise.registry import Registry, check_registry_path
 
     if args.limit < 1:
         raise ConfigError(f"--limit must be at least 1, got {args.limit}")
     registry = Registry()
+    check_registry_path(registry.path)
     runs = registry.runs(limit=args.limit, kind=args.kind) if registry.path.exists() else []
     if args.json:
         print(json.dumps([run.to_dict() for run in runs], indent=2))
@@ -74,10 +77,11 @@ def _summary(metrics: dict[str, Any]) -> str:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    from tunewise.errors import ConfigError
-    from tunewise.registry import Registry
+    from tunewise.errors import ConfigError, printable
+    from tunewise.registry import Registry, check_registry_path
 
     registry = Registry()
+    check_registry_path(registry.path)
     if not registry.path.exists():
         raise ConfigError(f"run {args.id}: no runs recorded yet in {registry.path}")
     shown = registry.get(args.id).to_dict()
@@ -88,7 +92,8 @@ def run_show(args: argparse.Namespace) -> int:
         shown["seconds"] = round(shown["seconds"], 1)
     for key in ("id", "kind", "name", "status", "started_at", "seconds", "artifact", "data_hash", "command", "reason"):
         if shown[key] not in (None, ""):
-            print(f"{key}: {shown[key]}")
+            print(f"{key}: {printable(str(shown[key]))}")
+    # json.dumps escapes control characters inside strings; keys and values are safe as printed
     print("config: " + json.dumps(shown["config"], sort_keys=True))
     print("metrics: " + json.dumps(shown["metrics"], sort_keys=True))
     return 0

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tui.commands import numbers
+
 if TYPE_CHECKING:
     from tunewise.hosted.validate import Report
 
@@ -30,9 +32,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("file", type=Path, metavar="FILE.jsonl")
     parser.add_argument("--for", dest="target", choices=("openai",), default="openai", help="the service (openai)")
     parser.add_argument("--model", default=DEFAULT_MODEL, help=f"the model to fine-tune (default: {DEFAULT_MODEL})")
-    parser.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS, help=f"epochs (default: {DEFAULT_EPOCHS})")
     parser.add_argument(
-        "--price-per-1m-tokens", type=float, metavar="USD", help="the price per million training tokens (default: "
+        "--epochs", type=numbers.whole, default=DEFAULT_EPOCHS, help=f"epochs (default: {DEFAULT_EPOCHS})"
+    )
+    parser.add_argument(
+        "--price-per-1m-tokens", type=numbers.finite, metavar="USD", help="the price per million training tokens (default: "
         "the dated table in docs/hosted.md, for the models it lists)"
     )  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")

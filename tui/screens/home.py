@@ -18,6 +18,7 @@ from textual.worker import get_current_worker
 from tui.messages import (
     AdviceBasis,
     AdviceReady,
+    DataUnreadable,
     ModelPrepared,
     PrepareProgressed,
     ProbeProgressed,
@@ -61,6 +62,7 @@ class HomeScreen(ReportsWorkerErrors, Screen[None]):
         self.probing = False
         self.profile_lines: list[str] = []
         self.edited: Answers | None = None  # answers the user set in the questionnaire, kept across reloads
+        self.failed: str | None = None  # why the data could not be read: nothing can be advised or compared
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -98,6 +100,7 @@ class HomeScreen(ReportsWorkerErrors, Screen[None]):
         self.query_one("#labels", DataTable).clear()
         self.query_one("#advice", Static).update("Weighing the options...")
         self.report = self.advice = self.answers = self.probe = None
+        self.failed = None
         self.load_profile()
 
     def action_open_data(self) -> None:
@@ -151,7 +154,16 @@ class HomeScreen(ReportsWorkerErrors, Screen[None]):
         except InterruptionError:
             return
         except TunewiseError as exc:
-            post(WorkFailed(exc.title, exc.message))
+            post(DataUnreadable(exc.title, exc.message))
+
+    def _data_failed(self) -> bool:
+        """Say so and return True when the data could not be read (then no key has anything to work on)."""
+        if self.failed is None:
+            return False
+        self.notify(
+            f"{self.failed}. Press o to choose other data.", title="The data could not be read", severity="error"
+        )
+        return True
 
     def action_compare(self) -> None:
         """Run the advisor's top arms and the cheapest baseline, as the advice screen's accept does."""
@@ -160,6 +172,8 @@ class HomeScreen(ReportsWorkerErrors, Screen[None]):
     def action_advice(self) -> None:
         """The whole advice: every option with its reasons, estimates and expected quality; the
         arms to compare and their main hyper-parameters are chosen there."""
+        if self._data_failed():
+            return
         if self.advice is None:
             self.notify("The advice is still being worked out", severity="warning")
             return
@@ -177,6 +191,8 @@ class HomeScreen(ReportsWorkerErrors, Screen[None]):
         from tui.screens.run import RunScreen
         from tunewise.ownership import COMPARISON, check_target
 
+        if self._data_failed():
+            return
         out = Path("comparisons") / Path(self.spec.path).stem
         try:
             check_target(out, COMPARISON, flag="the comparison folder")
@@ -198,6 +214,8 @@ class HomeScreen(ReportsWorkerErrors, Screen[None]):
 
     def action_edit_answers(self) -> None:
         """The questionnaire, pre-filled with the answers the advice was made from."""
+        if self._data_failed():
+            return
         if self.answers is None:
             self.notify("The data is still being read", severity="warning")
             return
@@ -277,9 +295,15 @@ class HomeScreen(ReportsWorkerErrors, Screen[None]):
         lines += ["", "[dim]a: the whole advice, and the arms to compare; c: compare what it advises[/]"]
         self.query_one("#advice", Static).update("\n".join(lines))
 
+    @on(DataUnreadable)
+    def show_unreadable_data(self, event: DataUnreadable) -> None:
+        self.failed = event.message
+        self.query_one("#data-summary", Static).update(f"[red]{escape(event.message)}[/]")
+        self.query_one("#advice", Static).update("No advice: the data could not be read. Press o to choose other data.")
+        self.app.push_screen(ErrorModal(event.title, event.message))
+
     @on(WorkFailed)
     def show_failure(self, event: WorkFailed) -> None:
-        self.query_one("#data-summary", Static).update(f"[red]{event.message}[/]")
         self.app.push_screen(ErrorModal(event.title, event.message))
 
     # ------------------------------------------------------------------ models

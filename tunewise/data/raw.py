@@ -50,6 +50,12 @@ def unreadable(path: Path, exc: OSError) -> DataError:
         return DataError(
             f"{path}: cannot read the file (permission denied); make it readable (chmod u+r) or copy it where you can"
         )
+    if isinstance(exc, FileNotFoundError):
+        return DataError(f"{path}: no such file; check the path (run `ls {path.parent}` to see what is there)")
+    if isinstance(exc, IsADirectoryError):
+        return DataError(f"{path}: is a folder, not a file; give the path of a file inside it")
+    if isinstance(exc, NotADirectoryError):
+        return DataError(f"{path}: a part of the path is a file, not a folder; check the path")
     return DataError(
         f"{path}: cannot read the file ({exc.strerror or exc}); check the disk, or copy the file and give the copy"
     )

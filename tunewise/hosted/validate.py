@@ -158,6 +158,9 @@ def validate_file(
         except json.JSONDecodeError as exc:
             problems.append(Problem(number, "error", f"not valid JSON ({exc.msg} at column {exc.colno})"))
             continue
+        except RecursionError:
+            problems.append(Problem(number, "error", "JSON nested too deeply to read; each line is one flat example"))
+            continue
         if not isinstance(obj, dict):
             problems.append(Problem(number, "error", "each line must be one JSON object"))
             continue
