@@ -37,8 +37,10 @@ EMBEDDING_ARMS = ("fewshot", "rag", "head")
 CHEAPEST_BASELINE = "rag"  # seconds to build, and the yardstick every other arm must beat
 TOP_CHOICES = 2  # the advisor's options that `--arms recommended` runs
 DEFAULT_PROMPT_SAMPLE = 300
-# Above this share of test examples that also occur in train, a comparison measures memory, not
-# skill, and is refused unless the user asks for it (`--allow-overlap`); below, they are scored apart.
+# Above this share of test examples that are exact copies of training examples, a comparison
+# measures memory, not skill, and is refused unless the user asks for it (`--allow-overlap`).
+# Near copies never refuse: templated inputs ("what colour is the sky / the grass") can be near
+# while their answers differ. Exact and near copies are always scored apart.
 MAX_OVERLAP = 0.5
 
 
@@ -416,7 +418,7 @@ def _overlap(data: TaskData, plan: ComparisonPlan, log: Callable[[str], None]) -
         f"{leakage.total:,} of {n_test:,} test examples ({share:.0%}) also occur in train ({leakage.exact:,} exact, "
         f"{leakage.near:,} near, in {where})"
     )
-    if share > MAX_OVERLAP and not plan.allow_overlap:
+    if leakage.exact / n_test > MAX_OVERLAP and not plan.allow_overlap:
         raise DataError(
             f"{said}: scores on them measure what the arms remember, not what they learned; give an eval file "
             f"without them, or pass --allow-overlap to run anyway with them scored apart"

@@ -31,6 +31,7 @@ from tunewise.errors import ModelError
 from tunewise.loading import LOADING
 from tunewise.locks import wait_lock
 from tunewise.names import Progress
+from tunewise.ownership import TEMP_MARKER
 from tunewise.paths import folder_size, hub_offline, models_dir
 
 ModelKind = Literal["encoder", "causal-lm"]
@@ -454,9 +455,11 @@ def _tensor_progress(on_fraction: Callable[[float], None]) -> Iterator[None]:
     transformers wraps the tensor loop in `tqdm(...)`; swapping that name for a quiet
     iterator gives real progress. If a later transformers moves it, only the bar is lost.
     """
-    import transformers.modeling_gguf_pytorch_utils
+    import importlib
 
-    gguf_utils: Any = transformers.modeling_gguf_pytorch_utils
+    # By its module path: transformers 5.25's lazy top-level module no longer hands out this
+    # submodule as an attribute, even once it is imported.
+    gguf_utils: Any = importlib.import_module("transformers.modeling_gguf_pytorch_utils")
 
     original = getattr(gguf_utils, "tqdm", None)
     if original is None:
@@ -478,7 +481,8 @@ def _tensor_progress(on_fraction: Callable[[float], None]) -> Iterator[None]:
 
 
 def _write_manifest(folder: Path, source: Path, source_version: str) -> None:
-    files = {p.name: p.stat().st_size for p in sorted(folder.iterdir()) if p.is_file()}
+    # The temporary marker goes when the folder is published: it is not part of the model.
+    files = {p.name: p.stat().st_size for p in sorted(folder.iterdir()) if p.is_file() and p.name != TEMP_MARKER}
     manifest = {"source": str(source), "source_version": source_version, "files": files}
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 

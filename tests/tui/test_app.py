@@ -51,7 +51,12 @@ async def test_home_shows_the_demo_profile_and_models() -> None:
         assert f"Recommended: {app.screen.advice['recommended']}" in advice
 
 
-async def test_bad_data_opens_an_error_modal(tmp_path: Path) -> None:
+async def test_bad_data_opens_an_error_modal_and_every_key_then_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before: the advice pane said "Weighing the options..." for ever, e and a did nothing, and c
+    left an empty comparisons/ folder behind."""
+    monkeypatch.chdir(tmp_path)
     app = TunewiseApp(DataSpec(path=str(tmp_path / "missing.csv")))
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, ErrorModal))
@@ -59,6 +64,16 @@ async def test_bad_data_opens_an_error_modal(tmp_path: Path) -> None:
         assert "missing.csv" in app.screen.error_message
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen))
+        advice = str(app.screen.query_one("#advice", Static).render())
+        assert "No advice: the data could not be read" in advice
+        for key in ("e", "a", "c"):
+            shown = len(app._notifications)
+            await pilot.press(key)
+            await wait_for(pilot, lambda shown=shown: len(app._notifications) > shown)
+            assert isinstance(app.screen, HomeScreen)
+            latest = list(app._notifications)[-1]
+            assert latest.title == "The data could not be read" and "missing.csv" in latest.message
+        assert list(tmp_path.iterdir()) == []  # no comparisons/ folder, nothing at all
 
 
 async def test_prepare_key_prepares_the_selected_model() -> None:

@@ -134,7 +134,7 @@ def test_validate_exits_1_with_every_problem_named_and_2_on_an_unreadable_file(
     assert any("needs at least 10" in e["message"] for e in json.loads(small.out)["errors"])
 
     missing = cli("validate", tmp_path / "nope.jsonl")
-    assert missing.code == 2 and "nope.jsonl: cannot read" in missing.err
+    assert missing.code == 2 and "nope.jsonl: no such file" in missing.err
     latin = tmp_path / "latin.jsonl"
     latin.write_bytes(json.dumps(GOOD).encode() + b"\n" + '{"prompt": "caf\xe9"}'.encode("latin-1") + b"\n")
     assert "latin.jsonl:2: byte 0xe9 at column 16 is not UTF-8" in cli("validate", latin).err

@@ -129,6 +129,10 @@ def test_prepared_smollm2_generates_offline(smollm2: Path) -> None:
     assert "Paris" in result.stdout
     manifest = json.loads((smollm2 / models.MANIFEST).read_text())
     assert manifest["files"]["model.safetensors"] > 500_000_000
+    # the manifest lists exactly what the folder holds, so the model stays ready (it listed the
+    # temporary marker once, and every later use converted the model again)
+    assert set(manifest["files"]) == {p.name for p in smollm2.iterdir() if p.is_file() and p.name != models.MANIFEST}
+    assert {s.alias: s for s in list_models()}["smollm2-135m-instruct"].ready
     # plain weights: the config must not claim GGUF quantization any more
     assert "quantization_config" not in json.loads((smollm2 / "config.json").read_text())
 
