@@ -205,7 +205,9 @@ def test_a_test_set_that_is_train_is_refused_and_overlap_below_half_is_scored_ap
     assert "Warning: 8 of 16 test examples also occur in train" in (out / "report.md").read_text()
     assert "also occur in train" in (out / "report.html").read_text()
     # --allow-overlap runs a copy of train, and says the verdict rests on every example
-    allowed = cli("compare", "--data", train, "--eval", train, "--arms", "rag", "--no-probe", "--allow-overlap", "--json")
+    allowed = cli(
+        "compare", "--data", train, "--eval", train, "--arms", "rag", "--no-probe", "--allow-overlap", "--json"
+    )
     assert allowed.code == 0, allowed.err
     everything = json.loads(allowed.out)
     assert len(everything["leakage"]["overlapping_ids"]) == 80 and "clean" not in everything["arms"][0]
