@@ -70,7 +70,7 @@ class ComparisonPlan:
     budget_minutes: float | None = None
     fresh: bool = False  # run every arm again even when the registry holds a matching result
     probe: bool = True  # measure the data before the advice (cached); False advises from the answers alone
-    allow_overlap: bool = False  # run even when most test examples also occur in train (scored apart)
+    allow_overlap: bool = False  # run even when most test examples are exact copies of train (scored apart)
 
     def check(self) -> None:
         """Refuse a bad plan before any data is read."""

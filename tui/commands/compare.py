@@ -94,7 +94,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument(
         "--allow-overlap",
         action="store_true",
-        help="run even when most test examples also occur in train (they are always scored apart)",
+        help="run even when most test examples are exact copies of train examples (overlap is always scored apart)",
     )
     parser.add_argument("--json", action="store_true", help="print results.json instead of a table")
     parser.set_defaults(run=run)
