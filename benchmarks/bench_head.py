@@ -23,7 +23,7 @@ sys.path.insert(0, str(REPO))
 
 def main() -> None:
 
-    from advisor.statistics import bootstrap_interval, mcnemar_exact
+    from compare.judge.statistics import bootstrap_interval, mcnemar_exact
     from rag.embed import Embedder
     from rag.head import fit_head_on_vectors
     from rag.index import vector_search

@@ -37,6 +37,8 @@ def _loaded_heavy(body: str) -> list[str]:
         "from tui.cli import main\nmain(['recommend', '--n-examples', '500', '--json'])",
         "from tui.cli import main\nmain(['recommend', '--from-data', 'demo', '--no-probe', '--json'])",
         "import tunewise.probes, advisor.expectations",
+        # The comparison room is headless: what the app shows, a script runs without Textual.
+        "import compare, compare.runner, compare.judge.summary, compare.report.markdown, compare.report.workspace",
         "from tui.cli import main\nmain(['estimate', '--model', 'llama-2-7b', '--method', 'lora', '--json'])",
         "from tui.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass",
         "from tui.cli import main\n"

@@ -1,1 +1,1 @@
-"""The Textual front end and the command line, thin layers over `advisor`, `harness` and `rag`."""
+"""The Textual front end and the command line: presentation over `compare`, `advisor`, `harness` and `rag`."""

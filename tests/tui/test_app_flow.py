@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable, Input, Select, SelectionList, Static
 
+from compare.runner import choose_arms
 from tests.tui.test_app import settle, wait_for
 from tui.app import TunewiseApp
-from tui.comparison import choose_arms
 from tui.screens.advice import AdviceScreen
 from tui.screens.data import DataScreen
 from tui.screens.error_modal import BUG_TITLE, ErrorModal

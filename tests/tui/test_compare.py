@@ -107,7 +107,7 @@ def test_a_trained_arm_chooses_on_validation_and_a_failing_arm_does_not_stop_the
 
 
 def test_recommended_arms_are_the_advisors_top_runnable_choices_plus_the_cheapest_baseline() -> None:
-    from tui.comparison import CLASSIFICATION_ARMS, GENERATION_ARMS, choose_arms
+    from compare.runner import CLASSIFICATION_ARMS, GENERATION_ARMS, choose_arms
 
     ranking = ["lora", "rag+lora", "prompting", "full", "rag", "qlora"]
     assert choose_arms("recommended", ranking) == ["lora", "prompting", "rag"]  # rag+lora answers, not labels
@@ -211,6 +211,6 @@ def test_a_test_set_that_is_train_is_refused_and_overlap_below_half_is_scored_ap
     assert allowed.code == 0, allowed.err
     everything = json.loads(allowed.out)
     assert len(everything["leakage"]["overlapping_ids"]) == 80 and "clean" not in everything["arms"][0]
-    from advisor.comparison_report import overlap_sentence
+    from compare.report.markdown import overlap_sentence
 
     assert "no test example is free of them, so the verdict rests on them all" in overlap_sentence(everything)

@@ -20,10 +20,10 @@ from textual.widgets import Input, Select
 
 import tui.app
 from advisor.answers import Answers
+from compare.runner import ComparisonPlan
 from harness.callbacks import TrainProgress
 from tests.tui.test_app import wait_for
 from tui.app import TunewiseApp
-from tui.comparison import ComparisonPlan
 from tui.screens.advice import AdviceScreen
 from tui.screens.data import DataScreen
 from tui.screens.questions import QuestionsScreen

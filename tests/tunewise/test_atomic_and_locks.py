@@ -237,7 +237,7 @@ def test_a_users_folder_named_like_a_leftover_is_never_removed(tmp_path: Path) -
 
 
 def test_a_comparison_is_replaced_only_as_tunewise_left_it(tmp_path: Path) -> None:
-    from tui.commands.compare import workspace
+    from compare.report.workspace import workspace
 
     out = tmp_path / "rep"
     for _ in range(2):  # an earlier comparison is replaced

@@ -1,22 +1,19 @@
 """`tunewise compare`: run the arms on one frozen split and say which to ship.
 
-The command wires the rooms together and nothing more: the split comes from the core
-(`tunewise.data.protocol`), the arms from `rag.arms`, the advice, statistics and verdict from the
-advisor (`advisor.comparison`).
+The command parses its flags, calls the comparison room (`compare.runner.run_comparison`, which
+`tunewise demo` and the app call too) inside `compare.report.workspace`, and prints the table.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from compare.report.workspace import workspace, write_reports
+from compare.runner import AVAILABLE_ARMS, DEFAULT_PROMPT_SAMPLE, ComparisonPlan, run_comparison
 from tui.commands import numbers
-from tui.comparison import AVAILABLE_ARMS, DEFAULT_PROMPT_SAMPLE, ComparisonPlan, run_comparison
 
 DEFAULT_ARMS = "rag,head"
 
@@ -100,17 +97,6 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.set_defaults(run=run)
 
 
-def write_reports(folder: Path, results: dict[str, Any]) -> None:
-    """results.json, report.md and report.html, into a folder being built."""
-    from advisor.comparison_html import html_report
-    from advisor.comparison_report import markdown_report
-    from tunewise import strict_json
-
-    (folder / "results.json").write_text(strict_json.dumps(results) + "\n", encoding="utf-8")
-    (folder / "report.md").write_text(markdown_report(results), encoding="utf-8")
-    (folder / "report.html").write_text(html_report(results), encoding="utf-8")
-
-
 def run(args: argparse.Namespace) -> int:
     from tunewise.data.shapes import parse_column_map
     from tunewise.data.task import DataSpec
@@ -150,29 +136,11 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-@contextlib.contextmanager
-def workspace(out: Path | None) -> Iterator[Path]:
-    """Where the arms write (trained runs) and results.json goes: built beside `--out` and swapped
-    in whole when every arm has finished, or a temporary folder when there is no `--out`."""
-    if out is None:
-        with tempfile.TemporaryDirectory(prefix="tunewise-compare-") as folder:
-            yield Path(folder)
-        return
-    from tunewise.atomic import atomic_folder
-    from tunewise.locks import writer_lock
-    from tunewise.ownership import COMPARISON
-    from tunewise.paths import parents_kept_only_on_success
-
-    with parents_kept_only_on_success(out), writer_lock(out, "this comparison"), atomic_folder(out, COMPARISON) as tmp:
-        yield tmp
-        COMPARISON.mark(tmp)  # last: it lists every file the comparison wrote
-
-
 def render(results: dict[str, Any], out: Path | None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from advisor.comparison_report import arm_rows, columns
+    from compare.report.markdown import arm_rows, columns
 
     table = Table(title="arms on the frozen test set")
     shown = [c for c in columns(results) if c not in ("set-up on declared hardware", "on disk", "p vs best")]
@@ -190,7 +158,7 @@ def render(results: dict[str, Any], out: Path | None) -> None:
             f"{ {True: 'held', False: 'did not hold', None: 'not checked'}[verdict['advice_held']] } "
             f"({verdict['reason']})"
         )
-    from advisor.comparison_report import overlap_sentence
+    from compare.report.markdown import overlap_sentence
 
     if overlap_sentence(results):
         console.print("[yellow]" + overlap_sentence(results).replace("**", "").replace("`", "") + "[/]")

@@ -42,8 +42,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def run(args: argparse.Namespace) -> int:
     from advisor.answers import collect_answers
     from advisor.recommend import recommend
-    from tui.commands.compare import render, workspace, write_reports
-    from tui.comparison import CLASSIFICATION_ARMS, TRAINED_ARMS, ComparisonPlan, run_comparison
+    from compare.report.workspace import workspace, write_reports
+    from compare.runner import CLASSIFICATION_ARMS, TRAINED_ARMS, ComparisonPlan, run_comparison
+    from tui.commands.compare import render
     from tunewise.data.task import DataSpec, load_task_data
     from tunewise.ownership import COMPARISON, check_target
 

@@ -166,7 +166,7 @@ class AdviceScreen(Screen[RunChoice | None]):
     # ------------------------------------------------------------------ the run
 
     def _arm_choices(self) -> list[tuple[str, str, bool]]:
-        from tui.comparison import CLASSIFICATION_ARMS, GENERATION_ARMS, choose_arms
+        from compare.runner import CLASSIFICATION_ARMS, GENERATION_ARMS, choose_arms
 
         classification = self.advice["answers"]["task"] == "classification"
         fitting = CLASSIFICATION_ARMS if classification else GENERATION_ARMS

@@ -1,7 +1,7 @@
 """A comparison's results, and the comparisons the run registry remembers.
 
 Both screens read what `tunewise compare` wrote (`results.json`) and format it with the same
-functions as its Markdown and HTML reports (`advisor.comparison_report`), so the app, the
+functions as its Markdown and HTML reports (`compare.report.markdown`), so the app, the
 terminal table and the reports never disagree.
 """
 
@@ -51,7 +51,7 @@ class ResultsScreen(Screen[None]):
         self.folder = folder
 
     def compose(self) -> ComposeResult:
-        from advisor.comparison_report import method_sentences, overlap_sentence, verdict_sentences
+        from compare.report.markdown import method_sentences, overlap_sentence, verdict_sentences
 
         yield Header()
         with VerticalScroll(id="results-pane"):
@@ -70,7 +70,7 @@ class ResultsScreen(Screen[None]):
         return (self.results.get("verdict") or {}).get("ship")
 
     def on_mount(self) -> None:
-        from advisor.comparison_report import arm_rows, columns
+        from compare.report.markdown import arm_rows, columns
 
         self.query_one("#results-pane").border_title = f"Comparison: {self.results.get('data')}"
         table = self.query_one("#arms", DataTable)

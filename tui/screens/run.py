@@ -1,6 +1,6 @@
 """A comparison running: one row per arm with its state, the training arm's progress, the log.
 
-The work is `tui.comparison.run_comparison`, the function `tunewise compare` calls, in a worker
+The work is `compare.runner.run_comparison`, the function `tunewise compare` calls, in a worker
 thread; the screen only watches it (`Watchers`). Stopping keeps every finished arm in the run
 registry and the training arm's last checkpoint, so starting the same comparison again resumes.
 When it finishes, the results screen opens on the report it wrote.
@@ -19,7 +19,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Log, ProgressBar, Static
 
-from tui.comparison import ComparisonPlan
+from compare.runner import ComparisonPlan
 from tui.screens.error_modal import ErrorModal
 from tui.screens.stoppable import StoppableWork
 from tui.widgets.loss_chart import LossChart
@@ -103,8 +103,8 @@ class RunScreen(StoppableWork):
 
     @work(thread=True, exclusive=True, group="compare", exit_on_error=False)
     def compare(self) -> None:
-        from tui.commands.compare import workspace, write_reports
-        from tui.comparison import Watchers, run_comparison
+        from compare.report.workspace import workspace, write_reports
+        from compare.runner import Watchers, run_comparison
         from tunewise.errors import InterruptionError, TunewiseError
 
         def on_arm(arm: str, state: str) -> None:

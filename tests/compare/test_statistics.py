@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from advisor.statistics import bootstrap_interval, mcnemar_exact, paired_bootstrap
+from compare.judge.statistics import bootstrap_interval, mcnemar_exact, paired_bootstrap
 from tunewise.metrics import classification_metrics
 
 
@@ -75,7 +75,7 @@ def test_paired_bootstrap_separates_a_real_lead_from_noise() -> None:
 def test_the_fast_classification_intervals_are_the_python_ones() -> None:
     import numpy as np
 
-    from advisor.statistics import bootstrap_interval, classification_intervals
+    from compare.judge.statistics import bootstrap_interval, classification_intervals
     from tunewise.metrics import accuracy, macro_f1
 
     rng = np.random.default_rng(3)

@@ -16,7 +16,7 @@ import re
 from collections import Counter
 from typing import Any
 
-from advisor.comparison_report import (
+from compare.report.markdown import (
     METRIC_TITLES,
     arm_rows,
     columns,

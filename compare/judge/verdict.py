@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from advisor.statistics import mcnemar_exact, paired_bootstrap
+from compare.judge.statistics import mcnemar_exact, paired_bootstrap
 
 ALPHA = 0.05  # below this p-value, two arms are told apart
 

@@ -12,8 +12,8 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from advisor.statistics import bootstrap_interval, classification_intervals
-from advisor.verdict import ArmScore, decide
+from compare.judge.statistics import bootstrap_interval, classification_intervals
+from compare.judge.verdict import ArmScore, decide
 from tunewise.results import RunResult
 
 RESULTS_FORMAT = 1

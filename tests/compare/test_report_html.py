@@ -57,7 +57,7 @@ def test_the_page_holds_every_chart_and_fetches_nothing(comparison: Path) -> Non
 
 
 def test_many_labels_show_the_top_confusions_as_a_table() -> None:
-    from advisor.comparison_html import cheapest_best_front, html_report
+    from compare.report.html import cheapest_best_front, html_report
 
     labels = [f"intent_{i}" for i in range(20)]
     ids = [f"t.csv:{i}" for i in range(40)]

@@ -2,8 +2,9 @@
 
 The one place the rooms meet for a comparison: the split comes from the core
 (`tunewise.data.protocol`), the retrieval and prompted arms from `rag`, the trained arms from
-`harness`, the advice, projections, statistics and verdict from `advisor`. `tunewise compare`,
-`tunewise demo` and the app all call `run_comparison`, so they judge the same way.
+`harness`, the advice and projections from `advisor`, the statistics and verdict from
+`compare.judge`. `tunewise compare`, `tunewise demo` and the app all call `run_comparison`, so
+they judge the same way.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 from tunewise.errors import ConfigError, DataError, InterruptionError, TunewiseError
 
 if TYPE_CHECKING:
-    from advisor.comparison import ArmOutcome
     from advisor.estimate import Hardware
+    from compare.judge.summary import ArmOutcome
     from rag.arms import EmbeddedSplit
     from tunewise.data.protocol import FrozenSplit
     from tunewise.data.shapes import Dataset
@@ -185,7 +186,7 @@ class ArmRunner:
         return settings
 
     def run(self, arm: str) -> ArmOutcome:
-        from advisor.comparison import ArmOutcome
+        from compare.judge.summary import ArmOutcome
         from tunewise.registry import reuse_key
         from tunewise.results import RunResult
 
@@ -220,8 +221,8 @@ class ArmRunner:
             self.watchers.on_arm(arm, state)
 
     def _outcome(self, arm: str, folder: Path) -> ArmOutcome:
-        from advisor.comparison import ArmOutcome
         from advisor.projection import project_setup
+        from compare.judge.summary import ArmOutcome
 
         try:
             if arm in TRAINED_ARMS:
@@ -268,8 +269,8 @@ class ArmRunner:
         return run_fewshot(self._embeddings(), self._model(), self.sample, choice_sample=self.plan.choice_sample)
 
     def _trained(self, arm: str, folder: Path) -> ArmOutcome:
-        from advisor.comparison import ArmOutcome
         from advisor.projection import project_setup, training_estimate
+        from compare.judge.summary import ArmOutcome
         from harness.arm import arm_config, run_training_arm
         from tunewise.units import human_duration
 
@@ -472,10 +473,10 @@ def run_comparison(
 
 def _compare(plan: ComparisonPlan, log: Callable[[str], None], watchers: Watchers | None = None) -> dict[str, Any]:
     from advisor.answers import build_answers, collect_answers
-    from advisor.comparison import summarise
     from advisor.hardware import detect_hardware
     from advisor.hyperparameters import advised_training_keys
     from advisor.recommend import hardware_of, recommend
+    from compare.judge.summary import summarise
     from tunewise import __version__
     from tunewise.data.protocol import freeze_split, ids_of
     from tunewise.data.task import load_task_data

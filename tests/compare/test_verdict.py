@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from advisor.verdict import ArmScore, decide
+from compare.judge.verdict import ArmScore, decide
 
 
 def _arm(name: str, correct: int, total: int, setup: float, *, offset: int = 0) -> ArmScore:
@@ -54,7 +54,7 @@ def test_arms_on_different_examples_are_refused() -> None:
 
 
 def test_an_arm_scored_on_a_sample_is_paired_with_the_best_on_that_sample_only() -> None:
-    from advisor.statistics import mcnemar_exact
+    from compare.judge.statistics import mcnemar_exact
 
     ids = [f"test.csv:{line}" for line in range(2, 202)]
     strong = ArmScore("head", 0.9, [1.0 if i % 10 else 0.0 for i in range(200)], 3.0, ids=ids)

@@ -1,0 +1,1 @@
+"""Judging arms: bootstrap intervals, paired tests, the verdict and the results it is written into."""
