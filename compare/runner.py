@@ -34,7 +34,6 @@ AVAILABLE_ARMS = tuple(dict.fromkeys([*CLASSIFICATION_ARMS, *GENERATION_ARMS]))
 TRAINED_ARMS = ("full", "lora", "qlora", "rag+lora")
 RETRIEVED_EXAMPLES = 2  # what `rag+lora` trains and answers with: each one lengthens every training sequence
 PROMPTED_ARMS = ("prompting", "fewshot")  # a model pass per example: scored on a sample of the test set
-EMBEDDING_ARMS = ("fewshot", "rag", "head")
 CHEAPEST_BASELINE = "rag"  # seconds to build, and the yardstick every other arm must beat
 TOP_CHOICES = 2  # the advisor's options that `--arms recommended` runs
 DEFAULT_PROMPT_SAMPLE = 300

@@ -16,8 +16,9 @@ from harness.config import TrainConfig
 from harness.targets import resolve_target_modules
 from tunewise.errors import ConfigError, ModelError
 from tunewise.model_files import check_model_folder, load_errors
-from tunewise.models import ResolvedModel, resolve_model, trust_remote_code
+from tunewise.models import ResolvedModel, resolve_model
 from tunewise.names import DEFAULT_CAUSAL_LM, default_model
+from tunewise.trust import trust_remote_code
 
 # The layers between an encoder's blocks and its labels, by the names architectures give them
 # (BERT's pooler, DistilBERT's pre_classifier, the classifier or score itself). LoRA trains them

@@ -23,7 +23,8 @@ from tunewise.model_files import (
     safetensors_shapes,
     weight_shapes,
 )
-from tunewise.models import ResolvedModel, resolve_model, trust_remote_code
+from tunewise.models import ResolvedModel, resolve_model
+from tunewise.trust import trust_remote_code
 
 MODEL_DIR = "model"
 RUN_FIX = "the run folder is damaged: restore the file from a copy, or train the run again"

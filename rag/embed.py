@@ -15,8 +15,9 @@ import numpy as np
 
 from tunewise.errors import ModelError
 from tunewise.model_files import check_loadable, load_errors
-from tunewise.models import resolve_model, trust_remote_code
+from tunewise.models import resolve_model
 from tunewise.names import DEFAULT_EMBEDDER
+from tunewise.trust import trust_remote_code
 
 DEFAULT_BATCH = 64
 SLICE_SIZE = 4096  # texts per streamed slice: 4096 x 384 floats = 6 MB of embeddings

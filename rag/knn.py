@@ -8,17 +8,24 @@ tie). The eval split is never looked at. The neighbours are kept as the explanat
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from rag.index import RagIndex
-
 Search = Callable[[np.ndarray, int], tuple[np.ndarray, np.ndarray]]
 """(scores, positions) of the k nearest stored vectors to each query vector."""
+
+
+class LabelledIndex(Protocol):
+    """What a vote needs of an index (`rag.index.RagIndex` is one): its search and its labelled
+    records, in index order. A protocol, so that the index and the vote do not import each other."""
+
+    @property
+    def records(self) -> Sequence[Mapping[str, Any]]: ...
+
+    def search(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]: ...
 
 K_CANDIDATES = (1, 3, 5, 10, 20)
 
@@ -47,7 +54,7 @@ def vote(labels: list[str], scores: list[float]) -> tuple[str, float]:
     return winner, weight[winner] / sum(weight.values())
 
 
-def predict(index: RagIndex, vectors: np.ndarray, k: int) -> list[Vote]:
+def predict(index: LabelledIndex, vectors: np.ndarray, k: int) -> list[Vote]:
     scores, positions = index.search(vectors, k)
     votes = []
     for row_scores, row_positions in zip(scores, positions, strict=True):

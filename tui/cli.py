@@ -35,8 +35,8 @@ from tui.signals import ignore_stop_signals, stop_signals_interrupt
 from tunewise import __version__
 from tunewise.disk_space import NO_SPACE
 from tunewise.errors import InterruptionError, TunewiseError
-from tunewise.models import set_trust_remote_code
 from tunewise.paths import check_home
+from tunewise.trust import set_trust_remote_code
 
 COMMANDS = (
     tui_cmd,

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from tunewise.errors import ConfigError, ModelError
 from tunewise.model_files import check_model_folder, load_errors
-from tunewise.models import resolve_model, trust_remote_code
+from tunewise.models import resolve_model
 from tunewise.names import DEFAULT_CAUSAL_LM
+from tunewise.trust import trust_remote_code
 
 if TYPE_CHECKING:
     import torch

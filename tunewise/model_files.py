@@ -6,7 +6,7 @@ folder ships. Everything here reads only small JSON files and file headers, so a
 cannot load is refused at once with one line that names the file and says what to do.
 
 The same rule holds for every loader: a folder that asks to run its own code is refused unless
-the user passed `--trust-remote-code` (`tunewise.models.trust_remote_code`).
+the user passed `--trust-remote-code` (`tunewise.trust.trust_remote_code`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any
 
 from tunewise.errors import ModelError, TunewiseError, listing
 from tunewise.loading import LOADING
-from tunewise.models import trust_remote_code
+from tunewise.trust import trust_remote_code
 
 # The files a Hugging Face folder's weights live in; the indexes name sharded ones.
 WEIGHT_FILES = (

@@ -30,9 +30,11 @@ from tunewise.atomic import atomic_folder
 from tunewise.errors import ModelError
 from tunewise.loading import LOADING
 from tunewise.locks import wait_lock
+from tunewise.model_files import check_gguf
 from tunewise.names import Progress
 from tunewise.ownership import TEMP_MARKER
 from tunewise.paths import folder_size, hub_offline, models_dir
+from tunewise.trust import trust_remote_code
 
 ModelKind = Literal["encoder", "causal-lm"]
 
@@ -107,24 +109,6 @@ class ModelStatus:
     size_bytes: int
     path: Path | None
     detail: str  # what is missing and how to fix it, or where it lives
-
-
-# ---------------------------------------------------------------------------- code in model folders
-
-# A model folder can ship Python files that transformers imports (its `auto_map`): running them
-# is the user's explicit choice, made once per process by `--trust-remote-code`.
-_trust_remote_code = False
-
-
-def set_trust_remote_code(allowed: bool) -> None:
-    """Let (or stop) every loader run Python code a model folder ships; the command line sets this once."""
-    global _trust_remote_code
-    _trust_remote_code = allowed
-
-
-def trust_remote_code() -> bool:
-    """What every loader passes as `trust_remote_code`: False unless the user asked for it."""
-    return _trust_remote_code
 
 
 # ---------------------------------------------------------------------------- locating
@@ -253,8 +237,6 @@ def check_model_name(name: str) -> None:
         return
     path = Path(name).expanduser()
     if path.is_file() and path.suffix == ".gguf":
-        from tunewise.model_files import check_gguf  # it imports this module
-
         check_gguf(path)
         return
     if path.exists() or _HUB_ID.match(name):
@@ -292,7 +274,6 @@ def _resolve_local(name: str, path: Path, *, prepare: bool, progress: Progress |
         if not _is_prepared(folder, version):
             if not prepare:
                 raise ModelError(f"{name} needs a one-time conversion from GGUF; run: tunewise models prepare {name}")
-            from tunewise.model_files import check_gguf  # it imports this module
 
             check_gguf(path)
             _convert_gguf_locked(path, folder, version, progress)

@@ -11,7 +11,7 @@ to set up and then to run.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from compare.judge.statistics import mcnemar_exact, paired_bootstrap
@@ -41,7 +41,6 @@ class Verdict:
     advice: str | None = None
     advice_held: bool | None = None
     reason: str = ""
-    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {

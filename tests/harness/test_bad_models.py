@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CliResult
-from tunewise import models
+from tunewise import trust
 from tunewise.model_files import safetensors_shapes
 from tunewise.models import BUILTIN_MODELS, _package_dir, resolve_model
 
@@ -324,7 +324,7 @@ def test_a_broken_model_is_one_line_and_writes_nothing(
         pytest.skip("this machine has a GPU")
     if "mps" in str(case.names) and torch.backends.mps.is_available():
         pytest.skip("this machine has Apple's MPS")
-    monkeypatch.setattr(models, "_trust_remote_code", False)
+    monkeypatch.setattr(trust, "_trust_remote_code", False)
     thing = case.make(sources, tmp_path)
     if thing.suffix == ".gguf":
         monkeypatch.setenv("TUNEWISE_HOME", str(tmp_path / "home"))  # where the file would be converted to

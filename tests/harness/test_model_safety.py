@@ -19,7 +19,7 @@ import pytest
 
 from tests.conftest import REPO, CliResult
 from tui.cli import NO_MODEL_COMMANDS, build_parser, command_parsers
-from tunewise import models
+from tunewise import trust
 from tunewise.errors import ModelError
 from tunewise.model_files import check_no_custom_code
 from tunewise.models import resolve_model
@@ -64,7 +64,7 @@ class CodeFolder:
 @pytest.fixture(autouse=True)
 def default_policy(monkeypatch: pytest.MonkeyPatch) -> None:
     """In-process calls of the CLI set the process-wide policy; put it back after each test."""
-    monkeypatch.setattr(models, "_trust_remote_code", False)
+    monkeypatch.setattr(trust, "_trust_remote_code", False)
 
 
 def _copy_minilm(folder: Path) -> None:
@@ -279,8 +279,8 @@ def test_the_checks_find_nothing_in_the_built_in_models() -> None:
 def test_the_policy_lets_a_trusted_folder_through(code_folder: CodeFolder) -> None:
     with pytest.raises(ModelError, match="asks to run custom code"):
         check_no_custom_code(code_folder.folder)
-    models.set_trust_remote_code(True)
-    assert models.trust_remote_code()
+    trust.set_trust_remote_code(True)
+    assert trust.trust_remote_code()
     check_no_custom_code(code_folder.folder)
 
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from tunewise.model_files import check_no_custom_code, load_errors
-from tunewise.models import tokenizer_folder, trust_remote_code
+from tunewise.models import tokenizer_folder
+from tunewise.trust import trust_remote_code
 
 PERCENTILES = (50, 90, 95, 99)
 
