@@ -27,6 +27,7 @@ class LabelledIndex(Protocol):
 
     def search(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]: ...
 
+
 K_CANDIDATES = (1, 3, 5, 10, 20)
 
 
