@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from compare.arms import arm_names, get_arm
 from tunewise.errors import ConfigError, DataError, InterruptionError, TunewiseError
 
 if TYPE_CHECKING:
@@ -28,12 +29,7 @@ if TYPE_CHECKING:
     from tunewise.inference import LocalLM
     from tunewise.probes import Probe
 
-CLASSIFICATION_ARMS = ("prompting", "fewshot", "rag", "head", "full", "lora", "qlora")
-GENERATION_ARMS = ("prompting", "rag", "full", "lora", "qlora", "rag+lora")  # what answers, not labels
-AVAILABLE_ARMS = tuple(dict.fromkeys([*CLASSIFICATION_ARMS, *GENERATION_ARMS]))
-TRAINED_ARMS = ("full", "lora", "qlora", "rag+lora")
 RETRIEVED_EXAMPLES = 2  # what `rag+lora` trains and answers with: each one lengthens every training sequence
-PROMPTED_ARMS = ("prompting", "fewshot")  # a model pass per example: scored on a sample of the test set
 CHEAPEST_BASELINE = "rag"  # seconds to build, and the yardstick every other arm must beat
 TOP_CHOICES = 2  # the advisor's options that `--arms recommended` runs
 DEFAULT_PROMPT_SAMPLE = 300
@@ -92,11 +88,11 @@ class ComparisonPlan:
 def named_arms(text: str) -> list[str]:
     """The arms `--arms` lists, each once, every one an arm compare runs."""
     arms = [a.strip() for a in text.split(",") if a.strip()]
-    unknown = [a for a in arms if a not in AVAILABLE_ARMS]
+    unknown = [a for a in arms if a not in arm_names()]
     if not arms or unknown:
         raise ConfigError(
             f"--arms {text}: {', '.join(unknown) or 'nothing'} is not an arm compare runs; choose from "
-            f"{', '.join(AVAILABLE_ARMS)}, or recommended, or all"
+            f"{', '.join(arm_names())}, or recommended, or all"
         )
     return list(dict.fromkeys(arms))
 
@@ -104,7 +100,7 @@ def named_arms(text: str) -> list[str]:
 def choose_arms(text: str, ranking: list[str], *, classification: bool = True) -> list[str]:
     """The arms named by `--arms`; `recommended` and `all` are resolved against the advisor's
     ranking and the arms that fit the task (labels, or generated answers)."""
-    fitting = CLASSIFICATION_ARMS if classification else GENERATION_ARMS
+    fitting = arm_names("classification" if classification else "generation")
     if text.strip() == "all":
         return list(fitting)
     if text.strip() == "recommended":
@@ -115,12 +111,12 @@ def choose_arms(text: str, ranking: list[str], *, classification: bool = True) -
     if unfit and classification:
         raise ConfigError(
             f"--arms {text}: {', '.join(unfit)} answers generation data, and this data asks for labels; choose "
-            f"from {', '.join(CLASSIFICATION_ARMS)}"
+            f"from {', '.join(fitting)}"
         )
     if unfit:
         raise ConfigError(
             f"--arms {text}: {', '.join(unfit)} only classifies, and this data asks for generated answers; choose "
-            f"from {', '.join(GENERATION_ARMS)}"
+            f"from {', '.join(fitting)}"
         )
     return arms
 
@@ -173,13 +169,14 @@ class ArmRunner:
             "seed": self.split.seed,
             "tunewise_version": __version__,
         }
-        if arm in PROMPTED_ARMS:
+        kind = get_arm(arm).kind
+        if kind == "prompted":
             settings |= {
                 "lm": self.plan.lm,
                 "prompt_sample": len(self.sample),
                 "choice_sample": self.plan.choice_sample,
             }
-        if arm in TRAINED_ARMS:
+        if kind == "trained":
             settings["overrides"] = list(self.plan.overrides)
             settings["advised"] = self.advised.get(arm)
         return settings
@@ -224,9 +221,7 @@ class ArmRunner:
         from compare.judge.summary import ArmOutcome
 
         try:
-            if arm in TRAINED_ARMS:
-                return self._trained(arm, folder)
-            result = self._untrained(arm)
+            produced = get_arm(arm).run(ArmRun(self, arm, folder))
         except InterruptionError as exc:  # the user stopped the comparison, not just this arm
             raise InterruptionError(
                 f"{arm}: stopped; run the same command again to continue: the arms that finished are reused and "
@@ -234,49 +229,29 @@ class ArmRunner:
             ) from exc
         except TunewiseError as exc:  # one arm's failure is its own line; the others still run
             return ArmOutcome(arm, "failed", reason=exc.message)
-        result.costs |= project_setup(result.costs["setup_seconds"], self.here, self.declared).to_dict()
+        if isinstance(produced, ArmOutcome):  # a trained arm: measured, projected, or skipped for the budget
+            return produced
+        produced.costs |= project_setup(produced.costs["setup_seconds"], self.here, self.declared).to_dict()
         folder.mkdir(parents=True, exist_ok=True)
-        return ArmOutcome(arm, "ok", result)
+        return ArmOutcome(arm, "ok", produced)
 
-    def _untrained(self, arm: str) -> Any:
-        from rag.arms import run_head, run_rag
+    def answer_budget(self) -> int:
+        """The longest answer a generation arm writes: about the longest reference answer in train."""
+        from tunewise.data.shapes import answer_token_budget
 
-        if not self.classification:
-            from rag.answering import run_answer_prompting, run_answer_rag
-            from rag.embed import Embedder
-            from tunewise.data.shapes import answer_token_budget
+        return answer_token_budget(self.split.train)
 
-            budget = answer_token_budget(self.split.train)
-            if arm == "prompting":
-                return run_answer_prompting(self.split, self._model(), self.sample, max_new_tokens=budget)
-            return run_answer_rag(
-                self.split,
-                self._model(),
-                Embedder(),
-                self.sample,
-                choice_sample=self.plan.choice_sample,
-                max_new_tokens=budget,
-            )
-        if arm == "rag":
-            return run_rag(self._embeddings())
-        if arm == "head":
-            return run_head(self._embeddings())
-        from rag.prompted import run_fewshot, run_prompting
-
-        if arm == "prompting":
-            return run_prompting(self.split, self._model(), self.sample, choice_sample=self.plan.choice_sample)
-        return run_fewshot(self._embeddings(), self._model(), self.sample, choice_sample=self.plan.choice_sample)
-
-    def _trained(self, arm: str, folder: Path) -> ArmOutcome:
+    def train(self, arm: str, folder: Path, method: str, *, with_examples: bool = False) -> ArmOutcome:
+        """Train `method` as the arm `arm` (with each example's nearest training examples first when
+        `with_examples`), within the budget: the outcome, measured and projected, or skipped."""
         from advisor.projection import project_setup, training_estimate
         from compare.judge.summary import ArmOutcome
         from harness.arm import arm_config, run_training_arm
         from tunewise.units import human_duration
 
         split, sample, retrieval = self.split, self.sample, None
-        if arm == "rag+lora":
+        if with_examples:
             split, sample, retrieval = self._with_examples()
-        method = "lora" if arm == "rag+lora" else arm
         config = arm_config(split, method, folder, self.plan.overrides, self.advised.get(arm))
         rate = "the default" if config.learning_rate is None else f"{config.learning_rate:g}"
         self.log(
@@ -345,7 +320,8 @@ class ArmRunner:
         config = {"examples_shown": shown, "embedding_model": retriever.embedder.info.model}
         return split, sample, _Retrieval(config, time.perf_counter() - started, retriever.vectors_bytes)
 
-    def _embeddings(self) -> EmbeddedSplit:
+    def embeddings(self) -> EmbeddedSplit:
+        """The split embedded once, shared by every arm that retrieves."""
         from rag.arms import EmbeddedSplit
         from rag.embed import Embedder
 
@@ -353,12 +329,51 @@ class ArmRunner:
             self._embedded = EmbeddedSplit.of(self.split, Embedder())
         return self._embedded
 
-    def _model(self) -> LocalLM:
+    def model(self) -> LocalLM:
+        """The instruct model, loaded once, shared by every arm that prompts."""
         from tunewise.inference import LocalLM
 
         if self._lm is None:
             self._lm = LocalLM(self.plan.lm) if self.plan.lm else LocalLM()
         return self._lm
+
+
+@dataclass(frozen=True)
+class ArmRun:
+    """The `compare.arms.ArmContext` the runner hands an arm: its shared parts, and the arm's own name
+    and folder. The arm returns a `RunResult` (or, training, an `ArmOutcome`); the runner does the rest."""
+
+    runner: ArmRunner
+    name: str
+    folder: Path
+
+    @property
+    def split(self) -> FrozenSplit:
+        return self.runner.split
+
+    @property
+    def sample(self) -> Dataset:
+        return self.runner.sample
+
+    @property
+    def choice_sample(self) -> int:
+        return self.runner.plan.choice_sample
+
+    @property
+    def classification(self) -> bool:
+        return self.runner.classification
+
+    def embeddings(self) -> EmbeddedSplit:
+        return self.runner.embeddings()
+
+    def model(self) -> LocalLM:
+        return self.runner.model()
+
+    def answer_budget(self) -> int:
+        return self.runner.answer_budget()
+
+    def train(self, method: str, *, with_examples: bool = False) -> ArmOutcome:
+        return self.runner.train(self.name, self.folder, method, with_examples=with_examples)
 
 
 @dataclass
@@ -505,7 +520,7 @@ def _compare(plan: ComparisonPlan, log: Callable[[str], None], watchers: Watcher
     advised = {
         r.method: advised_training_keys(r.hyperparameters)
         for r in recommendation.ranking
-        if r.hyperparameters is not None and r.method in TRAINED_ARMS
+        if r.hyperparameters is not None and r.method in arm_names(kind="trained")
     }
     runner = ArmRunner(
         split,

@@ -107,14 +107,15 @@ def test_a_trained_arm_chooses_on_validation_and_a_failing_arm_does_not_stop_the
 
 
 def test_recommended_arms_are_the_advisors_top_runnable_choices_plus_the_cheapest_baseline() -> None:
-    from compare.runner import CLASSIFICATION_ARMS, GENERATION_ARMS, choose_arms
+    from compare.arms import arm_names
+    from compare.runner import choose_arms
 
     ranking = ["lora", "rag+lora", "prompting", "full", "rag", "qlora"]
     assert choose_arms("recommended", ranking) == ["lora", "prompting", "rag"]  # rag+lora answers, not labels
     assert choose_arms("recommended", ranking, classification=False) == ["lora", "rag+lora", "rag"]
     assert choose_arms("recommended", ["rag", "head", "full"]) == ["rag", "head"]
-    assert choose_arms("all", ranking) == list(CLASSIFICATION_ARMS)
-    assert choose_arms("all", ranking, classification=False) == list(GENERATION_ARMS)
+    assert choose_arms("all", ranking) == list(arm_names("classification"))
+    assert choose_arms("all", ranking, classification=False) == list(arm_names("generation"))
     assert choose_arms("head, rag,head", ranking) == ["head", "rag"]
     with pytest.raises(ConfigError, match="rag\\+lora answers generation data, and this data asks for labels"):
         choose_arms("rag,rag+lora", ranking)

@@ -11,8 +11,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from compare.arms import arm_names
 from compare.report.workspace import workspace, write_reports
-from compare.runner import AVAILABLE_ARMS, DEFAULT_PROMPT_SAMPLE, ComparisonPlan, run_comparison
+from compare.runner import DEFAULT_PROMPT_SAMPLE, ComparisonPlan, run_comparison
 from tui.commands import numbers
 
 DEFAULT_ARMS = "rag,head"
@@ -38,7 +39,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument(
         "--arms",
         default=DEFAULT_ARMS,
-        help=f"comma-separated: {', '.join(AVAILABLE_ARMS)}; or recommended (the advisor's top choices and the "
+        help=f"comma-separated: {', '.join(arm_names())}; or recommended (the advisor's top choices and the "
         f"cheapest baseline), or all (default: {DEFAULT_ARMS})",
     )
     parser.add_argument(

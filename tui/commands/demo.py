@@ -42,8 +42,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def run(args: argparse.Namespace) -> int:
     from advisor.answers import collect_answers
     from advisor.recommend import recommend
+    from compare.arms import arm_names
     from compare.report.workspace import workspace, write_reports
-    from compare.runner import CLASSIFICATION_ARMS, TRAINED_ARMS, ComparisonPlan, run_comparison
+    from compare.runner import ComparisonPlan, run_comparison
     from tui.commands.compare import render
     from tunewise.data.task import DataSpec, load_task_data
     from tunewise.ownership import COMPARISON, check_target
@@ -73,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
         (
             r.method
             for r in recommendation.ranking
-            if r.feasible and r.method in TRAINED_ARMS and r.method in CLASSIFICATION_ARMS
+            if r.feasible and r.method in arm_names("classification", kind="trained")
         ),
         FALLBACK_TRAINED_ARM,
     )

@@ -166,10 +166,11 @@ class AdviceScreen(Screen[RunChoice | None]):
     # ------------------------------------------------------------------ the run
 
     def _arm_choices(self) -> list[tuple[str, str, bool]]:
-        from compare.runner import CLASSIFICATION_ARMS, GENERATION_ARMS, choose_arms
+        from compare.arms import arm_names
+        from compare.runner import choose_arms
 
         classification = self.advice["answers"]["task"] == "classification"
-        fitting = CLASSIFICATION_ARMS if classification else GENERATION_ARMS
+        fitting = arm_names("classification" if classification else "generation")
         feasible = [row["method"] for row in self.advice["ranking"] if row["feasible"]]
         chosen = set(choose_arms("recommended", feasible, classification=classification))
         return [(arm, arm, arm in chosen) for arm in fitting]

@@ -1,0 +1,22 @@
+"""`prompting`: the instruct model answers each test example zero-shot (labels scored by likelihood,
+or answers generated), with its template and scoring rule chosen on validation."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from compare.arms import ArmContext, register_arm
+
+if TYPE_CHECKING:
+    from tunewise.results import RunResult
+
+
+@register_arm("prompting", tasks={"classification", "generation"}, kind="prompted", order=10)
+def run(arm: ArmContext) -> RunResult:
+    if arm.classification:
+        from rag.prompted import run_prompting
+
+        return run_prompting(arm.split, arm.model(), arm.sample, choice_sample=arm.choice_sample)
+    from rag.answering import run_answer_prompting
+
+    return run_answer_prompting(arm.split, arm.model(), arm.sample, max_new_tokens=arm.answer_budget())
