@@ -47,6 +47,7 @@ class Watchers:
 
     on_arm: Callable[[str, str], None] | None = None  # (arm, waiting / running / ok / failed / skipped / reused)
     on_progress: Callable[[Any], None] | None = None  # harness.callbacks.TrainProgress
+    on_arms: Callable[[list[str], str | None], None] | None = None  # the arms chosen, and the advice
     cancel: threading.Event | None = None
 
 
@@ -517,6 +518,8 @@ def _compare(plan: ComparisonPlan, log: Callable[[str], None], watchers: Watcher
     if plan.budget_minutes is None and answers.budget_hours is not None:
         plan.budget_minutes = answers.budget_hours * 60
     log(f"arms: {', '.join(arms)} (advice: {advice})")
+    if watchers is not None and watchers.on_arms is not None:
+        watchers.on_arms(arms, advice)
     advised = {
         r.method: advised_training_keys(r.hyperparameters)
         for r in recommendation.ranking

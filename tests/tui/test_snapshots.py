@@ -24,11 +24,12 @@ from compare.runner import ComparisonPlan
 from harness.callbacks import TrainProgress
 from tests.tui.test_app import wait_for
 from tui.app import TunewiseApp
+from tui.messages import ArmChanged, ArmProgressed, ArmsChosen, LogLine
 from tui.screens.advice import AdviceScreen
 from tui.screens.data import DataScreen
 from tui.screens.questions import QuestionsScreen
 from tui.screens.results import ResultsScreen
-from tui.screens.run import ArmChanged, ArmProgressed, LogLine, RunScreen
+from tui.screens.run import RunScreen
 from tunewise.data.task import DataSpec
 
 SIZES = {"small": (80, 24), "large": (160, 48)}
@@ -151,6 +152,7 @@ def test_run_screen(snap_compare: Snap, size: str, monkeypatch: pytest.MonkeyPat
     async def part_way(pilot: Pilot[None]) -> None:
         await pilot.pause(0.2)
         messages: list[Any] = [LogLine("arms: rag, head, full, lora (the advice: full)")]
+        messages += [ArmsChosen(["rag", "head", "full", "lora"], "full")]  # the stage line: a message, not the log
         messages += [ArmChanged(arm, "waiting") for arm in ("rag", "head", "full", "lora")]
         messages += [ArmChanged("rag", "ok"), ArmChanged("head", "ok"), ArmChanged("full", "running")]
         for step in range(1, 31):

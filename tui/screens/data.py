@@ -10,7 +10,7 @@ The screen dismisses with the chosen `DataSpec`, or None when left with escape.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,11 +19,11 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
-from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, DirectoryTree, Footer, Header, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
+from tui.messages import PreviewRead
 from tui.screens.reporting import ReportsWorkerErrors
 from tunewise.data.task import DataSpec
 
@@ -51,13 +51,6 @@ class DataFiles(DirectoryTree):
         from tunewise.data.formats import FILE_SUFFIXES
 
         return [p for p in paths if not p.name.startswith(".") and (p.is_dir() or p.suffix.lower() in FILE_SUFFIXES)]
-
-
-@dataclass
-class PreviewRead(Message):
-    path: str
-    table: RawTable | None
-    problem: str = ""
 
 
 class DataScreen(ReportsWorkerErrors, Screen[DataSpec | None]):

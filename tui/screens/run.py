@@ -9,44 +9,19 @@ When it finishes, the results screen opens on the report it wrote.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Log, ProgressBar, Static
 
 from compare.runner import ComparisonPlan
+from tui.messages import ArmChanged, ArmProgressed, ArmsChosen, ComparisonEnded, LogLine
 from tui.screens.error_modal import ErrorModal
 from tui.screens.stoppable import StoppableWork
 from tui.widgets.loss_chart import LossChart
-
-
-@dataclass
-class ArmChanged(Message):
-    arm: str
-    state: str
-
-
-@dataclass
-class LogLine(Message):
-    line: str
-
-
-@dataclass
-class ArmProgressed(Message):
-    progress: Any  # harness.callbacks.TrainProgress
-
-
-@dataclass
-class ComparisonEnded(Message):
-    results: dict[str, Any] | None
-    stopped: str = ""
-    failed: tuple[str, str] | None = None
-
 
 DONE_STATES = ("ok", "reused", "failed", "skipped")
 BAR_WIDTH = 12
@@ -116,7 +91,10 @@ class RunScreen(StoppableWork):
         def log(line: str) -> None:
             self.post_message(LogLine(line))
 
-        watchers = Watchers(on_arm=on_arm, on_progress=on_progress, cancel=self.cancel)
+        def on_arms(arms: list[str], advice: str | None) -> None:
+            self.post_message(ArmsChosen(arms, advice))
+
+        watchers = Watchers(on_arm=on_arm, on_progress=on_progress, on_arms=on_arms, cancel=self.cancel)
         try:
             with workspace(self.out) as work_folder:
                 results = run_comparison(self.plan, log, out=self.out, watchers=watchers)
@@ -131,8 +109,10 @@ class RunScreen(StoppableWork):
     @on(LogLine)
     def show_line(self, event: LogLine) -> None:
         self.query_one("#run-log", Log).write_line(event.line)
-        if event.line.startswith("arms: "):
-            self.query_one("#run-stage", Static).update(event.line)
+
+    @on(ArmsChosen)
+    def show_arms(self, event: ArmsChosen) -> None:
+        self.query_one("#run-stage", Static).update(f"arms: {', '.join(event.arms)} (the advice: {event.advice})")
 
     @on(ArmChanged)
     def show_arm(self, event: ArmChanged) -> None:
