@@ -55,8 +55,13 @@ class Expected:
     high: float
     basis: str
 
+    def rounded(self) -> Expected:
+        """To three places, as reports show and files keep it."""
+        return Expected(round(self.low, 3), round(self.mid, 3), round(self.high, 3), self.basis)
+
     def to_dict(self) -> dict[str, float | str]:
-        return {"low": round(self.low, 3), "mid": round(self.mid, 3), "high": round(self.high, 3), "basis": self.basis}
+        rounded = self.rounded()
+        return {"low": rounded.low, "mid": rounded.mid, "high": rounded.high, "basis": self.basis}
 
 
 def test_size_for(n_examples: int, test_size: int | None) -> int:

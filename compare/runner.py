@@ -22,6 +22,7 @@ from tunewise.errors import ConfigError, DataError, InterruptionError, TunewiseE
 if TYPE_CHECKING:
     from advisor.estimate import Hardware
     from compare.judge.summary import ArmOutcome
+    from compare.results import Leakage, Results
     from rag.arms import EmbeddedSplit
     from tunewise.data.protocol import FrozenSplit
     from tunewise.data.shapes import Dataset
@@ -409,21 +410,22 @@ def _sample_record(split: FrozenSplit, sample: Dataset) -> dict[str, Any]:
     return record
 
 
-def _overlap(data: TaskData, plan: ComparisonPlan, log: Callable[[str], None]) -> dict[str, Any]:
+def _overlap(data: TaskData, plan: ComparisonPlan, log: Callable[[str], None]) -> Leakage:
     """The test examples that also occur in train, as results.json records them; refuses a test
     set that is mostly train unless the plan allows it. Said in the log before any arm runs."""
+    from compare.results import Leakage
     from tunewise.data.protocol import ids_of
 
     leakage, n_test = data.leakage, len(data.eval)
     ids = ids_of(data.eval)
-    record: dict[str, Any] = {
-        "exact": leakage.exact,
-        "near": leakage.near,
-        "near_threshold": leakage.threshold,
-        "test_examples": n_test,
-        "overlapping_ids": [ids[p] for p in leakage.positions],
-        "search_capped": leakage.cap_note() or None,
-    }
+    record = Leakage(
+        exact=leakage.exact,
+        near=leakage.near,
+        near_threshold=leakage.threshold,
+        test_examples=n_test,
+        overlapping_ids=[ids[p] for p in leakage.positions],
+        search_capped=leakage.cap_note() or None,
+    )
     if leakage.cap_matters:
         log(f"data: {leakage.cap_note()}; near copies of train in the test set may be undercounted")
     if not leakage.total:
@@ -459,8 +461,8 @@ def _probe(plan: ComparisonPlan, train: Dataset, log: Callable[[str], None]) -> 
 
 def run_comparison(
     plan: ComparisonPlan, log: Callable[[str], None], *, out: Path | None = None, watchers: Watchers | None = None
-) -> dict[str, Any]:
-    """Freeze the split, fix the advice, run every arm, judge them: `results.json` as a dict.
+) -> Results:
+    """Freeze the split, fix the advice, run every arm, judge them: what `results.json` holds.
 
     The comparison is recorded in the run registry (with `out` as its artifact), and so is each
     arm, whose recorded result stands in for running it again on the same data and settings.
@@ -481,17 +483,21 @@ def run_comparison(
     artifact = str(out) if out else None
     with Recorder().recording("comparison", plan.data.path, settings, artifact=artifact) as record:
         results = _compare(plan, log, watchers)
-        verdict = results.get("verdict") or {}
-        record["metrics"] = {key: verdict.get(key) for key in ("best", "ship", "significant", "advice", "advice_held")}
+        verdict = results.verdict
+        record["metrics"] = {
+            key: getattr(verdict, key) if verdict else None
+            for key in ("best", "ship", "significant", "advice", "advice_held")
+        }
     return results
 
 
-def _compare(plan: ComparisonPlan, log: Callable[[str], None], watchers: Watchers | None = None) -> dict[str, Any]:
+def _compare(plan: ComparisonPlan, log: Callable[[str], None], watchers: Watchers | None = None) -> Results:
     from advisor.answers import build_answers, collect_answers
     from advisor.hardware import detect_hardware
     from advisor.hyperparameters import advised_training_keys
     from advisor.recommend import hardware_of, recommend
     from compare.judge.summary import summarise
+    from compare.results import HardwareRecord
     from tunewise import __version__
     from tunewise.data.protocol import freeze_split, ids_of
     from tunewise.data.task import load_task_data
@@ -550,17 +556,23 @@ def _compare(plan: ComparisonPlan, log: Callable[[str], None], watchers: Watcher
         seed=plan.data.seed,
         sample_ids=ids_of(runner.sample),
         classification=classification,
-        overlapping=overlap["overlapping_ids"],
+        overlapping=overlap.overlapping_ids,
     )
-    hardware = {"here": runner.here.describe(), "declared": runner.declared.describe()}
-    expected = {r.method: r.expected.to_dict() for r in recommendation.ranking if r.expected is not None}
-    return results | {
-        "probe": probe.to_dict() if probe else None,
-        "expected": expected,
-        "tunewise_version": __version__,
-        "data": plan.data.path,
-        "eval": plan.data.eval_path,
-        "hardware": hardware | {"price_per_gpu_hour": runner.declared.price_per_gpu_hour},
-        "budget_minutes": plan.budget_minutes,
-        "leakage": overlap,
-    }
+    expected = {r.method: r.expected.rounded() for r in recommendation.ranking if r.expected is not None}
+    hardware = HardwareRecord(
+        here=runner.here.describe(),
+        declared=runner.declared.describe(),
+        price_per_gpu_hour=runner.declared.price_per_gpu_hour,
+    )
+    return results.model_copy(
+        update={
+            "probe": probe,
+            "expected": expected,
+            "tunewise_version": __version__,
+            "data": plan.data.path,
+            "eval": plan.data.eval_path,
+            "hardware": hardware,
+            "budget_minutes": plan.budget_minutes,
+            "leakage": overlap,
+        }
+    )

@@ -24,14 +24,15 @@ sys.path.insert(0, str(ROOT))
 async def shoot(folder: Path, out: Path, size: tuple[int, int]) -> None:
     from textual.app import App
 
-    from tui.screens.results import ResultsScreen, load_results
+    from compare.results import Results
+    from tui.screens.results import ResultsScreen
 
     class Shot(App[None]):
         CSS_PATH = str(ROOT / "tui" / "tunewise.tcss")
         TITLE = "tunewise"
 
         def on_mount(self) -> None:
-            self.push_screen(ResultsScreen(load_results(folder), folder))
+            self.push_screen(ResultsScreen(Results.load(folder), folder))
 
     app = Shot()
     async with app.run_test(size=size) as pilot:

@@ -9,9 +9,12 @@ kept, since the loss chart draws each.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
+
+if TYPE_CHECKING:
+    from compare.results import Results
 
 
 @dataclass
@@ -126,7 +129,7 @@ class ArmProgressed(Message):
 
 @dataclass
 class ComparisonEnded(Message):
-    results: dict[str, Any] | None
+    results: Results | None
     stopped: str = ""
     failed: tuple[str, str] | None = None
 

@@ -14,9 +14,8 @@ from typing import Any
 
 from compare.judge.statistics import bootstrap_interval, classification_intervals
 from compare.judge.verdict import ArmScore, decide
+from compare.results import ArmRecord, ArmStatus, Pairwise, Results, Split
 from tunewise.results import RunResult
-
-RESULTS_FORMAT = 1
 
 
 @dataclass
@@ -24,7 +23,7 @@ class ArmOutcome:
     """One arm of a comparison: its result, or why it has none (failed, skipped)."""
 
     name: str
-    status: str  # ok, failed or skipped
+    status: ArmStatus
     result: RunResult | None = None
     reason: str = ""
     reused_from: int | None = None  # the registry's run whose recorded result this is
@@ -74,7 +73,7 @@ def summarise(
     sample_ids: list[str] | None = None,
     classification: bool = True,
     overlapping: Collection[str] = (),
-) -> dict[str, Any]:
+) -> Results:
     """The comparison as `results.json` holds it (documented in docs/compare.md).
 
     Every arm scored either the whole frozen test set or `sample_ids`, the one seeded sample of it
@@ -86,7 +85,7 @@ def summarise(
     overlapping = set(overlapping)
     gold_of = dict(zip(test_ids, gold, strict=True))
     scored: list[ArmScore] = []
-    arms: list[dict[str, Any]] = []
+    arms: list[ArmRecord] = []
     for outcome in outcomes:
         entry: dict[str, Any] = {"name": outcome.name, "status": outcome.status, "reason": outcome.reason}
         result = outcome.result
@@ -115,7 +114,7 @@ def summarise(
             if overlapping and clean:
                 ids, per_example = [i for i, _ in clean], [value for _, value in clean]
                 score = sum(per_example) / len(per_example)
-                entry["clean"] = {"examples": len(ids), primary_metric(classification): score}
+                entry["clean"] = {"examples": len(ids), "metric": primary_metric(classification), "score": score}
             scored.append(
                 ArmScore(
                     outcome.name,
@@ -126,15 +125,14 @@ def summarise(
                     ids,
                 )
             )
-        arms.append(entry)
-    verdict = decide(scored, classification=classification, advice=advice).to_dict() if scored else None
-    return {
-        "format": RESULTS_FORMAT,
-        "task": "classification" if classification else "generation",
-        "primary_metric": primary_metric(classification),
-        "split": split,
-        "test_labels": gold,
-        "arms": arms,
-        "pairwise": {"against": verdict["best"], "p_values": verdict["p_values"]} if verdict else None,
-        "verdict": verdict,
-    }
+        arms.append(ArmRecord.model_validate(entry))
+    verdict = decide(scored, classification=classification, advice=advice) if scored else None
+    return Results(
+        task="classification" if classification else "generation",
+        primary_metric=primary_metric(classification),
+        split=Split.model_validate(split),
+        test_labels=gold,
+        arms=arms,
+        pairwise=Pairwise(against=verdict.best, p_values=verdict.p_values) if verdict else None,
+        verdict=verdict,
+    )

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from compare.judge.statistics import mcnemar_exact, paired_bootstrap
+from compare.results import Verdict
 
 ALPHA = 0.05  # below this p-value, two arms are told apart
 
@@ -29,30 +29,6 @@ class ArmScore:
     setup_seconds: float  # index build or training
     seconds_per_example: float = 0.0  # inference latency
     ids: Sequence[str] = ()  # the test examples `per_example` scores, when arms scored different samples
-
-
-@dataclass
-class Verdict:
-    best: str
-    significant: bool  # best against the runner-up
-    ship: str
-    tied_with_best: list[str]
-    p_values: dict[str, float]  # each arm against the best
-    advice: str | None = None
-    advice_held: bool | None = None
-    reason: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "best": self.best,
-            "significant": self.significant,
-            "ship": self.ship,
-            "tied_with_best": self.tied_with_best,
-            "p_values": self.p_values,
-            "advice": self.advice,
-            "advice_held": self.advice_held,
-            "reason": self.reason,
-        }
 
 
 def p_value(a: ArmScore, b: ArmScore, classification: bool) -> float:
@@ -89,7 +65,14 @@ def decide(arms: Sequence[ArmScore], *, classification: bool, advice: str | None
     tied = [arm for arm in ranked if p_values[arm.name] >= ALPHA]
     ship = min(tied, key=lambda arm: (arm.setup_seconds, arm.seconds_per_example, -arm.score))
     significant = len(ranked) > 1 and p_values[ranked[1].name] < ALPHA
-    verdict = Verdict(best.name, significant, ship.name, [arm.name for arm in tied], p_values, advice)
+    verdict = Verdict(
+        best=best.name,
+        significant=significant,
+        ship=ship.name,
+        tied_with_best=[arm.name for arm in tied],
+        p_values=p_values,
+        advice=advice,
+    )
     if advice is not None:
         _judge_advice(verdict, {arm.name: arm for arm in arms}, advice)
     return verdict

@@ -14,7 +14,7 @@ import html
 import io
 import re
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from compare.report.markdown import (
     METRIC_TITLES,
@@ -22,9 +22,11 @@ from compare.report.markdown import (
     columns,
     method_sentences,
     overlap_sentence,
-    primary,
     verdict_sentences,
 )
+
+if TYPE_CHECKING:
+    from compare.results import ArmRecord, Results, Verdict
 
 FULL_MATRIX_LABELS = 12  # up to this many labels the whole confusion matrix is drawn; beyond, the top confusions
 TOP_CONFUSIONS = 15
@@ -43,10 +45,10 @@ figure { margin: 1rem 0; } img { max-width: 100%; height: auto; }
 """
 
 
-def html_report(results: dict[str, Any]) -> str:
+def html_report(results: Results) -> str:
     """The whole page: verdict, table, charts, how the split was made."""
-    verdict = results.get("verdict") or {}
-    ship = verdict.get("ship")
+    verdict = results.verdict
+    ship = verdict.ship if verdict else None
     parts = [
         "<!doctype html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -59,8 +61,8 @@ def html_report(results: dict[str, Any]) -> str:
     if overlap_sentence(results):
         parts.append(f'<p class="verdict warning">{_inline(overlap_sentence(results))}</p>')
     parts.append(_table(results, ship))
-    ok = [arm for arm in results["arms"] if arm["status"] == "ok"]
-    metric = primary(results)
+    ok = results.finished
+    metric = results.primary_metric
     title = METRIC_TITLES[metric]
     if ok:
         parts += [
@@ -71,11 +73,11 @@ def html_report(results: dict[str, Any]) -> str:
                 _cost_chart(ok, ship, metric), f"{title} against set-up time; the line joins the arms nothing beats"
             ),
         ]
-    trained = [arm for arm in ok if arm.get("curves", {}).get("train_loss") or arm.get("curves", {}).get("eval_loss")]
+    trained = [arm for arm in ok if arm.curves.get("train_loss") or arm.curves.get("eval_loss")]
     if trained:
         parts += ["<h2>Loss of the trained arms</h2>", _figure(_loss_chart(trained), "training and validation loss")]
-    shipped = next((arm for arm in ok if arm["name"] == ship), None)
-    if shipped is not None and "predictions" in shipped and metric == "accuracy":
+    shipped = next((arm for arm in ok if arm.name == ship), None)
+    if shipped is not None and shipped.predictions and results.classification:
         parts += [f"<h2>What <code>{html.escape(ship or '')}</code> confuses</h2>", _confusions(results, shipped)]
     parts += [
         "<h2>How this was measured</h2>",
@@ -92,7 +94,7 @@ def _inline(markdown: str) -> str:
     return re.sub(r"`(.+?)`", r"<code>\1</code>", text)
 
 
-def _table(results: dict[str, Any], ship: str | None) -> str:
+def _table(results: Results, ship: str | None) -> str:
     names = columns(results)
     head = "".join(f"<th>{html.escape(column)}</th>" for column in names)
     rows = []
@@ -128,50 +130,50 @@ def _pyplot() -> Any:
     return plt
 
 
-def _colour(name: str, verdict: dict[str, Any]) -> str:
-    if name == verdict.get("ship"):
+def _colour(name: str, verdict: Verdict | None) -> str:
+    if verdict is not None and name == verdict.ship:
         return SHIP_COLOUR
-    return BEST_COLOUR if name == verdict.get("best") else OTHER_COLOUR
+    return BEST_COLOUR if verdict is not None and name == verdict.best else OTHER_COLOUR
 
 
-def _interval_chart(arms: list[dict[str, Any]], verdict: dict[str, Any], metric: str) -> str:
+def _interval_chart(arms: list[ArmRecord], verdict: Verdict | None, metric: str) -> str:
     plt = _pyplot()
     figure, axes = plt.subplots(figsize=(8, 0.5 * len(arms) + 1.2), dpi=100)
     for row, arm in enumerate(reversed(arms)):
-        value = arm["metrics"][metric]
-        low, high = arm["ci95"][metric]
-        colour = _colour(arm["name"], verdict)
+        value = arm.metric(metric)
+        low, high = arm.ci95[metric]
+        colour = _colour(arm.name, verdict)
         axes.errorbar(value, row, xerr=[[value - low], [high - value]], fmt="o", color=colour, capsize=4)
         axes.annotate(f"{value:.3f}", (high, row), xytext=(6, -4), textcoords="offset points", fontsize=9)
-    axes.set_yticks(range(len(arms)), [arm["name"] for arm in reversed(arms)])
+    axes.set_yticks(range(len(arms)), [arm.name for arm in reversed(arms)])
     axes.set_xlabel(f"{METRIC_TITLES[metric]} on the test set (95% bootstrap interval)")
     axes.set_xlim(0, 1.05)
     axes.grid(axis="x", alpha=0.3)
     return _svg(figure)
 
 
-def cheapest_best_front(arms: list[dict[str, Any]], metric: str = "accuracy") -> list[str]:
+def cheapest_best_front(arms: list[ArmRecord], metric: str = "accuracy") -> list[str]:
     """The arms no other arm beats on both quality and set-up time, cheapest first."""
-    ordered = sorted(arms, key=lambda arm: (arm["cost"]["setup_seconds"], -arm["metrics"][metric]))
+    ordered = sorted(arms, key=lambda arm: (arm.cost.setup_seconds, -arm.metric(metric)))
     front, best = [], -1.0
     for arm in ordered:
-        if arm["metrics"][metric] > best:
-            front.append(arm["name"])
-            best = arm["metrics"][metric]
+        if arm.metric(metric) > best:
+            front.append(arm.name)
+            best = arm.metric(metric)
     return front
 
 
-def _cost_chart(arms: list[dict[str, Any]], ship: str | None, metric: str) -> str:
+def _cost_chart(arms: list[ArmRecord], ship: str | None, metric: str) -> str:
     plt = _pyplot()
     figure, axes = plt.subplots(figsize=(8, 4.5), dpi=100)
-    by_name = {arm["name"]: arm for arm in arms}
+    by_name = {arm.name: arm for arm in arms}
     front = cheapest_best_front(arms, metric)
-    xs = [max(by_name[name]["cost"]["setup_seconds"], 0.01) for name in front]
-    ys = [by_name[name]["metrics"][metric] for name in front]
+    xs = [max(by_name[name].cost.setup_seconds, 0.01) for name in front]
+    ys = [by_name[name].metric(metric) for name in front]
     axes.step(xs, ys, where="post", color=BEST_COLOUR, alpha=0.5, label="cheapest-best front")
     for arm in arms:
-        x, y = max(arm["cost"]["setup_seconds"], 0.01), arm["metrics"][metric]
-        shipped = arm["name"] == ship
+        x, y = max(arm.cost.setup_seconds, 0.01), arm.metric(metric)
+        shipped = arm.name == ship
         axes.scatter(
             [x],
             [y],
@@ -181,7 +183,7 @@ def _cost_chart(arms: list[dict[str, Any]], ship: str | None, metric: str) -> st
             marker="*" if shipped else "o",
         )
         axes.annotate(
-            arm["name"] + (" (ship)" if shipped else ""), (x, y), xytext=(6, 4), textcoords="offset points", fontsize=9
+            arm.name + (" (ship)" if shipped else ""), (x, y), xytext=(6, 4), textcoords="offset points", fontsize=9
         )
     axes.set_xscale("log")
     axes.set_xlabel("set-up time, seconds (log scale)")
@@ -191,21 +193,21 @@ def _cost_chart(arms: list[dict[str, Any]], ship: str | None, metric: str) -> st
     return _svg(figure)
 
 
-def _loss_chart(arms: list[dict[str, Any]]) -> str:
+def _loss_chart(arms: list[ArmRecord]) -> str:
     plt = _pyplot()
     figure, axes = plt.subplots(figsize=(8, 4), dpi=100)
     for index, arm in enumerate(arms):
         colour = f"C{index}"
-        train, evaluation = arm["curves"].get("train_loss", []), arm["curves"].get("eval_loss", [])
+        train, evaluation = arm.curves.get("train_loss", []), arm.curves.get("eval_loss", [])
         if train:
-            axes.plot(*zip(*train, strict=True), color=colour, linewidth=1.2, label=f"{arm['name']} train")
+            axes.plot(*zip(*train, strict=True), color=colour, linewidth=1.2, label=f"{arm.name} train")
         if evaluation:
             axes.plot(
                 *zip(*evaluation, strict=True),
                 color=colour,
                 linestyle="--",
                 marker="o",
-                label=f"{arm['name']} validation",
+                label=f"{arm.name} validation",
             )
     axes.set_xlabel("optimizer step")
     axes.set_ylabel("loss")
@@ -214,9 +216,9 @@ def _loss_chart(arms: list[dict[str, Any]]) -> str:
     return _svg(figure)
 
 
-def _confusions(results: dict[str, Any], arm: dict[str, Any]) -> str:
-    gold_of = dict(zip(results["split"]["ids"]["test"], results["test_labels"], strict=True))
-    pairs = [(gold_of[i], str(p)) for i, p in zip(_arm_ids(results, arm), arm["predictions"], strict=True)]
+def _confusions(results: Results, arm: ArmRecord) -> str:
+    gold_of = dict(zip(results.split.test_ids, results.test_labels, strict=True))
+    pairs = [(gold_of[i], p) for i, p in zip(_arm_ids(results, arm), arm.predictions, strict=True)]
     labels = sorted({g for g, _ in pairs} | {p for _, p in pairs})
     if len(labels) <= FULL_MATRIX_LABELS:
         return _figure(_matrix_chart(pairs, labels), "confusion matrix on the test set: rows true, columns predicted")
@@ -230,13 +232,12 @@ def _confusions(results: dict[str, Any], arm: dict[str, Any]) -> str:
     )
 
 
-def _arm_ids(results: dict[str, Any], arm: dict[str, Any]) -> list[str]:
+def _arm_ids(results: Results, arm: ArmRecord) -> list[str]:
     """The test ids an arm scored: all of them, or the prompted arms' sample."""
-    ids: list[str] = results["split"]["ids"]["test"]
-    if len(arm["predictions"]) == len(ids):
+    ids = results.split.test_ids
+    if len(arm.predictions) == len(ids):
         return ids
-    sample: list[str] = results["split"]["sample_ids"]
-    return sample
+    return results.split.sample_ids or []
 
 
 def _matrix_chart(pairs: list[tuple[str, str]], labels: list[str]) -> str:

@@ -2,50 +2,52 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from tunewise.units import human_bytes
+
+if TYPE_CHECKING:
+    from compare.results import Results
 
 
 def _seconds(value: float) -> str:
     return f"{value:.1f} s" if value < 120 else f"{value / 60:.1f} min"
 
 
-def verdict_sentences(results: dict[str, Any]) -> tuple[str, str]:
+ADVICE_FATE = {True: "held", False: "did not hold", None: "could not be checked"}  # by Verdict.advice_held
+
+
+def verdict_sentences(results: Results) -> tuple[str, str]:
     """The verdict and the fate of the advice, in two sentences (Markdown code spans for names)."""
-    verdict = results.get("verdict")
-    if not verdict:
+    verdict = results.verdict
+    if verdict is None:
         return "**No arm finished**, so there is no verdict.", ""
-    held = {True: "held", False: "did not hold", None: "could not be checked"}[verdict["advice_held"]]
     return (
-        f"**Ship `{verdict['ship']}`.** Best: `{verdict['best']}` "
-        f"({'significantly ahead of the runner-up' if verdict['significant'] else 'not significantly ahead'}); "
-        f"tied with the best: {', '.join(f'`{name}`' for name in verdict['tied_with_best'])}.",
-        f"Advice before any arm ran: `{verdict['advice']}`, which {held}: {verdict['reason']}.",
+        f"**Ship `{verdict.ship}`.** Best: `{verdict.best}` "
+        f"({'significantly ahead of the runner-up' if verdict.significant else 'not significantly ahead'}); "
+        f"tied with the best: {', '.join(f'`{name}`' for name in verdict.tied_with_best)}.",
+        f"Advice before any arm ran: `{verdict.advice}`, which {ADVICE_FATE[verdict.advice_held]}: {verdict.reason}.",
     )
 
 
-def overlap_sentence(results: dict[str, Any]) -> str:
+def overlap_sentence(results: Results) -> str:
     """A warning when test examples also occur in train, with each arm's score without them ("" if none)."""
-    leakage = results.get("leakage") or {}
-    overlapping = len(leakage.get("overlapping_ids") or [])
-    if not overlapping:
+    leakage = results.leakage
+    if leakage is None or not leakage.overlapping_ids:
         return ""
-    metric = primary(results)
-    clean = [
-        f"`{arm['name']}` {arm['clean'][metric]:.3f}"
-        for arm in results["arms"]
-        if arm.get("clean") and metric in arm["clean"]
-    ]
-    examples = next((arm["clean"]["examples"] for arm in results["arms"] if arm.get("clean")), None)
+    metric = results.primary_metric
+    cleaned = [arm for arm in results.arms if arm.clean is not None and arm.clean.metric == metric]
+    examples = cleaned[0].clean.examples if cleaned and cleaned[0].clean else None
     judged = (
-        f"the verdict rests on the {examples:,} others ({METRIC_TITLES.get(metric, metric)}: {', '.join(clean)})"
-        if clean and examples
+        f"the verdict rests on the {examples:,} others ({METRIC_TITLES.get(metric, metric)}: "
+        + ", ".join(f"`{arm.name}` {arm.clean.score:.3f}" for arm in cleaned if arm.clean)
+        + ")"
+        if examples
         else "no test example is free of them, so the verdict rests on them all"
     )
     return (
-        f"**Warning: {overlapping:,} of {leakage['test_examples']:,} test examples also occur in train** "
-        f"({leakage['exact']:,} exact, {leakage['near']:,} near copies): scores on them measure memory, so "
+        f"**Warning: {len(leakage.overlapping_ids):,} of {leakage.test_examples:,} test examples also occur in "
+        f"train** ({leakage.exact:,} exact, {leakage.near:,} near copies): scores on them measure memory, so "
         f"{judged}."
     )
 
@@ -68,112 +70,104 @@ COST_COLUMNS = (
 )
 
 
-def primary(results: dict[str, Any]) -> str:
-    """The metric the verdict ranks by: accuracy, or token F1 for generated answers."""
-    return str(results.get("primary_metric", "accuracy"))
+def metric_keys(results: Results) -> tuple[str, ...]:
+    """The task's metrics, the verdict's first."""
+    from compare.judge.summary import ANSWER_METRICS, CLASSIFICATION_METRICS
 
-
-def metric_keys(results: dict[str, Any]) -> tuple[str, ...]:
-    if results.get("task", "classification") == "classification":
-        return ("accuracy", "macro_f1")
-    return ("token_f1", "exact_match", "chrf")
+    return CLASSIFICATION_METRICS if results.classification else ANSWER_METRICS
 
 
 EXPECTED = "expected before running"
 
 
-def columns(results: dict[str, Any]) -> tuple[str, ...]:
+def columns(results: Results) -> tuple[str, ...]:
     first, *rest = metric_keys(results)
-    expected = (EXPECTED,) if results.get("expected") else ()
+    expected = (EXPECTED,) if results.expected else ()
     return ("arm", f"{METRIC_TITLES[first]} [95% CI]", *expected, *(METRIC_TITLES[k] for k in rest), *COST_COLUMNS)
 
 
-def arm_rows(results: dict[str, Any]) -> list[dict[str, str]]:
+def arm_rows(results: Results) -> list[dict[str, str]]:
     """One row of formatted cells per arm, keyed by `columns(results)`: the same figures in every report."""
-    p_values = (results.get("verdict") or {}).get("p_values", {})
-    test_size = results["split"]["sizes"]["test"]
+    p_values = results.verdict.p_values if results.verdict else {}
     names = columns(results)
     first, *rest = metric_keys(results)
     rows = []
-    for arm in results["arms"]:
+    for arm in results.arms:
         row = dict.fromkeys(names, "")
-        row["arm"] = arm["name"]
-        if arm["status"] != "ok":
-            row["status"] = f"{arm['status']}: {arm['reason']}"
+        row["arm"] = arm.name
+        if not arm.ok:
+            row["status"] = f"{arm.status}: {arm.reason}"
             rows.append(row)
             continue
-        metrics, cost = arm["metrics"], arm["cost"]
-        low, high = arm["ci95"][first]
-        projected = cost.get("projected_setup_seconds")
-        row[names[1]] = f"{metrics[first]:.3f} [{low:.3f}, {high:.3f}]"
-        expected = (results.get("expected") or {}).get(arm["name"])
+        cost = arm.cost
+        low, high = arm.ci95[first]
+        row[names[1]] = f"{arm.metric(first):.3f} [{low:.3f}, {high:.3f}]"
+        expected = results.expected.get(arm.name)
         if expected and EXPECTED in row:
-            row[EXPECTED] = f"{expected['mid']:.2f} ({expected['low']:.2f}-{expected['high']:.2f})"
+            row[EXPECTED] = f"{expected.mid:.2f} ({expected.low:.2f}-{expected.high:.2f})"
         for key in rest:
-            row[METRIC_TITLES[key]] = f"{metrics.get(key, 0.0):.3f}"
+            row[METRIC_TITLES[key]] = f"{arm.metric(key):.3f}"
         row |= {
-            "test examples": f"{arm.get('examples', test_size):,}",
-            "p vs best": f"{p_values.get(arm['name'], 1.0):.2g}",
-            "set-up": _seconds(cost["setup_seconds"]),
+            "test examples": f"{arm.examples or results.split.test_size:,}",
+            "p vs best": f"{p_values.get(arm.name, 1.0):.2g}",
+            "set-up": _seconds(cost.setup_seconds),
             "set-up on declared hardware": (
-                f"{_seconds(projected)}, ${cost.get('setup_usd', 0.0):.2f}" if projected is not None else ""
+                f"{_seconds(cost.projected_setup_seconds)}, ${cost.setup_usd or 0.0:.2f}"
+                if cost.projected_setup_seconds is not None
+                else ""
             ),
-            "latency p50 / p95": f"{cost['latency_p50'] * 1000:.0f} / {cost['latency_p95'] * 1000:.0f} ms",
-            "on disk": human_bytes(cost["disk_bytes"]),
+            "latency p50 / p95": f"{cost.latency_p50 * 1000:.0f} / {cost.latency_p95 * 1000:.0f} ms",
+            "on disk": human_bytes(cost.disk_bytes),
             "status": "ok",
         }
         rows.append(row)
     return rows
 
 
-def method_sentences(results: dict[str, Any]) -> list[str]:
+def method_sentences(results: Results) -> list[str]:
     """How the split was made and the arms judged (Markdown code spans for names)."""
-    split = results["split"]
-    sizes = split["sizes"]
+    split = results.split
+    sizes = split.sizes
     sentences = [
-        f"Data: `{results.get('data')}`; test: `{results.get('eval') or 'a seeded split of the data'}`. "
+        f"Data: `{results.data}`; test: `{results.eval or 'a seeded split of the data'}`. "
         f"{sizes['train']:,} training, {sizes['validation']:,} validation and {sizes['test']:,} test examples "
-        f"(validation {split['validation_fraction']:.0%} of train, seed {split['seed']}, test fingerprint "
-        f"`{split['test_hash']}`). Every choice was made on validation; each arm scored the test set once. "
+        f"(validation {split.validation_fraction:.0%} of train, seed {split.seed}, test fingerprint "
+        f"`{split.test_hash}`). Every choice was made on validation; each arm scored the test set once. "
         "Intervals: 2,000 seeded bootstrap resamples; p-values: "
-        + (
-            "exact McNemar"
-            if results.get("task", "classification") == "classification"
-            else "paired bootstrap of token F1"
-        )
+        + ("exact McNemar" if results.classification else "paired bootstrap of token F1")
         + " against the best arm."
     ]
-    if results.get("task", "classification") != "classification" and split["prompt_sample"] < sizes["test"]:
+    if not results.classification and split.prompt_sample < split.test_size:
         sentences.append(
             f"Generating answers takes seconds an example, so every arm answered the same seeded sample of "
-            f"{split['prompt_sample']:,} test examples; answers are scored against the reference by token F1 (the "
+            f"{split.prompt_sample:,} test examples; answers are scored against the reference by token F1 (the "
             "verdict's measure), exact match and chrF."
         )
-    elif any(arm.get("examples", sizes["test"]) < sizes["test"] for arm in results["arms"]):
+    elif any((arm.examples or split.test_size) < split.test_size for arm in results.arms):
         sentences.append(
             f"The prompted arms answer one example at a time, so they were scored on a seeded sample of "
-            f"{split['prompt_sample']:,} test examples (the same sample for each); their intervals are wider, and "
+            f"{split.prompt_sample:,} test examples (the same sample for each); their intervals are wider, and "
             "each is paired with the best arm on that sample only."
         )
-    probe = results.get("probe")
+    probe = results.probe
     if probe:
         from tunewise.probes import probe_lines
 
-        figures = "; ".join(probe_lines(probe)[1:])
+        figures = "; ".join(probe_lines(probe.to_dict())[1:])
         sentences.append(
-            f"The advice was fixed before any arm ran, on a probe of the {probe['n_examples']:,} training and validation "
+            f"The advice was fixed before any arm ran, on a probe of the {probe.n_examples:,} training and validation "
             f"examples (never the test set): {figures}."
         )
-    hardware = results.get("hardware")
+    hardware = results.hardware
     if hardware:
         sentences.append(
-            f"Measured on {hardware['here']}; projected onto the declared hardware, {hardware['declared']}, "
-            f"at ${hardware['price_per_gpu_hour']:g} per GPU-hour."
+            f"Measured on {hardware.here}; projected onto the declared hardware, {hardware.declared}, "
+            f"at ${hardware.price_per_gpu_hour:g} per GPU-hour."
         )
     return sentences
 
 
-def markdown_report(results: dict[str, Any]) -> str:
+def markdown_report(results: Results) -> str:
     """The verdict first, then one row per arm, then how the split was made."""
     lines = ["# Comparison", ""]
     for sentence in (*verdict_sentences(results), overlap_sentence(results)):

@@ -7,16 +7,19 @@ import contextlib
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from compare.results import Results
 
 
-def write_reports(folder: Path, results: dict[str, Any]) -> None:
+def write_reports(folder: Path, results: Results) -> None:
     """results.json, report.md and report.html, into a folder being built."""
     from compare.report.html import html_report
     from compare.report.markdown import markdown_report
-    from tunewise import strict_json
+    from compare.results import RESULTS_FILE
 
-    (folder / "results.json").write_text(strict_json.dumps(results) + "\n", encoding="utf-8")
+    (folder / RESULTS_FILE).write_text(results.to_json() + "\n", encoding="utf-8")
     (folder / "report.md").write_text(markdown_report(results), encoding="utf-8")
     (folder / "report.html").write_text(html_report(results), encoding="utf-8")
 

@@ -58,6 +58,7 @@ def test_the_page_holds_every_chart_and_fetches_nothing(comparison: Path) -> Non
 
 def test_many_labels_show_the_top_confusions_as_a_table() -> None:
     from compare.report.html import cheapest_best_front, html_report
+    from compare.results import ArmRecord, Results
 
     labels = [f"intent_{i}" for i in range(20)]
     ids = [f"t.csv:{i}" for i in range(40)]
@@ -73,6 +74,9 @@ def test_many_labels_show_the_top_confusions_as_a_table() -> None:
         "predictions": predicted,
     }
     results = {
+        "format": 1,
+        "task": "classification",
+        "primary_metric": "accuracy",
         "split": {
             "sizes": {"train": 100, "validation": 10, "test": 40},
             "ids": {"test": ids},
@@ -93,13 +97,13 @@ def test_many_labels_show_the_top_confusions_as_a_table() -> None:
             "reason": "rag was not among the arms that ran",
         },
     }
-    page = html_report(results)
+    page = html_report(Results.from_dict(results))
     assert "20 labels: the 6 most frequent confusions" in page
     assert "<tr><td>intent_0</td><td>intent_1</td><td>1</td></tr>" in page
     assert len(_images(page)) == 2  # no matrix image, no loss curves
     cheap = dict(arm, name="rag", metrics={"accuracy": 0.9, "macro_f1": 0.9}, cost=dict(arm["cost"], setup_seconds=1.0))
     dominated = dict(arm, name="full", cost=dict(arm["cost"], setup_seconds=60.0))
-    assert cheapest_best_front([arm, cheap, dominated]) == ["rag"]
+    assert cheapest_best_front([ArmRecord.model_validate(a) for a in (arm, cheap, dominated)]) == ["rag"]
 
 
 CHECK = """<script>

@@ -255,8 +255,8 @@ async def test_compare_runs_in_the_app_stops_with_a_checkpoint_and_resumes_to_th
 
         assert again.query_one("#run-loss", LossChart).losses  # the training arm's loss, drawn as it grew
         results = app.screen.results  # type: ignore[attr-defined]
-        assert results["verdict"]["ship"] in {arm["name"] for arm in results["arms"]}
-        assert all(arm["status"] == "ok" for arm in results["arms"])
+        assert results.verdict.ship in {arm.name for arm in results.arms}
+        assert all(arm.status == "ok" for arm in results.arms)
         await settle(pilot)
     assert (tmp_path / "comparisons" / "sentiment" / "report.html").is_file()
 

@@ -109,7 +109,7 @@ async def test_a_users_csv_goes_from_the_tree_to_a_finished_comparison(
         arms = results.query_one("#arms", DataTable)
         await wait_for(pilot, lambda: arms.row_count > 0)  # the screen fills its table once mounted
         assert [str(key.value) for key in arms.rows] == ["rag", "head"]
-        assert results.results["verdict"]["ship"] in {"rag", "head"}
+        assert results.results.verdict.ship in {"rag", "head"}
         assert "report.html" in _text(results, "#report-path")
         await settle(pilot)
     assert (tmp_path / "comparisons" / "reviews" / "report.html").is_file()

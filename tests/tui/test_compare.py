@@ -213,5 +213,7 @@ def test_a_test_set_that_is_train_is_refused_and_overlap_below_half_is_scored_ap
     everything = json.loads(allowed.out)
     assert len(everything["leakage"]["overlapping_ids"]) == 80 and "clean" not in everything["arms"][0]
     from compare.report.markdown import overlap_sentence
+    from compare.results import Results
 
-    assert "no test example is free of them, so the verdict rests on them all" in overlap_sentence(everything)
+    said = overlap_sentence(Results.from_dict(everything))
+    assert "no test example is free of them, so the verdict rests on them all" in said

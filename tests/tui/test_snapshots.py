@@ -7,7 +7,6 @@ SVGs under `__snapshots__/` are what a reviewer opens to see it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from textual.widgets import Input, Select
 
 import tui.app
 from advisor.answers import Answers
+from compare.results import Results
 from compare.runner import ComparisonPlan
 from harness.callbacks import TrainProgress
 from tests.tui.test_app import wait_for
@@ -168,7 +168,7 @@ def test_run_screen(snap_compare: Snap, size: str, monkeypatch: pytest.MonkeyPat
 
 @pytest.mark.parametrize("size", SIZES)
 def test_results_screen(snap_compare: Snap, size: str) -> None:
-    results = json.loads((FIXTURES / "results.json").read_text(encoding="utf-8"))
+    results = Results.load(FIXTURES)
     assert snap_compare(OneScreen(ResultsScreen(results)), terminal_size=SIZES[size], run_before=_pause)
 
 

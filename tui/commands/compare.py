@@ -9,12 +9,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from compare.arms import arm_names
 from compare.report.workspace import workspace, write_reports
 from compare.runner import DEFAULT_PROMPT_SAMPLE, ComparisonPlan, run_comparison
 from tui.commands import numbers
+
+if TYPE_CHECKING:
+    from compare.results import Results
 
 DEFAULT_ARMS = "rag,head"
 
@@ -129,19 +132,17 @@ def run(args: argparse.Namespace) -> int:
         results = run_comparison(plan, lambda line: print(line, file=sys.stderr, flush=True), out=out)
         write_reports(work, results)
     if args.json:
-        from tunewise import strict_json
-
-        print(strict_json.dumps(results))
+        print(results.to_json())
     else:
         render(results, out)
     return 0
 
 
-def render(results: dict[str, Any], out: Path | None) -> None:
+def render(results: Results, out: Path | None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from compare.report.markdown import arm_rows, columns
+    from compare.report.markdown import ADVICE_FATE, arm_rows, columns
 
     table = Table(title="arms on the frozen test set")
     shown = [c for c in columns(results) if c not in ("set-up on declared hardware", "on disk", "p vs best")]
@@ -151,13 +152,12 @@ def render(results: dict[str, Any], out: Path | None) -> None:
         table.add_row(*(row[column] for column in shown))
     console = Console()
     console.print(table)
-    verdict = results["verdict"]
+    verdict = results.verdict
     if verdict:
         console.print(
-            f"best: {verdict['best']} ({'significant' if verdict['significant'] else 'not significant'}); "
-            f"ship: [b]{verdict['ship']}[/]; advice {verdict['advice']}: "
-            f"{ {True: 'held', False: 'did not hold', None: 'not checked'}[verdict['advice_held']] } "
-            f"({verdict['reason']})"
+            f"best: {verdict.best} ({'significant' if verdict.significant else 'not significant'}); "
+            f"ship: [b]{verdict.ship}[/]; advice {verdict.advice}: {ADVICE_FATE[verdict.advice_held]} "
+            f"({verdict.reason})"
         )
     from compare.report.markdown import overlap_sentence
 

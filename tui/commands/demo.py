@@ -92,10 +92,8 @@ def run(args: argparse.Namespace) -> int:
     with workspace(out) as work:
         results = run_comparison(plan, say, out=out)
         write_reports(work, results)
-    for arm in results["arms"]:
-        if arm["status"] == "ok":
-            cost = arm["cost"]
-            timings[arm["name"]] = cost["setup_seconds"] + cost["seconds_per_example"] * arm.get("examples", 0)
+    for arm in results.finished:
+        timings[arm.name] = arm.cost.setup_seconds + arm.cost.seconds_per_example * (arm.examples or 0)
     total = time.perf_counter() - started
     render(results, out)
     say(

@@ -7,9 +7,8 @@ terminal table and the reports never disagree.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -20,21 +19,10 @@ from textual.widgets import DataTable, Footer, Header, Static
 from tui.screens.error_modal import ErrorModal
 from tui.widgets.interval_chart import Interval, IntervalChart
 
-RESULTS_FILE = "results.json"
+if TYPE_CHECKING:
+    from compare.results import Results
+
 REPORT_FILE = "report.html"
-
-
-def load_results(folder: Path) -> dict[str, Any]:
-    """The results a comparison wrote into `folder`; a `DataError` that names the file otherwise."""
-    from tunewise.errors import DataError
-
-    path = folder / RESULTS_FILE
-    try:
-        return dict(json.loads(path.read_text(encoding="utf-8")))
-    except FileNotFoundError as exc:
-        raise DataError(f"{path}: not found; the comparison's folder was moved or removed") from exc
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{path}: cannot be read as a comparison's results ({exc})") from exc
 
 
 class ResultsScreen(Screen[None]):
@@ -45,7 +33,7 @@ class ResultsScreen(Screen[None]):
         Binding("escape", "app.pop_screen", "Back"),
     ]
 
-    def __init__(self, results: dict[str, Any], folder: Path | None = None) -> None:
+    def __init__(self, results: Results, folder: Path | None = None) -> None:
         super().__init__()
         self.results = results
         self.folder = folder
@@ -62,17 +50,17 @@ class ResultsScreen(Screen[None]):
                 yield Static(_plain(overlap_sentence(self.results)), id="overlap-warning")
             yield Static(self._report_line(), id="report-path")
             yield DataTable(id="arms", zebra_stripes=True, cursor_type="row")
-            yield IntervalChart(_intervals(self.results), self.results["primary_metric"], self._shipped(), id="chart")
+            yield IntervalChart(_intervals(self.results), self.results.primary_metric, self._shipped(), id="chart")
             yield Static(_plain(" ".join(method_sentences(self.results))), id="method")
         yield Footer(compact=True, show_command_palette=False)
 
     def _shipped(self) -> str | None:
-        return (self.results.get("verdict") or {}).get("ship")
+        return self.results.verdict.ship if self.results.verdict else None
 
     def on_mount(self) -> None:
         from compare.report.markdown import arm_rows, columns
 
-        self.query_one("#results-pane").border_title = f"Comparison: {self.results.get('data')}"
+        self.query_one("#results-pane").border_title = f"Comparison: {self.results.data}"
         table = self.query_one("#arms", DataTable)
         names = columns(self.results)
         table.add_columns(*names)
@@ -144,24 +132,21 @@ class PastComparisonsScreen(Screen[None]):
                 ErrorModal("No results kept", f"comparison {run.id} ran without --out, so its results were not kept")
             )
             return
+        from compare.results import Results
         from tunewise.errors import TunewiseError
 
         try:
-            results = load_results(Path(run.artifact))
+            results = Results.load(Path(run.artifact))
         except TunewiseError as exc:
             self.app.push_screen(ErrorModal(exc.title, exc.message))
             return
         self.app.push_screen(ResultsScreen(results, Path(run.artifact)))
 
 
-def _intervals(results: dict[str, Any]) -> list[Interval]:
+def _intervals(results: Results) -> list[Interval]:
     """The primary metric of every arm that finished, with its bootstrap interval."""
-    metric = results["primary_metric"]
-    return [
-        Interval(arm["name"], arm["metrics"][metric], *arm["ci95"][metric])
-        for arm in results["arms"]
-        if arm["status"] == "ok" and metric in arm.get("ci95", {})
-    ]
+    metric = results.primary_metric
+    return [Interval(arm.name, arm.metric(metric), *arm.ci95[metric]) for arm in results.finished if metric in arm.ci95]
 
 
 def _shown(path: Path) -> str:

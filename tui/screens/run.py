@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -22,6 +22,9 @@ from tui.messages import ArmChanged, ArmProgressed, ArmsChosen, ComparisonEnded,
 from tui.screens.error_modal import ErrorModal
 from tui.screens.stoppable import StoppableWork
 from tui.widgets.loss_chart import LossChart
+
+if TYPE_CHECKING:
+    from compare.results import Results
 
 DONE_STATES = ("ok", "reused", "failed", "skipped")
 BAR_WIDTH = 12
@@ -44,7 +47,7 @@ class RunScreen(StoppableWork):
         super().__init__()
         self.plan, self.out = plan, out
         self.started = time.monotonic()
-        self.results: dict[str, Any] | None = None
+        self.results: Results | None = None
         self.states: dict[str, str] = {}
         self.active: str | None = None  # the arm running now
 
@@ -161,7 +164,8 @@ class RunScreen(StoppableWork):
             stage.update(f"[yellow]Stopped.[/] {event.stopped}")
             return
         self.results = event.results
-        stage.update(f"Done: ship {event.results['verdict']['ship']}" if event.results.get("verdict") else "Done")
+        verdict = event.results.verdict
+        stage.update(f"Done: ship {verdict.ship}" if verdict else "Done")
         from tui.screens.results import ResultsScreen
 
         self.app.push_screen(ResultsScreen(event.results, self.out))
