@@ -445,18 +445,13 @@ def _overlap(data: TaskData, plan: ComparisonPlan, log: Callable[[str], None]) -
     return record
 
 
-def _probe(plan: ComparisonPlan, train: Dataset, log: Callable[[str], None]) -> Probe | None:
-    """The probe the advice rests on (cached: `tunewise recommend --from-data` saw the same)."""
-    if not plan.probe:
-        return None
-    from rag.probe import run_probe
+def _log_probe(probe: Probe | None, log: Callable[[str], None]) -> None:
+    """What the probe the advice rests on measured (cached: `tunewise recommend --from-data` saw the same)."""
     from tunewise.probes import probe_lines
 
-    probe = run_probe(train, seed=plan.data.seed)
     lines = probe_lines(probe.to_dict()) if probe else ["too few examples to measure; the advice rests on the answers"]
     for line in lines:
         log(f"probe: {line}")
-    return probe
 
 
 def run_comparison(
@@ -492,10 +487,11 @@ def run_comparison(
 
 
 def _compare(plan: ComparisonPlan, log: Callable[[str], None], watchers: Watchers | None = None) -> Results:
-    from advisor.answers import build_answers, collect_answers
+    from advisor.answers import build_answers
     from advisor.hardware import detect_hardware
     from advisor.hyperparameters import advised_training_keys
-    from advisor.recommend import hardware_of, recommend
+    from advisor.recommend import hardware_of
+    from compare.advise import advise
     from compare.judge.summary import summarise
     from compare.results import HardwareRecord
     from tunewise import __version__
@@ -509,11 +505,10 @@ def _compare(plan: ComparisonPlan, log: Callable[[str], None], watchers: Watcher
     split = freeze_split(data, plan.validation_fraction, plan.data.seed)
     detected = detect_hardware().answers()
     # The advice is fixed before any arm runs, so that the verdict can say whether it held.
-    answers, _ = collect_answers(
-        data=data, detect_hardware=True, answers_file=plan.answers_file, flags=plan.answer_values
-    )
-    probe = _probe(plan, data.train, log)
-    recommendation = recommend(answers, data_path=plan.data.path, probe=probe, test_size=len(split.test))
+    advised_for = advise(data, answers_file=plan.answers_file, flags=plan.answer_values, probe=plan.probe)
+    answers, probe, recommendation = advised_for.answers, advised_for.probe, advised_for.recommendation
+    if plan.probe:
+        _log_probe(probe, log)
     advice = recommendation.recommended
     from tunewise.data.shapes import Shape
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from textual.message import Message
 
 if TYPE_CHECKING:
+    from compare.advise import Advice
     from compare.results import Results
 
 
@@ -53,19 +54,9 @@ class ModelPrepared(Message):
 
 
 @dataclass
-class AdviceBasis:
-    """What an advice was computed from, kept to compute it again when the answers are edited."""
-
-    answers: Any  # advisor.answers.Answers
-    probe: Any  # tunewise.probes.Probe | None
-    test_size: int | None
-
-
-@dataclass
 class AdviceReady(Message):
-    advice: dict[str, Any]
+    advice: Advice  # with what it rests on, kept to advise again when the answers are edited
     probing: bool = False  # the advice from the answers alone, while the data is being measured
-    basis: AdviceBasis | None = None
 
 
 @dataclass

@@ -40,8 +40,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run(args: argparse.Namespace) -> int:
-    from advisor.answers import collect_answers
-    from advisor.recommend import recommend
+    from compare.advise import advise
     from compare.arms import arm_names
     from compare.report.workspace import workspace, write_reports
     from compare.runner import ComparisonPlan, run_comparison
@@ -58,18 +57,12 @@ def run(args: argparse.Namespace) -> int:
 
     spec = DataSpec(path="demo")
     data = load_task_data(spec)
-    answers, report = collect_answers(data=data, detect_hardware=True)
-    assert report is not None
     say(
         f"data: the built-in demo, {len(data.train) + len(data.eval):,} {data.task} examples, "
-        f"{report.get('n_labels') or 0} labels "
-        f"(a seeded {len(data.eval):,}-example test split)"
+        f"{len({*(data.train.labels() or []), *(data.eval.labels() or [])})} labels (a seeded {len(data.eval):,}-example test split)"
     )
-    from rag.probe import run_probe
-
     # The comparison probes the same examples and reads this probe back from the cache.
-    probe = run_probe(data.train, seed=spec.seed)
-    recommendation = recommend(answers, data_path=spec.path, probe=probe, test_size=len(data.eval))
+    recommendation = advise(data).recommendation
     trained = next(
         (
             r.method

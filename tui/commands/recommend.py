@@ -11,9 +11,8 @@ from typing import TYPE_CHECKING, Any
 from tui.commands.answer_flags import add_answer_arguments, answers_from_flags
 
 if TYPE_CHECKING:
-    from advisor.answers import Answers
+    from compare.advise import Advice
     from tunewise.data.task import TaskData
-    from tunewise.probes import Probe
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -59,73 +58,70 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.set_defaults(run=run)
 
 
-def resolve_answers(args: argparse.Namespace) -> tuple[Answers, TaskData | None]:
-    """The answers from every source, and the data when `--from-data` names some."""
-    from advisor.answers import collect_answers
+def read_data(args: argparse.Namespace, flags: dict[str, Any]) -> TaskData | None:
+    """The data `--from-data` names (with `--eval` and `--columns`), or None."""
+    if not args.from_data:
+        return None
     from tunewise.data.shapes import parse_column_map
     from tunewise.data.task import DataSpec, load_task_data
 
-    flags = answers_from_flags(args)  # parsed first: a bad flag fails before any data is read
-    data = None
-    if args.from_data:
-        spec = DataSpec(
-            path=args.from_data,
-            eval_path=args.eval_path,
-            task=flags.get("task"),
-            columns=parse_column_map(args.columns),
-        )
-        data = load_task_data(spec)
-    answers, _ = collect_answers(
-        data=data,
-        model=flags.get("base_model"),
-        detect_hardware=args.detect_hardware,
-        answers_file=args.answers,
-        flags=flags,
+    spec = DataSpec(
+        path=args.from_data, eval_path=args.eval_path, task=flags.get("task"), columns=parse_column_map(args.columns)
     )
-    return answers, data
+    return load_task_data(spec)
 
 
-def probe_with_status(data: TaskData, *, fresh: bool = False, quiet: bool = False) -> Probe | None:
-    """Run (or read the cached) probe of `data`'s training part, showing its stage on stderr."""
+def advise_with_status(args: argparse.Namespace, flags: dict[str, Any], data: TaskData | None) -> Advice:
+    """The advice (`compare.advise`), with what it is doing on stderr while the data is read and probed."""
+    import contextlib
+
     from rich.console import Console
 
-    from rag.probe import run_probe
+    from compare.advise import advise
 
-    console = Console(stderr=True, quiet=quiet)
-    with console.status("probing the data") as status:
+    console = Console(stderr=True, quiet=args.json)
+    shown = console.status("reading the data") if data is not None else contextlib.nullcontext()
+    with shown as status:
 
         def progress(stage: str, done: float) -> None:
-            status.update(f"probing the data: {stage} ({done:.0%})")
+            if status is not None:
+                status.update(f"probing the data: {stage} ({done:.0%})")
 
-        return run_probe(data.train, seed=data.spec.seed, progress=progress, fresh=fresh)
+        return advise(
+            data,
+            model=flags.get("base_model"),
+            detect_hardware=args.detect_hardware,
+            answers_file=args.answers,
+            flags=flags,
+            probe=not args.no_probe,
+            fresh_probe=args.fresh_probe,
+            progress=progress,
+        )
 
 
 def run(args: argparse.Namespace) -> int:
     from advisor.answers import answer_warnings, check_destination, hardware_source, read_answers_file, save_answers
-    from advisor.recommend import recommend
     from tunewise.errors import ConfigError
 
     if args.save_answers:
         check_destination(args.save_answers, "--save-answers")  # before --from-data reads anything
     if args.eval_path and not args.from_data:
         raise ConfigError("--eval names the test set of --from-data DATA; give --from-data too")
-    answers, data = resolve_answers(args)
-    probe = None
-    if data is not None and not args.no_probe:
-        probe = probe_with_status(data, fresh=args.fresh_probe, quiet=args.json)
-        if probe is None:
-            from tunewise.data.shapes import Shape
-            from tunewise.probes import MIN_PROBED
+    flags = answers_from_flags(args)  # parsed first: a bad flag fails before any data is read
+    data = read_data(args, flags)
+    advice = advise_with_status(args, flags, data)
+    answers, result = advice.answers, advice.recommendation
+    if data is not None and not args.no_probe and advice.probe is None:
+        from tunewise.data.shapes import Shape
+        from tunewise.probes import MIN_PROBED
 
-            what = (
-                "documents without labels or answers"
-                if data.train.shape is Shape.DOCUMENTS
-                else f"{len(data.train):,} training examples (fewer than {MIN_PROBED})"
-            )
-            print(f"note: {what}: nothing a probe can measure, so the advice rests on the answers", file=sys.stderr)
-    test_size = len(data.eval) if data is not None else None
-    result = recommend(answers, data_path=args.from_data, probe=probe, test_size=test_size)
-    declared = set(answers_from_flags(args)) | (set(read_answers_file(args.answers)) if args.answers else set())
+        what = (
+            "documents without labels or answers"
+            if data.train.shape is Shape.DOCUMENTS
+            else f"{len(data.train):,} training examples (fewer than {MIN_PROBED})"
+        )
+        print(f"note: {what}: nothing a probe can measure, so the advice rests on the answers", file=sys.stderr)
+    declared = set(flags) | (set(read_answers_file(args.answers)) if args.answers else set())
     source = hardware_source(args.detect_hardware, declared)
     if args.save_answers:
         save_answers(answers, args.save_answers)

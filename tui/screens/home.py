@@ -16,7 +16,6 @@ from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
 from textual.worker import get_current_worker
 
 from tui.messages import (
-    AdviceBasis,
     AdviceReady,
     DataUnreadable,
     ModelPrepared,
@@ -122,35 +121,27 @@ class HomeScreen(ReportsWorkerErrors, Screen[None]):
     def load_profile(self) -> None:
         """The profile, the advice from the answers at once, then the advice once the probe has
         measured the data (a minute the first time, cached after)."""
-        from advisor.answers import collect_answers
-        from advisor.recommend import recommend
-        from rag.probe import run_probe
+        from compare.advise import Advice, advise
         from tunewise.data.task import load_task_data
 
         worker = get_current_worker()
-        spec = self.spec
 
         def post(message: Message) -> None:
             if not worker.is_cancelled:  # other data was chosen meanwhile: this is stale
                 self.post_message(message)
 
+        def first(advice: Advice) -> None:
+            assert advice.profile is not None
+            post(ProfileReady(advice.profile))
+            post(AdviceReady(advice, probing=True))
+
+        def progress(stage: str, fraction: float) -> None:
+            if worker.is_cancelled:  # other data was chosen, or the app is closing: stop measuring
+                raise InterruptionError("the probe was cancelled")
+            post(ProbeProgressed(stage, fraction))
+
         try:
-            data = load_task_data(spec)
-            answers, report = collect_answers(data=data, detect_hardware=True)
-            assert report is not None
-            post(ProfileReady(report))
-            tested = len(data.eval)
-            first = recommend(answers, data_path=spec.path, test_size=tested)
-            post(AdviceReady(first.to_dict(), probing=True, basis=AdviceBasis(answers, None, tested)))
-
-            def progress(stage: str, fraction: float) -> None:
-                if worker.is_cancelled:  # other data was chosen, or the app is closing: stop measuring
-                    raise InterruptionError("the probe was cancelled")
-                post(ProbeProgressed(stage, fraction))
-
-            probe = run_probe(data.train, seed=spec.seed, progress=progress)
-            measured = recommend(answers, data_path=spec.path, probe=probe, test_size=tested)
-            post(AdviceReady(measured.to_dict(), basis=AdviceBasis(answers, probe, tested)))
+            post(AdviceReady(advise(load_task_data(self.spec), progress=progress, before_probe=first)))
         except InterruptionError:
             return
         except TunewiseError as exc:
@@ -231,13 +222,14 @@ class HomeScreen(ReportsWorkerErrors, Screen[None]):
     def advise_again(self, answers: Answers) -> None:
         """The advice for answers the user edited, on the data's probe when it has been measured."""
         from advisor.recommend import recommend
+        from compare.advise import Advice
 
         try:
             advice = recommend(answers, data_path=self.spec.path, probe=self.probe, test_size=self.test_size)
         except TunewiseError as exc:  # e.g. a budget no method fits: the answers are kept to edit again
             self.app.push_screen(ErrorModal(exc.title, exc.message))
             return
-        self.post_message(AdviceReady(advice.to_dict(), basis=AdviceBasis(answers, self.probe, self.test_size)))
+        self.post_message(AdviceReady(Advice(answers, self.report, self.probe, advice, self.test_size)))
 
     @on(ProbeProgressed)
     def show_probe_progress(self, event: ProbeProgressed) -> None:
@@ -268,13 +260,13 @@ class HomeScreen(ReportsWorkerErrors, Screen[None]):
     def show_advice(self, event: AdviceReady) -> None:
         from tunewise.units import human_duration
 
-        self.advice = advice = event.advice
+        basis = event.advice
+        self.advice = advice = basis.recommendation.to_dict()
         self.probing = event.probing
-        if event.basis is not None:
-            self.answers, self.probe, self.test_size = event.basis.answers, event.basis.probe, event.basis.test_size
-            if self.edited is not None and event.basis.answers is not self.edited:
-                self.advise_again(self.edited)  # the probe finished after the user edited the answers
-                return
+        self.answers, self.probe, self.test_size = basis.answers, basis.probe, basis.test_size
+        if self.edited is not None and basis.answers is not self.edited:
+            self.advise_again(self.edited)  # the probe finished after the user edited the answers
+            return
         pane = self.query_one("#advice-pane")
         pane.border_subtitle = "probing the data..." if event.probing else ""
         if not event.probing:

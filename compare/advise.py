@@ -1,0 +1,80 @@
+"""The advice, one way: the user's data and answers, a probe of the data, then the ranking.
+
+`tunewise recommend`, `tunewise demo`, `tunewise compare` (which fixes the advice before any arm
+runs) and the app's first screen all call `advise`, so the same data and answers give the same
+advice wherever it is asked for.
+
+    data ─► profile ─┐
+    detected hardware, answers file, flags ─► answers ─► (first advice) ─► probe ─► advice
+
+The probe measures only the data's training part (never its test set), and is cached by its
+examples: asking again is instant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from advisor.answers import Answers
+    from advisor.recommend import Recommendation
+    from tunewise.data.task import TaskData
+    from tunewise.probes import Probe
+
+Progress = Callable[[str, float], None]  # the probe's stage and how far it is
+
+
+@dataclass(frozen=True)
+class Advice:
+    """What the advice rests on, and the advice."""
+
+    answers: Answers
+    profile: dict[str, Any] | None  # the data's profile (None without data)
+    probe: Probe | None  # None without data, with the probe off, or when there is nothing to measure
+    recommendation: Recommendation
+    test_size: int | None  # the examples a comparison would score on: how close two expectations tie
+
+    @property
+    def recommended(self) -> str:
+        return self.recommendation.recommended
+
+
+def advise(
+    data: TaskData | None,
+    *,
+    detect_hardware: bool = True,
+    answers_file: Path | None = None,
+    flags: dict[str, Any] | None = None,
+    model: str | None = None,
+    probe: bool = True,
+    fresh_probe: bool = False,
+    progress: Progress | None = None,
+    before_probe: Callable[[Advice], None] | None = None,
+) -> Advice:
+    """The advice for `data` (read already, so a caller can refuse it first) and the answers from
+    every source (`advisor.answers.collect_answers`: detected hardware, profile, file, flags).
+
+    `before_probe`, when given, receives the advice from the answers alone while the probe is
+    still to run (the app shows it at once); `progress` follows the probe.
+    """
+    from advisor.answers import collect_answers
+    from advisor.recommend import recommend
+
+    answers, profile = collect_answers(
+        data=data, model=model, detect_hardware=detect_hardware, answers_file=answers_file, flags=flags
+    )
+    test_size = len(data.eval) if data is not None else None
+    path = data.spec.path if data is not None else None
+    if before_probe is not None:
+        first = recommend(answers, data_path=path, test_size=test_size)
+        before_probe(Advice(answers, profile, None, first, test_size))
+    measured = None
+    if data is not None and probe:
+        from rag.probe import run_probe
+
+        measured = run_probe(data.train, seed=data.spec.seed, progress=progress, fresh=fresh_probe)
+    recommendation = recommend(answers, data_path=path, probe=measured, test_size=test_size)
+    return Advice(answers, profile, measured, recommendation, test_size)
