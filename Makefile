@@ -62,7 +62,7 @@ test-all: lint
 # training (full, LoRA, QLoRA), prediction, retrieval, the probe and a comparison.
 LOWEST_VENV ?= .venv-lowest
 SMOKE ?= tests/harness/test_training_arguments.py tests/harness/test_train.py tests/rag/test_index.py \
-	tests/rag/test_probe.py tests/tui/test_compare.py tests/tunewise/test_hosted_files.py \
+	tests/rag/test_probe.py tests/tui/test_compare.py tests/hosted/test_files.py \
 	tests/compare/test_results.py
 
 $(LOWEST_VENV)/.installed: pyproject.toml requirements/lowest.lock

@@ -17,7 +17,6 @@ from advisor.answers import Answers
 from advisor.architectures import KNOWN, ModelSpec, spec_for, spec_from_params
 from advisor.estimate import Estimate, Hardware, estimate_inference
 from advisor.expectations import Expected, expected_quality, test_size_for
-from advisor.hosted import openai_job
 from advisor.hyperparameters import Hyperparameters, advised_training_keys, base_plan, fit_plan, hyperparameters
 from advisor.rules import BASE_SCORE, RULES, Constraint, Context, Reason
 from advisor.sources import SOURCES
@@ -87,7 +86,7 @@ class Recommendation:
     notes: list[str] = field(default_factory=list)
     probe: Probe | None = None
     train_step: dict[str, Any] | None = None  # the next step of the best fine-tuning method, whatever wins
-    hosted: dict[str, Any] | None = None  # the same examples fine-tuned on OpenAI's API (advisor.hosted)
+    hosted: dict[str, Any] | None = None  # the same examples fine-tuned on OpenAI's API (compare.advise adds it)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -282,7 +281,6 @@ def recommend(
         notes,
         probe,
         _next_step(tuned, answers, spec, data_path) if tuned is not None else None,
-        openai_job(answers) if answers.n_examples > 0 else None,
     )
 
 

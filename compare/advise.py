@@ -2,7 +2,8 @@
 
 `tunewise recommend`, `tunewise demo`, `tunewise compare` (which fixes the advice before any arm
 runs) and the app's first screen all call `advise`, so the same data and answers give the same
-advice wherever it is asked for.
+advice wherever it is asked for. The advisor ranks what runs here; the cost of fine-tuning the
+same examples on a hosted API (`hosted.estimate`) is added beside it here, where the rooms meet.
 
     data ─► profile ─┐
     detected hardware, answers file, flags ─► answers ─► (first advice) ─► probe ─► advice
@@ -14,7 +15,7 @@ examples: asking again is instant.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -61,7 +62,6 @@ def advise(
     still to run (the app shows it at once); `progress` follows the probe.
     """
     from advisor.answers import collect_answers
-    from advisor.recommend import recommend
 
     answers, profile = collect_answers(
         data=data, model=model, detect_hardware=detect_hardware, answers_file=answers_file, flags=flags
@@ -69,12 +69,28 @@ def advise(
     test_size = len(data.eval) if data is not None else None
     path = data.spec.path if data is not None else None
     if before_probe is not None:
-        first = recommend(answers, data_path=path, test_size=test_size)
-        before_probe(Advice(answers, profile, None, first, test_size))
+        before_probe(_ranked(answers, profile, None, path, test_size))
     measured = None
     if data is not None and probe:
         from rag.probe import run_probe
 
         measured = run_probe(data.train, seed=data.spec.seed, progress=progress, fresh=fresh_probe)
-    recommendation = recommend(answers, data_path=path, probe=measured, test_size=test_size)
-    return Advice(answers, profile, measured, recommendation, test_size)
+    return _ranked(answers, profile, measured, path, test_size)
+
+
+def advise_again(previous: Advice, answers: Answers, data_path: str | None) -> Advice:
+    """The advice for answers the user edited, on the data and probe `previous` rested on."""
+    return _ranked(answers, previous.profile, previous.probe, data_path, previous.test_size)
+
+
+def _ranked(
+    answers: Answers, profile: dict[str, Any] | None, probe: Probe | None, path: str | None, test_size: int | None
+) -> Advice:
+    """The ranking, with the same examples priced on a hosted fine-tuning API beside it."""
+    from advisor.recommend import recommend
+    from hosted.estimate import openai_job
+
+    recommendation = recommend(answers, data_path=path, probe=probe, test_size=test_size)
+    if answers.n_examples > 0:
+        recommendation = replace(recommendation, hosted=openai_job(answers.n_examples, answers.mean_tokens))
+    return Advice(answers, profile, probe, recommendation, test_size)

@@ -37,6 +37,11 @@ def _loaded_heavy(body: str) -> list[str]:
         "from tui.cli import main\nmain(['recommend', '--n-examples', '500', '--json'])",
         "from tui.cli import main\nmain(['recommend', '--from-data', 'demo', '--no-probe', '--json'])",
         "import tunewise.probes, advisor.expectations",
+        # Every module of the core, the advisor and the hosted room, as the import contract says.
+        "import importlib, pkgutil\nfor pkg in ('tunewise', 'advisor', 'hosted'):\n"
+        "    for info in pkgutil.walk_packages(importlib.import_module(pkg).__path__, pkg + '.'):\n"
+        "        importlib.import_module(info.name)",
+        "import compare.advise, compare.results, compare.arms",
         # The comparison room is headless: what the app shows, a script runs without Textual.
         "import compare, compare.runner, compare.judge.summary, compare.report.markdown, compare.report.workspace",
         "from tui.cli import main\nmain(['estimate', '--model', 'llama-2-7b', '--method', 'lora', '--json'])",

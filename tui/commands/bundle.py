@@ -26,8 +26,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run(args: argparse.Namespace) -> int:
-    from harness.bundle import write_bundle
     from harness.config import load_config
+    from hosted.bundle import write_bundle
 
     bundle = write_bundle(load_config(args.config, args.overrides), args.target, args.out)
     print(f"wrote {bundle.folder} for {bundle.target}: train.py, config.yaml, requirements.txt, README.md")

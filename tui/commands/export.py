@@ -30,8 +30,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run(args: argparse.Namespace) -> int:
+    from hosted.export import export
     from tunewise.data.task import load_task_data
-    from tunewise.hosted.export import export
 
     data = load_task_data(data_spec(args))
     for warning in data.warnings:  # leakage above all: the service's validation scores would flatter the model

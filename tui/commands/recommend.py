@@ -186,7 +186,7 @@ def render(report: dict[str, Any], detailed: int = 3) -> None:
         table.add_row(row["feature"], row["prompting"], row["fine_tuning"])
     console.print(table)
     if report.get("hosted_fine_tuning"):
-        from advisor.hosted import describe
+        from hosted.estimate import describe
 
         console.print(f"elsewhere: {describe(report['hosted_fine_tuning'])}", markup=False, highlight=False)
     step = report["next_step"]

@@ -10,14 +10,14 @@ from typing import TYPE_CHECKING
 from tui.commands import numbers
 
 if TYPE_CHECKING:
-    from tunewise.hosted.validate import Report
+    from hosted.validate import Report
 
 # Problems shown one per line; past this many, the rest are counted (all are in --json).
 SHOWN = 50
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from tunewise.hosted.prices import DEFAULT_EPOCHS, DEFAULT_MODEL
+    from hosted.prices import DEFAULT_EPOCHS, DEFAULT_MODEL
 
     parser = subparsers.add_parser(
         "validate",
@@ -44,7 +44,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run(args: argparse.Namespace) -> int:
-    from tunewise.hosted.validate import validate_file
+    from hosted.validate import validate_file
 
     report = validate_file(args.file, model=args.model, epochs=args.epochs, price_per_1m=args.price_per_1m_tokens)
     if args.json:

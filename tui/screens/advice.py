@@ -129,7 +129,7 @@ class AdviceScreen(Screen[RunChoice | None]):
         lines = [f"[yellow]! {escape(note)}[/]" for note in self.advice.get("notes") or []]
         hosted = self.advice.get("hosted_fine_tuning")
         if hosted:
-            from advisor.hosted import describe
+            from hosted.estimate import describe
 
             lines += ["", f"[b]Elsewhere:[/] {escape(describe(hosted))}"]
         sources = self.advice.get("sources") or {}

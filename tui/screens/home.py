@@ -31,9 +31,9 @@ from tunewise.errors import InterruptionError, TunewiseError
 
 if TYPE_CHECKING:
     from advisor.answers import Answers
+    from compare.advise import Advice
     from compare.runner import ComparisonPlan
     from tui.screens.advice import RunChoice
-    from tunewise.probes import Probe
 
 
 class HomeScreen(ReportsWorkerErrors, Screen[None]):
@@ -55,9 +55,7 @@ class HomeScreen(ReportsWorkerErrors, Screen[None]):
         self.report: dict[str, Any] | None = None
         self.advice: dict[str, Any] | None = None
         # What the advice was computed from: the questionnaire edits the answers, the rest stays.
-        self.answers: Answers | None = None
-        self.probe: Probe | None = None
-        self.test_size: int | None = None
+        self.basis: Advice | None = None
         self.probing = False
         self.profile_lines: list[str] = []
         self.edited: Answers | None = None  # answers the user set in the questionnaire, kept across reloads
@@ -98,7 +96,7 @@ class HomeScreen(ReportsWorkerErrors, Screen[None]):
         self.query_one("#data-summary", Static).update("Reading the data...")
         self.query_one("#labels", DataTable).clear()
         self.query_one("#advice", Static).update("Weighing the options...")
-        self.report = self.advice = self.answers = self.probe = None
+        self.report = self.advice = self.basis = None
         self.failed = None
         self.load_profile()
 
@@ -121,7 +119,7 @@ class HomeScreen(ReportsWorkerErrors, Screen[None]):
     def load_profile(self) -> None:
         """The profile, the advice from the answers at once, then the advice once the probe has
         measured the data (a minute the first time, cached after)."""
-        from compare.advise import Advice, advise
+        from compare.advise import advise
         from tunewise.data.task import load_task_data
 
         worker = get_current_worker()
@@ -203,16 +201,21 @@ class HomeScreen(ReportsWorkerErrors, Screen[None]):
 
         self.app.push_screen(PastComparisonsScreen())
 
+    @property
+    def answers(self) -> Answers | None:
+        """The answers the advice on show was made from."""
+        return self.basis.answers if self.basis is not None else None
+
     def action_edit_answers(self) -> None:
         """The questionnaire, pre-filled with the answers the advice was made from."""
         if self._data_failed():
             return
-        if self.answers is None:
+        if self.basis is None:
             self.notify("The data is still being read", severity="warning")
             return
         from tui.screens.questions import QuestionsScreen
 
-        self.app.push_screen(QuestionsScreen(self.answers), self.answers_edited)
+        self.app.push_screen(QuestionsScreen(self.basis.answers), self.answers_edited)
 
     def answers_edited(self, answers: Answers | None) -> None:
         if answers is not None:
@@ -221,15 +224,16 @@ class HomeScreen(ReportsWorkerErrors, Screen[None]):
 
     def advise_again(self, answers: Answers) -> None:
         """The advice for answers the user edited, on the data's probe when it has been measured."""
-        from advisor.recommend import recommend
-        from compare.advise import Advice
+        from compare.advise import advise_again
 
+        if self.basis is None:
+            return
         try:
-            advice = recommend(answers, data_path=self.spec.path, probe=self.probe, test_size=self.test_size)
+            advice = advise_again(self.basis, answers, self.spec.path)
         except TunewiseError as exc:  # e.g. a budget no method fits: the answers are kept to edit again
             self.app.push_screen(ErrorModal(exc.title, exc.message))
             return
-        self.post_message(AdviceReady(Advice(answers, self.report, self.probe, advice, self.test_size)))
+        self.post_message(AdviceReady(advice))
 
     @on(ProbeProgressed)
     def show_probe_progress(self, event: ProbeProgressed) -> None:
@@ -263,7 +267,7 @@ class HomeScreen(ReportsWorkerErrors, Screen[None]):
         basis = event.advice
         self.advice = advice = basis.recommendation.to_dict()
         self.probing = event.probing
-        self.answers, self.probe, self.test_size = basis.answers, basis.probe, basis.test_size
+        self.basis = basis
         if self.edited is not None and basis.answers is not self.edited:
             self.advise_again(self.edited)  # the probe finished after the user edited the answers
             return

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from hosted.prices import job_cost
+from hosted.tokens import ENCODING_FILES, message_tokens, seed_tiktoken_cache, text_tokens
+from hosted.validate import validate_file
 from tests.conftest import CliResult
-from tunewise.hosted.prices import job_cost
-from tunewise.hosted.tokens import ENCODING_FILES, message_tokens, seed_tiktoken_cache, text_tokens
-from tunewise.hosted.validate import validate_file
 
 
 def _lines(path: Path) -> list[dict[str, object]]:

@@ -9,18 +9,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from advisor.answers import Answers
-from tunewise.hosted.prices import DEFAULT_EPOCHS, DEFAULT_MODEL, PRICES_AS_OF, job_cost
-from tunewise.hosted.tokens import TOKENS_PER_CONVERSATION, TOKENS_PER_MESSAGE
+from hosted.prices import DEFAULT_EPOCHS, DEFAULT_MODEL, PRICES_AS_OF, job_cost
+from hosted.tokens import TOKENS_PER_CONVERSATION, TOKENS_PER_MESSAGE
 
 # A user turn and an assistant turn: what `tunewise export` writes for one example.
 MESSAGES_PER_EXAMPLE = 2
 
 
-def openai_job(answers: Answers, model: str = DEFAULT_MODEL, epochs: int = DEFAULT_EPOCHS) -> dict[str, Any]:
-    """The estimated cost of fine-tuning `model` on the user's examples, with how to get the exact figure."""
-    per_example = answers.mean_tokens + MESSAGES_PER_EXAMPLE * TOKENS_PER_MESSAGE + TOKENS_PER_CONVERSATION
-    cost = job_cost(model, answers.n_examples * per_example, epochs)
+def openai_job(
+    n_examples: int, mean_tokens: int, model: str = DEFAULT_MODEL, epochs: int = DEFAULT_EPOCHS
+) -> dict[str, Any]:
+    """The estimated cost of fine-tuning `model` on `n_examples` of `mean_tokens` tokens each, with
+    how to get the exact figure."""
+    per_example = mean_tokens + MESSAGES_PER_EXAMPLE * TOKENS_PER_MESSAGE + TOKENS_PER_CONVERSATION
+    cost = job_cost(model, n_examples * per_example, epochs)
     return cost.to_dict() | {
         "estimated": True,
         "prices_as_of": PRICES_AS_OF,

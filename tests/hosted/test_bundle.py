@@ -109,7 +109,7 @@ def test_bundle_refuses_what_a_job_cannot_read_and_leaves_nothing(
     busy = cli("bundle", _config(tmp_path, sentiment_data), "--target", "sagemaker", "--out", taken)
     assert busy.code == 2 and "already exists and is not a training job bundle written by tunewise" in busy.err
     assert [p.name for p in taken.iterdir()] == ["keep.txt"]
-    from harness.bundle import package_folder
+    from hosted.bundle import package_folder
 
     inside = package_folder("harness") / "job-inside"
     looping = cli("bundle", _config(tmp_path, sentiment_data), "--target", "sagemaker", "--out", inside)

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hosted.prices import COMPLETION_MODELS, GAINS_START, MIN_EXAMPLES, JobCost, context_limit, job_cost
+from hosted.tokens import encoding_for, message_tokens, text_tokens
 from tunewise.data.raw import read_text
-from tunewise.hosted.prices import COMPLETION_MODELS, GAINS_START, MIN_EXAMPLES, JobCost, context_limit, job_cost
-from tunewise.hosted.tokens import encoding_for, message_tokens, text_tokens
 
 ROLES = ("system", "user", "assistant", "tool", "function")
 MESSAGE_KEYS = {"role", "content", "name", "weight", "tool_calls", "function_call", "tool_call_id", "refusal"}
