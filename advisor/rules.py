@@ -15,6 +15,7 @@ from advisor.architectures import ModelSpec
 from advisor.estimate import Estimate, Hardware
 from advisor.expectations import Expected, tie_margin
 from advisor.hyperparameters import SMALL_ENCODER_PARAMS
+from tunewise.defaults import FINE_TUNING_GAINS_START, MIN_FINE_TUNING_EXAMPLES
 from tunewise.names import METHODS, TRAINED_OPTIONS
 from tunewise.probes import Probe
 
@@ -31,8 +32,6 @@ BASE_SCORE = {
     "rag+lora": 40.0,
 }
 
-MIN_EXAMPLES = 10  # OpenAI: the minimum to fine-tune at all
-FEW_EXAMPLES = 50  # OpenAI: improvements usually appear from 50-100 examples
 SOME_EXAMPLES = 100
 MANY_EXAMPLES = 1_000
 LOTS_OF_EXAMPLES = 10_000
@@ -107,8 +106,8 @@ def one_off_or_production(ctx: Context) -> Iterator[Finding]:
 
 def amount_of_data(ctx: Context) -> Iterator[Finding]:
     n = ctx.answers.n_examples
-    if n < MIN_EXAMPLES:
-        text = f"{n} labelled examples: fine-tuning needs at least {MIN_EXAMPLES}; with too little data use embeddings + RAG"
+    if n < MIN_FINE_TUNING_EXAMPLES:
+        text = f"{n} labelled examples: fine-tuning needs at least {MIN_FINE_TUNING_EXAMPLES}; with too little data use embeddings + RAG"
         for method in TRAINED_OPTIONS:
             yield Constraint(method, "too little data", text, "openai:ft")
         if n > 0:
@@ -120,7 +119,7 @@ def amount_of_data(ctx: Context) -> Iterator[Finding]:
                 "guide:when-not",
             )
         return
-    if n < FEW_EXAMPLES:
+    if n < FINE_TUNING_GAINS_START:
         text = f"only {n} examples: too little data to fine-tune well (improvements usually appear from 50-100)"
         yield from _each(TRAINED_OPTIONS, -25, "too little data", text, "openai:ft")
         yield Reason(
@@ -261,7 +260,11 @@ def knowledge_in_documents(ctx: Context) -> Iterator[Finding]:
                 "no documents and no labelled examples: there is nothing to retrieve",
                 "tunewise",
             )
-    elif a.n_documents == 0 and a.n_examples >= FEW_EXAMPLES and a.task in ("generation", "style", "extraction"):
+    elif (
+        a.n_documents == 0
+        and a.n_examples >= FINE_TUNING_GAINS_START
+        and a.task in ("generation", "style", "extraction")
+    ):
         yield Reason(
             "rag", -10, "no documents", "with no documents, retrieval can only show similar examples", "tunewise"
         )
@@ -279,7 +282,7 @@ def citations(ctx: Context) -> Iterator[Finding]:
 
 def gains_add_up(ctx: Context) -> Iterator[Finding]:
     a = ctx.answers
-    if a.n_documents > 0 and a.n_examples >= FEW_EXAMPLES and a.task in ("qa", "generation", "extraction"):
+    if a.n_documents > 0 and a.n_examples >= FINE_TUNING_GAINS_START and a.task in ("qa", "generation", "extraction"):
         text = f"documents and {a.n_examples:,} examples: fine-tuning (+6 points) and RAG (+5) gains add up"
         yield Reason("rag+lora", 20, "combined gains", text, "balaguer2024")
 
@@ -303,7 +306,7 @@ def classification(ctx: Context) -> Iterator[Finding]:
                 "trained classifiers beat it by 1-2 points given enough data (93-94% on BANKING77)",
                 "casanueva2020",
             )
-    if a.n_examples < MIN_EXAMPLES:
+    if a.n_examples < MIN_FINE_TUNING_EXAMPLES:
         yield Constraint("head", "too little data", f"{a.n_examples} examples: too few to fit a classifier", "tunewise")
     if a.n_labels is not None and a.n_labels > MANY_LABELS:
         yield Reason(

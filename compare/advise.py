@@ -69,28 +69,36 @@ def advise(
     test_size = len(data.eval) if data is not None else None
     path = data.spec.path if data is not None else None
     if before_probe is not None:
-        before_probe(_ranked(answers, profile, None, path, test_size))
+        before_probe(rank(answers, profile=profile, data_path=path, test_size=test_size))
     measured = None
     if data is not None and probe:
         from rag.probe import run_probe
 
         measured = run_probe(data.train, seed=data.spec.seed, progress=progress, fresh=fresh_probe)
-    return _ranked(answers, profile, measured, path, test_size)
+    return rank(answers, profile=profile, probe=measured, data_path=path, test_size=test_size)
 
 
 def advise_again(previous: Advice, answers: Answers, data_path: str | None) -> Advice:
     """The advice for answers the user edited, on the data and probe `previous` rested on."""
-    return _ranked(answers, previous.profile, previous.probe, data_path, previous.test_size)
+    return rank(
+        answers, profile=previous.profile, probe=previous.probe, data_path=data_path, test_size=previous.test_size
+    )
 
 
-def _ranked(
-    answers: Answers, profile: dict[str, Any] | None, probe: Probe | None, path: str | None, test_size: int | None
+def rank(
+    answers: Answers,
+    *,
+    profile: dict[str, Any] | None = None,
+    probe: Probe | None = None,
+    data_path: str | None = None,
+    test_size: int | None = None,
 ) -> Advice:
-    """The ranking, with the same examples priced on a hosted fine-tuning API beside it."""
+    """The ranking for answers gathered already, with the same examples priced on a hosted
+    fine-tuning API beside it."""
     from advisor.recommend import recommend
     from hosted.estimate import openai_job
 
-    recommendation = recommend(answers, data_path=path, probe=probe, test_size=test_size)
+    recommendation = recommend(answers, data_path=data_path, probe=probe, test_size=test_size)
     if answers.n_examples > 0:
         recommendation = replace(recommendation, hosted=openai_job(answers.n_examples, answers.mean_tokens))
     return Advice(answers, profile, probe, recommendation, test_size)

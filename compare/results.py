@@ -16,19 +16,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_serializer, model_validator
 
 from advisor.expectations import Expected
+from compare.arms import ArmStatus, Task
 from tunewise.errors import DataError
 from tunewise.probes import Probe
 
 RESULTS_FORMAT = 1  # bump when a field changes meaning or goes; a new optional field keeps it
 RESULTS_FILE = "results.json"
-
-Task = Literal["classification", "generation"]
-ArmStatus = Literal["ok", "failed", "skipped"]
 
 
 class _Record(BaseModel):

@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from compare.arms import arm_names, get_arm
+from compare.arms import DEFAULT_ARMS, arm_names, get_arm
 from tunewise.errors import ConfigError, DataError, InterruptionError, TunewiseError
 
 if TYPE_CHECKING:
     from advisor.estimate import Hardware
-    from compare.judge.summary import ArmOutcome
+    from compare.arms import ArmOutcome, ArmState
     from compare.results import Leakage, Results
     from rag.arms import EmbeddedSplit
     from tunewise.data.protocol import FrozenSplit
@@ -46,7 +46,7 @@ class Watchers:
     """What the app watches a comparison with: each arm's state as it changes, the training arm's
     progress, and a stop that keeps what finished (a training arm stops with a checkpoint)."""
 
-    on_arm: Callable[[str, str], None] | None = None  # (arm, waiting / running / ok / failed / skipped / reused)
+    on_arm: Callable[[str, ArmState], None] | None = None  # an arm and its new state
     on_progress: Callable[[Any], None] | None = None  # harness.callbacks.TrainProgress
     on_arms: Callable[[list[str], str | None], None] | None = None  # the arms chosen, and the advice
     cancel: threading.Event | None = None
@@ -57,7 +57,7 @@ class ComparisonPlan:
     """Everything a comparison is asked to do; the command line and the demo both build one."""
 
     data: DataSpec
-    arms: str = "rag,head"
+    arms: str = DEFAULT_ARMS
     validation_fraction: float = 0.1
     prompt_sample: int = DEFAULT_PROMPT_SAMPLE
     choice_sample: int = 40  # validation examples each prompted choice (template, shots) is tried on
@@ -184,7 +184,7 @@ class ArmRunner:
         return settings
 
     def run(self, arm: str) -> ArmOutcome:
-        from compare.judge.summary import ArmOutcome
+        from compare.arms import ArmOutcome
         from tunewise.registry import reuse_key
         from tunewise.results import RunResult
 
@@ -214,13 +214,13 @@ class ArmRunner:
         self.state(arm, outcome.status)
         return outcome
 
-    def state(self, arm: str, state: str) -> None:
+    def state(self, arm: str, state: ArmState) -> None:
         if self.watchers.on_arm is not None:
             self.watchers.on_arm(arm, state)
 
     def _outcome(self, arm: str, folder: Path) -> ArmOutcome:
         from advisor.projection import project_setup
-        from compare.judge.summary import ArmOutcome
+        from compare.arms import ArmOutcome
 
         try:
             produced = get_arm(arm).run(ArmRun(self, arm, folder))
@@ -247,7 +247,7 @@ class ArmRunner:
         """Train `method` as the arm `arm` (with each example's nearest training examples first when
         `with_examples`), within the budget: the outcome, measured and projected, or skipped."""
         from advisor.projection import project_setup, training_estimate
-        from compare.judge.summary import ArmOutcome
+        from compare.arms import ArmOutcome
         from harness.arm import arm_config, run_training_arm
         from tunewise.units import human_duration
 

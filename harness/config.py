@@ -14,17 +14,21 @@ import difflib
 import importlib.util
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from tunewise.defaults import DEFAULT_LORA_DROPOUT, MAX_BATCH_SIZE, MAX_EPOCHS, MAX_EXAMPLES, MAX_LORA_R, MAX_TOKENS
 from tunewise.errors import ConfigError, shorten
-from tunewise.names import METHODS, TRAIN_TASKS
+from tunewise.names import METHODS, TRAIN_TASKS, Method, TrainTask
 from tunewise.values import check_range, coerce_value
 from tunewise.yaml_files import read_yaml_mapping
 
-SCHEDULERS = ("linear", "cosine", "constant", "constant_with_warmup")
-REPORT_TO = ("tensorboard", "mlflow", "wandb")
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+# The choices a key admits, as types: a config holds one of these or is not built.
+Scheduler = Literal["linear", "cosine", "constant", "constant_with_warmup"]
+Precision = Literal["auto", "fp32", "bf16", "fp16"]
+Tracker = Literal["tensorboard", "mlflow", "wandb"]
+SCHEDULERS: tuple[Scheduler, ...] = get_args(Scheduler)
+PRECISIONS: tuple[Precision, ...] = get_args(Precision)
+REPORT_TO: tuple[Tracker, ...] = get_args(Tracker)
 
 # Other tools' names for our keys (Axolotl, LLaMA-Factory, peft, sentence-transformers).
 ALIASES = {
@@ -78,16 +82,18 @@ def _key(default: Any, help: str) -> Any:
 class TrainConfig:
     """One training run: every key has a default and a line of help; `validate` states each rule.
 
-    Building one validates it (`__post_init__`), so a `TrainConfig` that exists is a runnable one.
+    Building one validates it, once (`__post_init__`): a `TrainConfig` that exists is a valid one.
+    What depends on the machine it runs on (an installed package, a folder on disk) is checked
+    when a run starts (`check_runnable`), so a config can be built here for a service elsewhere.
     """
 
     data: str = _key("demo", "training data: a file, a folder of documents, or a built-in set (demo, demo-qa)")
     eval_data: str | None = _key(None, "your own eval data (default: a seeded, stratified split of data)")
-    task: str | None = _key(None, "classification or generation (default: what the data's columns imply)")
+    task: TrainTask | None = _key(None, "classification or generation (default: what the data's columns imply)")
     base_model: str | None = _key(
         None, "built-in alias, local folder or hub id (default: minilm-l6 for labels, smollm2-135m-instruct for text)"
     )
-    method: str = _key("lora", "full, lora or qlora")
+    method: Method = _key("lora", "full, lora or qlora")
     output_dir: str | None = _key(None, "the run folder (default: runs/<data>-<task>-<method>)")
     max_length: int | None = _key(None, "tokens per example (default: the data's longest, within the model's limit)")
     learning_rate: float | None = _key(
@@ -101,7 +107,7 @@ class TrainConfig:
     gradient_accumulation_steps: int = _key(1, "steps whose gradients add up before each update")
     weight_decay: float = _key(0.0, "AdamW weight decay")
     warmup_ratio: float = _key(0.0, "share of the steps spent warming the learning rate up")
-    lr_scheduler_type: str = _key("linear", "linear, cosine, constant or constant_with_warmup")
+    lr_scheduler_type: Scheduler = _key("linear", "linear, cosine, constant or constant_with_warmup")
     seed: int = _key(42, "seed of the weights of a new head, dropout and the data order")
     lora_r: int = _key(16, "LoRA rank")
     lora_alpha: int = _key(32, "LoRA scale: updates are multiplied by lora_alpha / lora_r")
@@ -122,7 +128,7 @@ class TrainConfig:
     save_steps: int | None = _key(None, "evaluate and checkpoint every this many steps (default: each epoch)")
     save_total_limit: int = _key(2, "checkpoints kept on disk")
     logging_steps: int = _key(10, "steps between logged losses")
-    precision: str = _key("auto", "auto (bf16 or fp16 on a GPU that has it, fp32 on CPU), fp32, bf16 or fp16")
+    precision: Precision = _key("auto", "auto (bf16 or fp16 on a GPU that has it, fp32 on CPU), fp32, bf16 or fp16")
     use_cpu: bool = _key(False, "train on the CPU even when a GPU is present")
     torch_compile: bool = _key(
         False, "compile the model with torch.compile (minutes of compiling; can pay off on a GPU)"
@@ -130,7 +136,7 @@ class TrainConfig:
     init_adapter: str | None = _key(None, "continue training from this saved LoRA adapter (RUN/model)")
     eval_generate: int = _key(64, "generation: eval examples answered at the end for exact match and token F1")
     max_new_tokens: int = _key(128, "generation: the longest answer")
-    report_to: list[str] = field(default_factory=list, metadata={"help": "tensorboard, mlflow and/or wandb"})
+    report_to: list[Tracker] = field(default_factory=list, metadata={"help": "tensorboard, mlflow and/or wandb"})
     eval_fraction: float = _key(0.2, "share of the data held out for eval when eval_data is not given")
     columns: dict[str, str] = field(
         default_factory=dict, metadata={"help": "which columns hold what, e.g. {text: utterance, label: intent}"}
@@ -208,8 +214,8 @@ def build_config(values: dict[str, Any], overrides: list[str] | None = None, sou
         key, _, raw = item.partition("=")
         name = _canonical(key.strip(), used, f"--set {key.strip()}: ")
         resolved[name] = _typed(name, _yaml_value(raw), "--set ")
-    config = TrainConfig(**resolved, aliases_used=used)
-    validate(config, explicit=set(resolved))
+    config = TrainConfig(**resolved, aliases_used=used)  # validated as it is built
+    _check_explicit(config, explicit=set(resolved))
     return config
 
 
@@ -232,9 +238,11 @@ def load_config(path: Path, overrides: list[str] | None = None) -> TrainConfig:
     return build_config(data, overrides, str(path))
 
 
-def validate(config: TrainConfig, explicit: set[str] | None = None) -> None:
-    """Raise `ConfigError` naming the key for any value out of range or impossible combination."""
-    explicit = explicit or set()
+def validate(config: TrainConfig) -> None:
+    """Raise `ConfigError` naming the key for any value out of range or impossible combination.
+
+    The choices are `Literal`s for the type checker; a config read from a file is checked against
+    them here, once, as it is built."""
     if config.method not in METHODS:
         raise ConfigError(f"method: '{shorten(config.method)}' is not one of {', '.join(METHODS)}")
     if config.task is not None and config.task not in TRAIN_TASKS:
@@ -264,9 +272,6 @@ def validate(config: TrainConfig, explicit: set[str] | None = None) -> None:
             raise ConfigError(f"{key}: {value} must be in [0, 1)")
     if not 0 < config.eval_fraction < 1:
         raise ConfigError(f"eval_fraction: {config.eval_fraction} must be between 0 and 1")
-    if config.method == "full" and explicit & set(LORA_KEYS):
-        keys = ", ".join(sorted(explicit & set(LORA_KEYS)))
-        raise ConfigError(f"{keys}: only apply to method lora or qlora; remove them or set method: lora")
     if config.packing and config.task == "classification":
         raise ConfigError("packing: only applies to generation (instruction tuning), not classification")
     for target in config.report_to:
@@ -289,18 +294,32 @@ def validate(config: TrainConfig, explicit: set[str] | None = None) -> None:
     if config.eval_generate < 0:
         raise ConfigError(f"eval_generate: {config.eval_generate} must be 0 (skip) or more")
     _check_maxima(config)
-    if config.init_adapter is not None:
-        if config.method == "full":
-            raise ConfigError("init_adapter: continues a LoRA adapter; set method: lora or qlora, or remove it")
-        if not (Path(config.init_adapter).expanduser() / "adapter_config.json").is_file():
-            raise ConfigError(
-                f"init_adapter: {config.init_adapter} holds no adapter_config.json; give the adapter folder of a run "
-                "(RUN/model)"
-            )
+    if config.init_adapter is not None and config.method == "full":
+        raise ConfigError("init_adapter: continues a LoRA adapter; set method: lora or qlora, or remove it")
     if isinstance(config.target_modules, str) and config.target_modules not in TARGET_PRESETS:
         raise ConfigError(
             f"target_modules: '{config.target_modules}' is not a preset ({', '.join(TARGET_PRESETS)}); "
             "give a list of module names"
+        )
+
+
+def _check_explicit(config: TrainConfig, explicit: set[str]) -> None:
+    """Keys the user set that the method would silently ignore."""
+    if config.method == "full" and explicit & set(LORA_KEYS):
+        keys = ", ".join(sorted(explicit & set(LORA_KEYS)))
+        raise ConfigError(f"{keys}: only apply to method lora or qlora; remove them or set method: lora")
+
+
+def check_runnable(config: TrainConfig) -> None:
+    """What a run needs from this machine, checked when it starts: the adapter folder it continues,
+    and bitsandbytes for QLoRA. (A bundle for a service is built without them: the service has its own.)"""
+    if (
+        config.init_adapter is not None
+        and not (Path(config.init_adapter).expanduser() / "adapter_config.json").is_file()
+    ):
+        raise ConfigError(
+            f"init_adapter: {config.init_adapter} holds no adapter_config.json; give the adapter folder of a run "
+            "(RUN/model)"
         )
     if config.method == "qlora" and importlib.util.find_spec("bitsandbytes") is None:
         raise ConfigError(

@@ -29,7 +29,7 @@ from typing import Any
 from harness import distributed
 from harness.callbacks import CheckpointSealer, OnProgress, ProgressReporter
 from harness.checkpoints import latest_sealed, remove_unsealed
-from harness.config import TrainConfig
+from harness.config import TrainConfig, check_runnable
 from harness.examples import Examples, encode, load_examples_data, training_task
 from harness.kernels import training_kernels
 from harness.memory import peak_rss_bytes
@@ -102,6 +102,7 @@ def train(
         if on_stage is not None and distributed.is_main():
             on_stage(text)
 
+    check_runnable(config)  # this machine has what the config asks for (bitsandbytes, the adapter it continues)
     stage("reading data")
     data = load_examples_data(config)
     task = training_task(config, data)

@@ -27,8 +27,6 @@ TRAINING_PRICES: dict[str, tuple[float, int]] = {
 COMPLETION_MODELS = frozenset({"davinci-002", "babbage-002"})
 DEFAULT_MODEL = "gpt-4o-mini-2024-07-18"
 DEFAULT_EPOCHS = 3  # what the service picks for a few hundred examples when none is given
-MIN_EXAMPLES = 10  # the service refuses smaller files
-GAINS_START = 50  # OpenAI's guidance: clear gains usually start at 50 to 100 good examples
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hosted.prices import COMPLETION_MODELS, GAINS_START, MIN_EXAMPLES, JobCost, context_limit, job_cost
+from hosted.prices import COMPLETION_MODELS, JobCost, context_limit, job_cost
 from hosted.tokens import encoding_for, message_tokens, text_tokens
 from tunewise.data.raw import read_text
+from tunewise.defaults import FINE_TUNING_GAINS_START, MIN_FINE_TUNING_EXAMPLES
 
 ROLES = ("system", "user", "assistant", "tool", "function")
 MESSAGE_KEYS = {"role", "content", "name", "weight", "tool_calls", "function_call", "tool_call_id", "refusal"}
@@ -201,11 +202,17 @@ def validate_file(
         )  # fmt: skip
     elif formats["chat"] and model in COMPLETION_MODELS:
         problems.append(Problem(0, "error", f"{model} takes prompt/completion lines, not chat messages"))
-    if n_examples < MIN_EXAMPLES:
-        problems.append(Problem(0, "error", f"{n_examples} examples; the service needs at least {MIN_EXAMPLES}"))
-    elif n_examples < GAINS_START:
+    if n_examples < MIN_FINE_TUNING_EXAMPLES:
         problems.append(
-            Problem(0, "warning", f"{n_examples} examples; gains usually start at {GAINS_START} to 100 good ones")
+            Problem(0, "error", f"{n_examples} examples; the service needs at least {MIN_FINE_TUNING_EXAMPLES}")
+        )
+    elif n_examples < FINE_TUNING_GAINS_START:
+        problems.append(
+            Problem(
+                0,
+                "warning",
+                f"{n_examples} examples; gains usually start at {FINE_TUNING_GAINS_START} to 100 good ones",
+            )
         )
     problems.sort(key=lambda p: (p.line, p.severity != "error"))
     fmt = formats.most_common(1)[0][0] if formats else "unknown"

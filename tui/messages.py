@@ -15,6 +15,7 @@ from textual.message import Message
 
 if TYPE_CHECKING:
     from compare.advise import Advice
+    from compare.arms import ArmState
     from compare.results import Results
 
 
@@ -102,7 +103,7 @@ class ArmsChosen(Message):
 @dataclass
 class ArmChanged(Message):
     arm: str
-    state: str  # waiting, running, ok, reused, failed, skipped
+    state: ArmState
 
 
 @dataclass

@@ -6,6 +6,10 @@ refused in one is refused in all.
 
 from __future__ import annotations
 
+# OpenAI's fine-tuning guide, which the advice's rules and the hosted files' checks both cite:
+MIN_FINE_TUNING_EXAMPLES = 10  # the fewest examples a fine-tuning job accepts at all
+FINE_TUNING_GAINS_START = 50  # clear gains usually start at 50 to 100 good examples
+
 DEFAULT_LORA_DROPOUT = 0.05  # what the harness trains with unless told otherwise; the estimator counts its cost
 
 # Upper bounds: past them a number is a typo or a wrong unit, and the estimates would only

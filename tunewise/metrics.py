@@ -142,6 +142,17 @@ def _same_length(a: Sequence[object], b: Sequence[object]) -> None:
         raise ValueError(f"{len(a)} gold values for {len(b)} predictions")
 
 
+# A comparison's metrics per task, the one the verdict ranks by first.
+CLASSIFICATION_METRICS = ("accuracy", "macro_f1")
+ANSWER_METRICS = ("token_f1", "exact_match", "chrf")
+# How reports name them.
+METRIC_TITLES = {
+    "accuracy": "accuracy",
+    "macro_f1": "macro-F1",
+    "token_f1": "token F1",
+    "exact_match": "exact match",
+    "chrf": "chrF",
+}
 # The scores a person reads after a run or an evaluation, in this order.
 SHOWN_METRICS = ("accuracy", "macro_f1", "loss", "perplexity", "exact_match", "token_f1", "chrf")
 

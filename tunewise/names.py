@@ -7,16 +7,17 @@ method the advisor recommends is one the harness trains and the comparison names
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
+from typing import Literal, get_args
 
 # What the user wants done, as the questionnaire and `--task` name it.
 TASKS = ("classification", "extraction", "generation", "qa", "style")
 # What the harness trains: a classifier head, or a causal LM on prompt/completion pairs.
-TRAIN_TASKS = ("classification", "generation")
+TrainTask = Literal["classification", "generation"]
+TRAIN_TASKS: tuple[TrainTask, ...] = get_args(TrainTask)
 
-Method = Literal["full", "lora", "qlora"]
 # The ways to fine-tune, as the estimator, the harness and the advice name them.
-METHODS: tuple[Method, ...] = ("full", "lora", "qlora")
+Method = Literal["full", "lora", "qlora"]
+METHODS: tuple[Method, ...] = get_args(Method)
 # Every option the advisor ranks: the fine-tuning methods and the ones that train no model
 # weights (`head` fits a linear classifier on frozen sentence embeddings, in seconds).
 OPTIONS = ("prompting", "rag", "head", "full", "lora", "qlora", "rag+lora")

@@ -17,17 +17,35 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
-    from compare.judge.summary import ArmOutcome
     from rag.arms import EmbeddedSplit
     from tunewise.data.protocol import FrozenSplit
     from tunewise.data.shapes import Dataset
     from tunewise.inference import LocalLM
+    from tunewise.results import RunResult
 
 Task = Literal["classification", "generation"]
+DEFAULT_ARMS = "rag,head"  # the cheapest pair that measures: what `compare` runs when not told
+ArmStatus = Literal["ok", "failed", "skipped"]  # how an arm ended, as results.json records it
+# What the app shows of an arm while a comparison runs: its end, or that it waits, runs, or was
+# answered from the run registry without running.
+ArmState = Literal["waiting", "running", "reused", "ok", "failed", "skipped"]
+FINISHED_STATES: tuple[ArmState, ...] = ("reused", "ok")
+ENDED_STATES: tuple[ArmState, ...] = ("reused", "ok", "failed", "skipped")
 # What an arm costs, which decides what its reused result depends on and how it is run:
 # "retrieval" embeds and searches; "prompted" makes a model pass per example, so it answers a
 # sample of the test set; "trained" trains a model with the advisor's config and `--set`.
 Kind = Literal["retrieval", "prompted", "trained"]
+
+
+@dataclass
+class ArmOutcome:
+    """One arm of a comparison: its result, or why it has none (failed, skipped)."""
+
+    name: str
+    status: ArmStatus
+    result: RunResult | None = None
+    reason: str = ""
+    reused_from: int | None = None  # the registry's run whose recorded result this is
 
 
 class ArmContext(Protocol):

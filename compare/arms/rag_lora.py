@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from compare.arms import ArmContext, register_arm
 
 if TYPE_CHECKING:
-    from compare.judge.summary import ArmOutcome
+    from compare.arms import ArmOutcome
 
 
 @register_arm("rag+lora", tasks={"generation"}, kind="trained", order=80)

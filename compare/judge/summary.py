@@ -9,28 +9,13 @@ judgement is the same whichever room an arm came from.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from compare.arms import ArmOutcome
 from compare.judge.statistics import bootstrap_interval, classification_intervals
 from compare.judge.verdict import ArmScore, decide
-from compare.results import ArmRecord, ArmStatus, Pairwise, Results, Split
-from tunewise.results import RunResult
-
-
-@dataclass
-class ArmOutcome:
-    """One arm of a comparison: its result, or why it has none (failed, skipped)."""
-
-    name: str
-    status: ArmStatus
-    result: RunResult | None = None
-    reason: str = ""
-    reused_from: int | None = None  # the registry's run whose recorded result this is
-
-
-CLASSIFICATION_METRICS = ("accuracy", "macro_f1")
-ANSWER_METRICS = ("token_f1", "exact_match", "chrf")  # token F1 first: the primary one
+from compare.results import ArmRecord, Pairwise, Results, Split
+from tunewise.metrics import ANSWER_METRICS, CLASSIFICATION_METRICS
 
 
 def primary_metric(classification: bool) -> str:

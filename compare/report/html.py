@@ -17,13 +17,13 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from compare.report.markdown import (
-    METRIC_TITLES,
     arm_rows,
     columns,
     method_sentences,
     overlap_sentence,
     verdict_sentences,
 )
+from tunewise.metrics import METRIC_TITLES
 
 if TYPE_CHECKING:
     from compare.results import ArmRecord, Results, Verdict

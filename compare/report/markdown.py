@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from tunewise.metrics import ANSWER_METRICS, CLASSIFICATION_METRICS, METRIC_TITLES
 from tunewise.units import human_bytes
 
 if TYPE_CHECKING:
@@ -52,13 +53,6 @@ def overlap_sentence(results: Results) -> str:
     )
 
 
-METRIC_TITLES = {
-    "accuracy": "accuracy",
-    "macro_f1": "macro-F1",
-    "token_f1": "token F1",
-    "exact_match": "exact match",
-    "chrf": "chrF",
-}
 COST_COLUMNS = (
     "test examples",
     "p vs best",
@@ -72,8 +66,6 @@ COST_COLUMNS = (
 
 def metric_keys(results: Results) -> tuple[str, ...]:
     """The task's metrics, the verdict's first."""
-    from compare.judge.summary import ANSWER_METRICS, CLASSIFICATION_METRICS
-
     return CLASSIFICATION_METRICS if results.classification else ANSWER_METRICS
 
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.config import TrainConfig, build_config, load_config, validate
+from harness.config import TrainConfig, build_config, check_runnable, load_config, validate
+from harness.train import train
 from tunewise.errors import ConfigError
 
 
@@ -98,7 +99,18 @@ def test_qlora_without_bitsandbytes_suggests_lora(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(
         importlib.util, "find_spec", lambda name, *a: None if name == "bitsandbytes" else real(name, *a)
     )
+    config = build_config({"method": "qlora"})  # a config for a machine that has it (a service's bundle) builds
     with pytest.raises(
         ConfigError, match=r"method: qlora needs bitsandbytes; install the quant extra .* or use method: lora"
     ):
-        build_config({"method": "qlora"})
+        check_runnable(config)  # a run here is refused before it reads anything
+    with pytest.raises(ConfigError, match="method: qlora needs bitsandbytes"):
+        train(config)
+
+
+def test_an_adapter_to_continue_is_looked_for_when_the_run_starts(tmp_path: Path) -> None:
+    config = build_config({"method": "lora", "init_adapter": str(tmp_path / "elsewhere")})
+    with pytest.raises(ConfigError, match=r"init_adapter: .*elsewhere holds no adapter_config\.json"):
+        check_runnable(config)
+    with pytest.raises(ConfigError, match="init_adapter: continues a LoRA adapter"):
+        build_config({"method": "full", "init_adapter": str(tmp_path)})

@@ -89,9 +89,9 @@ def _answers() -> Answers:
 
 
 def _advice() -> dict[str, Any]:
-    from advisor.recommend import recommend
+    from compare.advise import rank
 
-    return recommend(_answers(), data_path="tickets.csv", test_size=480).to_dict()
+    return rank(_answers(), data_path="tickets.csv", test_size=480).recommendation.to_dict()
 
 
 @pytest.mark.parametrize("size", SIZES)

@@ -11,15 +11,13 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from compare.arms import arm_names
+from compare.arms import DEFAULT_ARMS, arm_names
 from compare.report.workspace import workspace, write_reports
 from compare.runner import DEFAULT_PROMPT_SAMPLE, ComparisonPlan, run_comparison
 from tui.commands import numbers
 
 if TYPE_CHECKING:
     from compare.results import Results
-
-DEFAULT_ARMS = "rag,head"
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

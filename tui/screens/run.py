@@ -17,6 +17,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Footer, Header, Log, ProgressBar, Static
 
+from compare.arms import ENDED_STATES, FINISHED_STATES, ArmState
 from compare.runner import ComparisonPlan
 from tui.messages import ArmChanged, ArmProgressed, ArmsChosen, ComparisonEnded, LogLine
 from tui.screens.error_modal import ErrorModal
@@ -26,7 +27,6 @@ from tui.widgets.loss_chart import LossChart
 if TYPE_CHECKING:
     from compare.results import Results
 
-DONE_STATES = ("ok", "reused", "failed", "skipped")
 BAR_WIDTH = 12
 
 
@@ -85,7 +85,7 @@ class RunScreen(StoppableWork):
         from compare.runner import Watchers, run_comparison
         from tunewise.errors import InterruptionError, TunewiseError
 
-        def on_arm(arm: str, state: str) -> None:
+        def on_arm(arm: str, state: ArmState) -> None:
             self.post_message(ArmChanged(arm, state))
 
         def on_progress(progress: Any) -> None:
@@ -125,9 +125,9 @@ class RunScreen(StoppableWork):
         self.states[event.arm] = event.state
         table.update_cell(event.arm, "state", event.state, update_width=True)
         table.update_cell(event.arm, "elapsed", self.elapsed(), update_width=True)
-        if event.state in DONE_STATES:
+        if event.state in ENDED_STATES:
             table.update_cell(
-                event.arm, "progress", _bar(1.0 if event.state in ("ok", "reused") else None), update_width=True
+                event.arm, "progress", _bar(1.0 if event.state in FINISHED_STATES else None), update_width=True
             )
         if event.state == "running":
             self.active = event.arm
