@@ -9,118 +9,46 @@ they judge the same way.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from compare.arms import DEFAULT_ARMS, arm_names, get_arm
+from advisor.answers import build_answers
+from advisor.estimate import Hardware
+from advisor.hardware import detect_hardware
+from advisor.hyperparameters import advised_training_keys
+from advisor.projection import project_setup, training_estimate
+from advisor.recommend import hardware_of
+from compare.advise import advise
+from compare.arms import ArmOutcome, ArmState, arm_names, get_arm
+from compare.judge.summary import summarise
+from compare.plan import ComparisonPlan, Watchers, choose_arms
+from compare.results import HardwareRecord, Leakage, Results
+from tunewise import __version__
+from tunewise.data.protocol import FrozenSplit, fingerprint, freeze_split, ids_of
+from tunewise.data.shapes import Dataset, Shape, answer_token_budget, target_text
+from tunewise.data.task import TaskData, load_task_data
 from tunewise.errors import ConfigError, DataError, InterruptionError, TunewiseError
+from tunewise.inference import LocalLM
+from tunewise.probes import Probe, probe_lines
+from tunewise.registry import Recorder, data_hash, reuse_key
+from tunewise.results import RunResult
+from tunewise.units import human_duration
 
+# The rooms that embed and train import torch, faiss and sentence-transformers at their tops:
+# they are imported where an arm runs, so that `tunewise compare --help` (which imports this
+# module) and a comparison of retrieval arms alone never load what they do not use.
 if TYPE_CHECKING:
-    from advisor.estimate import Hardware
-    from compare.arms import ArmOutcome, ArmState
-    from compare.results import Leakage, Results
     from rag.arms import EmbeddedSplit
-    from tunewise.data.protocol import FrozenSplit
-    from tunewise.data.shapes import Dataset
-    from tunewise.data.task import DataSpec, TaskData
-    from tunewise.inference import LocalLM
-    from tunewise.probes import Probe
 
 RETRIEVED_EXAMPLES = 2  # what `rag+lora` trains and answers with: each one lengthens every training sequence
-CHEAPEST_BASELINE = "rag"  # seconds to build, and the yardstick every other arm must beat
-TOP_CHOICES = 2  # the advisor's options that `--arms recommended` runs
-DEFAULT_PROMPT_SAMPLE = 300
 # Above this share of test examples that are exact copies of training examples, a comparison
 # measures memory, not skill, and is refused unless the user asks for it (`--allow-overlap`).
 # Near copies never refuse: templated inputs ("what colour is the sky / the grass") can be near
 # while their answers differ. Exact and near copies are always scored apart.
 MAX_OVERLAP = 0.5
-
-
-@dataclass
-class Watchers:
-    """What the app watches a comparison with: each arm's state as it changes, the training arm's
-    progress, and a stop that keeps what finished (a training arm stops with a checkpoint)."""
-
-    on_arm: Callable[[str, ArmState], None] | None = None  # an arm and its new state
-    on_progress: Callable[[Any], None] | None = None  # harness.callbacks.TrainProgress
-    on_arms: Callable[[list[str], str | None], None] | None = None  # the arms chosen, and the advice
-    cancel: threading.Event | None = None
-
-
-@dataclass
-class ComparisonPlan:
-    """Everything a comparison is asked to do; the command line and the demo both build one."""
-
-    data: DataSpec
-    arms: str = DEFAULT_ARMS
-    validation_fraction: float = 0.1
-    prompt_sample: int = DEFAULT_PROMPT_SAMPLE
-    choice_sample: int = 40  # validation examples each prompted choice (template, shots) is tried on
-    lm: str | None = None
-    overrides: list[str] = field(default_factory=list)
-    answers_file: Path | None = None
-    answer_values: dict[str, Any] = field(default_factory=dict)  # the app's questionnaire, over the file
-    budget_minutes: float | None = None
-    fresh: bool = False  # run every arm again even when the registry holds a matching result
-    probe: bool = True  # measure the data before the advice (cached); False advises from the answers alone
-    allow_overlap: bool = False  # run even when most test examples are exact copies of train (scored apart)
-
-    def check(self) -> None:
-        """Refuse a bad plan before any data is read."""
-        if self.choice_sample < 1:
-            raise ConfigError(f"--choice-sample must be at least 1, got {self.choice_sample}")
-        if self.prompt_sample < 0:
-            raise ConfigError(f"--prompt-sample must be 0 (all) or more, got {self.prompt_sample}")
-        if self.budget_minutes is not None and self.budget_minutes <= 0:
-            raise ConfigError(f"--budget-minutes must be more than 0, got {self.budget_minutes:g}")
-        if self.arms.strip() not in ("recommended", "all"):
-            named_arms(self.arms)  # whether each fits the data is known once the data is read
-        if self.overrides:
-            from harness.config import build_config
-
-            # Each --set is checked as the trained arms will read it, even when none of them runs.
-            build_config({"method": "lora", "data": "train.jsonl"}, self.overrides, source="--set")
-
-
-def named_arms(text: str) -> list[str]:
-    """The arms `--arms` lists, each once, every one an arm compare runs."""
-    arms = [a.strip() for a in text.split(",") if a.strip()]
-    unknown = [a for a in arms if a not in arm_names()]
-    if not arms or unknown:
-        raise ConfigError(
-            f"--arms {text}: {', '.join(unknown) or 'nothing'} is not an arm compare runs; choose from "
-            f"{', '.join(arm_names())}, or recommended, or all"
-        )
-    return list(dict.fromkeys(arms))
-
-
-def choose_arms(text: str, ranking: list[str], *, classification: bool = True) -> list[str]:
-    """The arms named by `--arms`; `recommended` and `all` are resolved against the advisor's
-    ranking and the arms that fit the task (labels, or generated answers)."""
-    fitting = arm_names("classification" if classification else "generation")
-    if text.strip() == "all":
-        return list(fitting)
-    if text.strip() == "recommended":
-        top = [option for option in ranking if option in fitting][:TOP_CHOICES]
-        return list(dict.fromkeys([*top, CHEAPEST_BASELINE]))
-    arms = named_arms(text)
-    unfit = [a for a in arms if a not in fitting]
-    if unfit and classification:
-        raise ConfigError(
-            f"--arms {text}: {', '.join(unfit)} answers generation data, and this data asks for labels; choose "
-            f"from {', '.join(fitting)}"
-        )
-    if unfit:
-        raise ConfigError(
-            f"--arms {text}: {', '.join(unfit)} only classifies, and this data asks for generated answers; choose "
-            f"from {', '.join(fitting)}"
-        )
-    return arms
 
 
 class ArmRunner:
@@ -146,7 +74,6 @@ class ArmRunner:
         self.here, self.declared = here, declared
         self.tokens_per_example = tokens_per_example
         self.log = log
-        from tunewise.data.shapes import Shape
 
         self.classification = split.train.shape is Shape.LABELLED
         # Every generation arm answers one example in seconds: all of them answer the sample.
@@ -154,8 +81,6 @@ class ArmRunner:
         self.started = time.perf_counter()
         self._embedded: EmbeddedSplit | None = None
         self._lm: LocalLM | None = None
-        from tunewise.data.protocol import fingerprint
-        from tunewise.registry import Recorder, data_hash
 
         self.recorder = Recorder()
         self.data_hash = data_hash(*(fingerprint(part) for part in split.parts().values()))
@@ -163,7 +88,6 @@ class ArmRunner:
     def settings(self, arm: str) -> dict[str, Any]:
         """What an arm's result depends on beyond the data: a recorded result with the same
         settings and data stands in for running it again."""
-        from tunewise import __version__
 
         settings: dict[str, Any] = {
             "arm": arm,
@@ -184,9 +108,6 @@ class ArmRunner:
         return settings
 
     def run(self, arm: str) -> ArmOutcome:
-        from compare.arms import ArmOutcome
-        from tunewise.registry import reuse_key
-        from tunewise.results import RunResult
 
         if self.watchers.cancel is not None and self.watchers.cancel.is_set():
             raise InterruptionError(f"{arm}: stopped before it started; run the same comparison again to continue")
@@ -219,8 +140,6 @@ class ArmRunner:
             self.watchers.on_arm(arm, state)
 
     def _outcome(self, arm: str, folder: Path) -> ArmOutcome:
-        from advisor.projection import project_setup
-        from compare.arms import ArmOutcome
 
         try:
             produced = get_arm(arm).run(ArmRun(self, arm, folder))
@@ -239,17 +158,13 @@ class ArmRunner:
 
     def answer_budget(self) -> int:
         """The longest answer a generation arm writes: about the longest reference answer in train."""
-        from tunewise.data.shapes import answer_token_budget
 
         return answer_token_budget(self.split.train)
 
     def train(self, arm: str, folder: Path, method: str, *, with_examples: bool = False) -> ArmOutcome:
         """Train `method` as the arm `arm` (with each example's nearest training examples first when
         `with_examples`), within the budget: the outcome, measured and projected, or skipped."""
-        from advisor.projection import project_setup, training_estimate
-        from compare.arms import ArmOutcome
         from harness.arm import arm_config, run_training_arm
-        from tunewise.units import human_duration
 
         split, sample, retrieval = self.split, self.sample, None
         if with_examples:
@@ -305,7 +220,6 @@ class ArmRunner:
     def _with_examples(self) -> tuple[FrozenSplit, Dataset, _Retrieval]:
         """The split and the test sample as conversations opening with their nearest training
         examples (never a training example's own), for `rag+lora`."""
-        from dataclasses import replace
 
         from rag.answering import ExampleRetriever, with_examples
         from rag.embed import Embedder
@@ -333,7 +247,6 @@ class ArmRunner:
 
     def model(self) -> LocalLM:
         """The instruct model, loaded once, shared by every arm that prompts."""
-        from tunewise.inference import LocalLM
 
         if self._lm is None:
             self._lm = LocalLM(self.plan.lm) if self.plan.lm else LocalLM()
@@ -389,7 +302,6 @@ class _Retrieval:
 
 def _require_targets(train: Dataset) -> None:
     """Refuse data with nothing to score against before any arm runs: every arm would fail."""
-    from tunewise.data.shapes import Shape
 
     if train.shape is Shape.DOCUMENTS:
         raise DataError(
@@ -402,7 +314,6 @@ def _require_targets(train: Dataset) -> None:
 def _sample_record(split: FrozenSplit, sample: Dataset) -> dict[str, Any]:
     """The prompted arms' test sample as results.json records it: its size, and its ids when it is
     smaller than the test set."""
-    from tunewise.data.protocol import ids_of
 
     record: dict[str, Any] = {"prompt_sample": len(sample)}
     if len(sample) < len(split.test):
@@ -413,8 +324,6 @@ def _sample_record(split: FrozenSplit, sample: Dataset) -> dict[str, Any]:
 def _overlap(data: TaskData, plan: ComparisonPlan, log: Callable[[str], None]) -> Leakage:
     """The test examples that also occur in train, as results.json records them; refuses a test
     set that is mostly train unless the plan allows it. Said in the log before any arm runs."""
-    from compare.results import Leakage
-    from tunewise.data.protocol import ids_of
 
     leakage, n_test = data.leakage, len(data.eval)
     ids = ids_of(data.eval)
@@ -447,7 +356,6 @@ def _overlap(data: TaskData, plan: ComparisonPlan, log: Callable[[str], None]) -
 
 def _log_probe(probe: Probe | None, log: Callable[[str], None]) -> None:
     """What the probe the advice rests on measured (cached: `tunewise recommend --from-data` saw the same)."""
-    from tunewise.probes import probe_lines
 
     lines = probe_lines(probe.to_dict()) if probe else ["too few examples to measure; the advice rests on the answers"]
     for line in lines:
@@ -462,7 +370,6 @@ def run_comparison(
     The comparison is recorded in the run registry (with `out` as its artifact), and so is each
     arm, whose recorded result stands in for running it again on the same data and settings.
     """
-    from tunewise.registry import Recorder
 
     settings = {
         "arms": plan.arms,
@@ -487,16 +394,6 @@ def run_comparison(
 
 
 def _compare(plan: ComparisonPlan, log: Callable[[str], None], watchers: Watchers | None = None) -> Results:
-    from advisor.answers import build_answers
-    from advisor.hardware import detect_hardware
-    from advisor.hyperparameters import advised_training_keys
-    from advisor.recommend import hardware_of
-    from compare.advise import advise
-    from compare.judge.summary import summarise
-    from compare.results import HardwareRecord
-    from tunewise import __version__
-    from tunewise.data.protocol import freeze_split, ids_of
-    from tunewise.data.task import load_task_data
 
     plan.check()
     data = load_task_data(plan.data)
@@ -510,7 +407,6 @@ def _compare(plan: ComparisonPlan, log: Callable[[str], None], watchers: Watcher
     if plan.probe:
         _log_probe(probe, log)
     advice = recommendation.recommended
-    from tunewise.data.shapes import Shape
 
     classification = split.train.shape is Shape.LABELLED
     arms = choose_arms(
@@ -539,7 +435,6 @@ def _compare(plan: ComparisonPlan, log: Callable[[str], None], watchers: Watcher
     for arm in arms:
         runner.state(arm, "waiting")
     outcomes = [runner.run(arm) for arm in arms]
-    from tunewise.data.shapes import target_text
 
     gold = [target_text(split.test.shape, r) for r in split.test.records]
     results = summarise(

@@ -16,10 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.config import TrainConfig
-from tunewise.data.protocol import FrozenSplit, ids_of
-from tunewise.data.shapes import Dataset, Shape, answer_token_budget, gold_answers
+from tunewise.data.protocol import FrozenSplit
+from tunewise.data.shapes import Dataset, Shape, answer_token_budget
 from tunewise.errors import DataError, InterruptionError
-from tunewise.metrics import answer_metrics, classification_metrics
 from tunewise.results import LATENCY_SAMPLE, RunResult, latency_percentiles
 
 if TYPE_CHECKING:
@@ -117,17 +116,13 @@ def run_training_arm(
     predictions = answer(records)
     batched = (time.perf_counter() - started) / max(len(records), 1)
     latency = latency_percentiles(lambda record: answer([record]), records[:sample])
-    if test.shape is Shape.LABELLED:
-        metrics = classification_metrics([str(r["label"]) for r in records], predictions)
-    else:
-        metrics = answer_metrics(predictions, gold_answers(test))
-    return RunResult(
-        arm=method,
+    evaluation = outcome.metrics.get("eval", {})
+    return RunResult.scored(
+        method,
+        test,
+        predictions,
         config={**config.to_dict(), "best_checkpoint_step": outcome.metrics.get("best_checkpoint_step")},
-        eval_ids=ids_of(test),
-        predictions=predictions,
-        metrics=metrics
-        | ({"eval_loss": float(outcome.metrics["eval"]["loss"])} if "loss" in outcome.metrics.get("eval", {}) else {}),
+        more_metrics={"eval_loss": float(evaluation["loss"])} if "loss" in evaluation else None,
         costs={
             "setup_seconds": setup,
             "seconds_per_example": batched,

@@ -19,7 +19,7 @@ from typing import Any
 from rag.embed import Embedder
 from rag.index import vector_search
 from rag.knn import Search
-from tunewise.data.protocol import FrozenSplit, ids_of
+from tunewise.data.protocol import FrozenSplit
 from tunewise.data.shapes import Dataset, Shape, conversation, gold_answers, input_text
 from tunewise.errors import DataError
 from tunewise.inference import LocalLM, chat_prompt
@@ -151,11 +151,10 @@ def _scored(
     disk: float,
 ) -> RunResult:
     predictions, timing = one_at_a_time(answer, test.records)
-    return RunResult(
-        arm=arm,
+    return RunResult.scored(
+        arm,
+        test,
+        predictions,
         config={**config, "test_sample": len(test), "test_size": len(split.test)},
-        eval_ids=ids_of(test),
-        predictions=predictions,
-        metrics=answer_metrics(predictions, gold_answers(test)),
         costs={"setup_seconds": setup, **timing, "disk_bytes": disk},
     )

@@ -23,10 +23,9 @@ from rag.embed import Embedder
 from rag.head import fit_head_on_vectors
 from rag.index import vector_search
 from rag.knn import choose_k, vote_each
-from tunewise.data.protocol import FrozenSplit, ids_of
+from tunewise.data.protocol import FrozenSplit
 from tunewise.data.shapes import Shape
 from tunewise.errors import DataError
-from tunewise.metrics import classification_metrics
 from tunewise.results import RunResult, latency_percentiles
 
 
@@ -100,12 +99,11 @@ def _scored(
     batched = (embedded.seconds["test"] + time.perf_counter() - started) / max(len(gold), 1)
     # One at a time, as a service would answer, embedding included.
     latency = latency_percentiles(lambda text: classify(embedded.embedder.encode([text])), embedded.texts["test"])
-    return RunResult(
-        arm=arm,
+    return RunResult.scored(
+        arm,
+        embedded.split.test,
+        predictions,
         config=config,
-        eval_ids=ids_of(embedded.split.test),
-        predictions=predictions,
-        metrics=classification_metrics(gold, predictions),
         costs={
             "setup_seconds": setup,
             "seconds_per_example": batched,

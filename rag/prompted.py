@@ -19,7 +19,7 @@ import numpy as np
 from rag.arms import EmbeddedSplit
 from rag.generate import few_shot_prompt
 from rag.index import vector_search
-from tunewise.data.protocol import FrozenSplit, ids_of
+from tunewise.data.protocol import FrozenSplit
 from tunewise.data.shapes import Dataset, Shape
 from tunewise.errors import DataError
 from tunewise.inference import LocalLM
@@ -184,11 +184,10 @@ def _scored(
     disk: float,
 ) -> RunResult:
     predictions, timing = one_at_a_time(lambda record: classify(str(record["text"])), test.records)
-    return RunResult(
-        arm=arm,
+    return RunResult.scored(
+        arm,
+        test,
+        predictions,
         config={**config, "test_sample": len(test), "test_size": len(split.test)},
-        eval_ids=ids_of(test),
-        predictions=predictions,
-        metrics=classification_metrics([str(r["label"]) for r in test.records], predictions),
         costs={"setup_seconds": setup, **timing, "disk_bytes": disk},
     )

@@ -8,11 +8,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from tunewise.atomic import atomic_write_json
+
+if TYPE_CHECKING:
+    from tunewise.data.shapes import Dataset
 
 
 def ids_hash(ids: list[str]) -> str:
@@ -35,6 +38,32 @@ class RunResult:
         if not self.eval_hash:
             self.eval_hash = ids_hash(self.eval_ids)
 
+    @classmethod
+    def scored(
+        cls,
+        arm: str,
+        test: Dataset,
+        predictions: list[Any],
+        *,
+        config: dict[str, Any],
+        costs: dict[str, float],
+        curves: dict[str, list[list[float]]] | None = None,
+        more_metrics: dict[str, float] | None = None,
+    ) -> RunResult:
+        """An arm's result on the examples of `test` it answered, in order: every arm of a
+        comparison is scored here, by the same lines (`task_metrics`)."""
+        from tunewise.data.protocol import ids_of
+
+        return cls(
+            arm=arm,
+            config=config,
+            eval_ids=ids_of(test),
+            predictions=predictions,
+            metrics=task_metrics(test, predictions) | (more_metrics or {}),
+            costs=costs,
+            curves=curves or {},
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -53,6 +82,17 @@ class RunResult:
     @classmethod
     def load(cls, path: Path) -> RunResult:
         return cls(**json.loads(path.read_text(encoding="utf-8")))
+
+
+def task_metrics(test: Dataset, predictions: Sequence[Any]) -> dict[str, float]:
+    """Accuracy and macro-F1 of predicted labels, or token F1, exact match and chrF of answers
+    against the references: what the data's shape asks for."""
+    from tunewise.data.shapes import Shape, gold_answers
+    from tunewise.metrics import answer_metrics, classification_metrics
+
+    if test.shape is Shape.LABELLED:
+        return classification_metrics([str(r["label"]) for r in test.records], [str(p) for p in predictions])
+    return answer_metrics([str(p) for p in predictions], gold_answers(test))
 
 
 LATENCY_SAMPLE = 50  # examples timed one at a time: enough for a stable median and 95th percentile

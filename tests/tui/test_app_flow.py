@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable, Input, Select, SelectionList, Static
 
-from compare.runner import choose_arms
+from compare.plan import choose_arms
 from tests.tui.test_app import settle, wait_for
 from tui.app import TunewiseApp
 from tui.screens.advice import AdviceScreen

@@ -108,7 +108,7 @@ def test_a_trained_arm_chooses_on_validation_and_a_failing_arm_does_not_stop_the
 
 def test_recommended_arms_are_the_advisors_top_runnable_choices_plus_the_cheapest_baseline() -> None:
     from compare.arms import arm_names
-    from compare.runner import choose_arms
+    from compare.plan import choose_arms
 
     ranking = ["lora", "rag+lora", "prompting", "full", "rag", "qlora"]
     assert choose_arms("recommended", ranking) == ["lora", "prompting", "rag"]  # rag+lora answers, not labels

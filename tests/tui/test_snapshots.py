@@ -19,8 +19,8 @@ from textual.widgets import Input, Select
 
 import tui.app
 from advisor.answers import Answers
+from compare.plan import ComparisonPlan
 from compare.results import Results
-from compare.runner import ComparisonPlan
 from harness.callbacks import TrainProgress
 from tests.tui.test_app import wait_for
 from tui.app import TunewiseApp

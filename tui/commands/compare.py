@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from compare.arms import DEFAULT_ARMS, arm_names
+from compare.plan import DEFAULT_PROMPT_SAMPLE, ComparisonPlan
 from compare.report.workspace import workspace, write_reports
-from compare.runner import DEFAULT_PROMPT_SAMPLE, ComparisonPlan, run_comparison
 from tui.commands import numbers
 
 if TYPE_CHECKING:
@@ -127,6 +127,8 @@ def run(args: argparse.Namespace) -> int:
     plan.check()  # a misspelt arm fails before any data is read
     out = check_target(args.out, COMPARISON, flag="--out", inputs=[args.data, args.eval_path]) if args.out else None
     with workspace(out) as work:
+        from compare.runner import run_comparison  # the rooms load when a comparison runs, not for --help
+
         results = run_comparison(plan, lambda line: print(line, file=sys.stderr, flush=True), out=out)
         write_reports(work, results)
     if args.json:

@@ -42,8 +42,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def run(args: argparse.Namespace) -> int:
     from compare.advise import advise
     from compare.arms import arm_names
+    from compare.plan import ComparisonPlan
     from compare.report.workspace import workspace, write_reports
-    from compare.runner import ComparisonPlan, run_comparison
+    from compare.runner import run_comparison
     from tui.commands.compare import render
     from tunewise.data.task import DataSpec, load_task_data
     from tunewise.ownership import COMPARISON, check_target

@@ -167,7 +167,7 @@ class AdviceScreen(Screen[RunChoice | None]):
 
     def _arm_choices(self) -> list[tuple[str, str, bool]]:
         from compare.arms import arm_names
-        from compare.runner import choose_arms
+        from compare.plan import choose_arms
 
         classification = self.advice["answers"]["task"] == "classification"
         fitting = arm_names("classification" if classification else "generation")

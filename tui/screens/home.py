@@ -32,7 +32,7 @@ from tunewise.errors import InterruptionError, TunewiseError
 if TYPE_CHECKING:
     from advisor.answers import Answers
     from compare.advise import Advice
-    from compare.runner import ComparisonPlan
+    from compare.plan import ComparisonPlan
     from tui.screens.advice import RunChoice
 
 
@@ -191,7 +191,7 @@ class HomeScreen(ReportsWorkerErrors, Screen[None]):
         self.app.push_screen(RunScreen(self.comparison_plan(arms, overrides or []), out))
 
     def comparison_plan(self, arms: str, overrides: list[str]) -> ComparisonPlan:
-        from compare.runner import ComparisonPlan
+        from compare.plan import ComparisonPlan
 
         values = self.edited.to_dict() if self.edited is not None else {}
         return ComparisonPlan(data=self.spec, arms=arms, overrides=overrides, answer_values=values)

@@ -18,7 +18,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Footer, Header, Log, ProgressBar, Static
 
 from compare.arms import ENDED_STATES, FINISHED_STATES, ArmState
-from compare.runner import ComparisonPlan
+from compare.plan import ComparisonPlan, Watchers
 from tui.messages import ArmChanged, ArmProgressed, ArmsChosen, ComparisonEnded, LogLine
 from tui.screens.error_modal import ErrorModal
 from tui.screens.stoppable import StoppableWork
@@ -82,7 +82,7 @@ class RunScreen(StoppableWork):
     @work(thread=True, exclusive=True, group="compare", exit_on_error=False)
     def compare(self) -> None:
         from compare.report.workspace import workspace, write_reports
-        from compare.runner import Watchers, run_comparison
+        from compare.runner import run_comparison  # the rooms load once a comparison starts
         from tunewise.errors import InterruptionError, TunewiseError
 
         def on_arm(arm: str, state: ArmState) -> None:

@@ -1,0 +1,106 @@
+"""What a comparison is asked to do: the plan, the arms it names, and what the app watches it with.
+
+Light on purpose: the command line builds a plan while parsing (`tunewise compare --help` reads
+its defaults), so nothing here imports the rooms; `compare.runner` runs it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from compare.arms import DEFAULT_ARMS, arm_names
+from tunewise.errors import ConfigError
+
+if TYPE_CHECKING:
+    from compare.arms import ArmState
+    from tunewise.data.task import DataSpec
+
+CHEAPEST_BASELINE = "rag"  # seconds to build, and the yardstick every other arm must beat
+TOP_CHOICES = 2  # the advisor's options that `--arms recommended` runs
+DEFAULT_PROMPT_SAMPLE = 300
+
+
+@dataclass
+class Watchers:
+    """What the app watches a comparison with: each arm's state as it changes, the training arm's
+    progress, and a stop that keeps what finished (a training arm stops with a checkpoint)."""
+
+    on_arm: Callable[[str, ArmState], None] | None = None  # an arm and its new state
+    on_progress: Callable[[Any], None] | None = None  # harness.callbacks.TrainProgress
+    on_arms: Callable[[list[str], str | None], None] | None = None  # the arms chosen, and the advice
+    cancel: threading.Event | None = None
+
+
+@dataclass
+class ComparisonPlan:
+    """Everything a comparison is asked to do; the command line and the demo both build one."""
+
+    data: DataSpec
+    arms: str = DEFAULT_ARMS
+    validation_fraction: float = 0.1
+    prompt_sample: int = DEFAULT_PROMPT_SAMPLE
+    choice_sample: int = 40  # validation examples each prompted choice (template, shots) is tried on
+    lm: str | None = None
+    overrides: list[str] = field(default_factory=list)
+    answers_file: Path | None = None
+    answer_values: dict[str, Any] = field(default_factory=dict)  # the app's questionnaire, over the file
+    budget_minutes: float | None = None
+    fresh: bool = False  # run every arm again even when the registry holds a matching result
+    probe: bool = True  # measure the data before the advice (cached); False advises from the answers alone
+    allow_overlap: bool = False  # run even when most test examples are exact copies of train (scored apart)
+
+    def check(self) -> None:
+        """Refuse a bad plan before any data is read."""
+        if self.choice_sample < 1:
+            raise ConfigError(f"--choice-sample must be at least 1, got {self.choice_sample}")
+        if self.prompt_sample < 0:
+            raise ConfigError(f"--prompt-sample must be 0 (all) or more, got {self.prompt_sample}")
+        if self.budget_minutes is not None and self.budget_minutes <= 0:
+            raise ConfigError(f"--budget-minutes must be more than 0, got {self.budget_minutes:g}")
+        if self.arms.strip() not in ("recommended", "all"):
+            named_arms(self.arms)  # whether each fits the data is known once the data is read
+        if self.overrides:
+            from harness.config import build_config
+
+            # Each --set is checked as the trained arms will read it, even when none of them runs.
+            build_config({"method": "lora", "data": "train.jsonl"}, self.overrides, source="--set")
+
+
+def named_arms(text: str) -> list[str]:
+    """The arms `--arms` lists, each once, every one an arm compare runs."""
+    arms = [a.strip() for a in text.split(",") if a.strip()]
+    unknown = [a for a in arms if a not in arm_names()]
+    if not arms or unknown:
+        raise ConfigError(
+            f"--arms {text}: {', '.join(unknown) or 'nothing'} is not an arm compare runs; choose from "
+            f"{', '.join(arm_names())}, or recommended, or all"
+        )
+    return list(dict.fromkeys(arms))
+
+
+def choose_arms(text: str, ranking: list[str], *, classification: bool = True) -> list[str]:
+    """The arms named by `--arms`; `recommended` and `all` are resolved against the advisor's
+    ranking and the arms that fit the task (labels, or generated answers)."""
+    fitting = arm_names("classification" if classification else "generation")
+    if text.strip() == "all":
+        return list(fitting)
+    if text.strip() == "recommended":
+        top = [option for option in ranking if option in fitting][:TOP_CHOICES]
+        return list(dict.fromkeys([*top, CHEAPEST_BASELINE]))
+    arms = named_arms(text)
+    unfit = [a for a in arms if a not in fitting]
+    if unfit and classification:
+        raise ConfigError(
+            f"--arms {text}: {', '.join(unfit)} answers generation data, and this data asks for labels; choose "
+            f"from {', '.join(fitting)}"
+        )
+    if unfit:
+        raise ConfigError(
+            f"--arms {text}: {', '.join(unfit)} only classifies, and this data asks for generated answers; choose "
+            f"from {', '.join(fitting)}"
+        )
+    return arms
