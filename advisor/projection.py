@@ -58,3 +58,9 @@ def project_setup(measured_seconds: float, here: Hardware, declared: Hardware) -
     seconds = measured_seconds * here.flops_per_second / declared.flops_per_second
     usd = seconds / 3600 * declared.gpu_count * declared.price_per_gpu_hour if declared.on_gpu else 0.0
     return SetupCost(seconds, usd)
+
+
+def prediction_usd_per_1000(seconds_per_example: float, here: Hardware, declared: Hardware) -> float:
+    """What 1,000 predictions of a model served on the declared hardware cost: the latency measured
+    `here`, scaled like the set-up, at the declared price (0 on a CPU, as for the set-up)."""
+    return project_setup(1000 * seconds_per_example, here, declared).usd

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from compare.arms import DEFAULT_ARMS, arm_names
+from hosted.prices import token_price
+from hosted.served import Endpoint, endpoint_of
 from tunewise.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -44,7 +46,12 @@ class ComparisonPlan:
     validation_fraction: float = 0.1
     prompt_sample: int = DEFAULT_PROMPT_SAMPLE
     choice_sample: int = 40  # validation examples each prompted choice (template, shots) is tried on
-    lm: str | None = None
+    lm: str | None = None  # a local model, or a served one (a URL, or openai:MODEL: hosted.served)
+    lm_model: str | None = None  # the served model's name, where its server serves several
+    lm_key_env: str | None = None  # the environment variable that holds the served model's key
+    lm_concurrency: int = 4  # calls to a served model at once
+    price_in: float | None = None  # US dollars per 1M tokens sent to the served model (default: the table)
+    price_out: float | None = None  # and per 1M tokens it answers
     overrides: list[str] = field(default_factory=list)
     answers_file: Path | None = None
     answer_values: dict[str, Any] = field(default_factory=dict)  # the app's questionnaire, over the file
@@ -61,6 +68,13 @@ class ComparisonPlan:
             raise ConfigError(f"--prompt-sample must be 0 (all) or more, got {self.prompt_sample}")
         if self.budget_minutes is not None and self.budget_minutes <= 0:
             raise ConfigError(f"--budget-minutes must be more than 0, got {self.budget_minutes:g}")
+        if self.lm_concurrency < 1:
+            raise ConfigError(f"--lm-concurrency must be at least 1, got {self.lm_concurrency}")
+        endpoint = self.endpoint()  # a malformed --lm fails here, before any data is read
+        if endpoint is not None:
+            token_price(endpoint.model or "", hosted=endpoint.hosted, usd_in=self.price_in, usd_out=self.price_out)
+        elif self.price_in is not None or self.price_out is not None:
+            raise ConfigError("--price-in and --price-out price a served model's tokens; give --lm URL or openai:MODEL")
         if self.arms.strip() not in ("recommended", "all"):
             named_arms(self.arms)  # whether each fits the data is known once the data is read
         if self.overrides:
@@ -68,6 +82,10 @@ class ComparisonPlan:
 
             # Each --set is checked as the trained arms will read it, even when none of them runs.
             build_config({"method": "lora", "data": "train.jsonl"}, self.overrides, source="--set")
+
+    def endpoint(self) -> Endpoint | None:
+        """The served model `lm` names, or None for a local one."""
+        return endpoint_of(self.lm, model=self.lm_model, key_env=self.lm_key_env)
 
 
 def named_arms(text: str) -> list[str]:

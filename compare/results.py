@@ -77,6 +77,9 @@ class Cost(BaseModel):
     disk_bytes: float = 0.0
     projected_setup_seconds: float | None = None  # the set-up scaled to the declared hardware
     setup_usd: float | None = None  # and priced there
+    usd_per_1000: float | None = None  # 1,000 predictions: a served model's tokens, else declared machine time
+    tokens_in_per_call: float | None = None  # a served model's, as its server counted them
+    tokens_out_per_call: float | None = None
 
     def extras(self) -> dict[str, float]:
         return dict(self.model_extra or {})
@@ -154,6 +157,17 @@ class HardwareRecord(_Record):
     price_per_gpu_hour: float
 
 
+class BreakEven(_Record):
+    """After how many predictions a trained arm's training is paid back by predictions cheaper
+    than a prompted arm's."""
+
+    trained: str
+    against: str
+    training_usd: float
+    saved_per_1000: float  # the prompted arm's price of 1,000 predictions less the trained arm's
+    predictions: float  # training_usd / saved per prediction (0 when training cost nothing)
+
+
 class Verdict(BaseModel):
     """Which arm is best, whether that is significant, which to ship, and whether the advice held
     (decided by `compare.judge.verdict`)."""
@@ -189,6 +203,7 @@ class Results(_Record):
     hardware: HardwareRecord | None = None
     budget_minutes: float | None = None
     leakage: Leakage | None = None
+    break_even: list[BreakEven] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _arms_agree(self) -> Results:

@@ -19,13 +19,16 @@ from advisor.answers import build_answers
 from advisor.estimate import Hardware
 from advisor.hardware import detect_hardware
 from advisor.hyperparameters import advised_training_keys
-from advisor.projection import project_setup, training_estimate
+from advisor.projection import prediction_usd_per_1000, project_setup, training_estimate
 from advisor.recommend import hardware_of
 from compare.advise import advise
 from compare.arms import ArmOutcome, ArmState, arm_names, get_arm
 from compare.judge.summary import summarise
 from compare.plan import ComparisonPlan, Watchers, choose_arms
 from compare.results import HardwareRecord, Leakage, Results
+from hosted.prices import token_price
+from hosted.served import ServedLM, served_cache
+from hosted.served_arms import Served
 from tunewise import __version__
 from tunewise.data.protocol import FrozenSplit, fingerprint, freeze_split, ids_of
 from tunewise.data.shapes import Dataset, Shape, answer_token_budget, target_text
@@ -66,8 +69,10 @@ class ArmRunner:
         log: Callable[[str], None],
         advised: dict[str, dict[str, Any]] | None = None,
         watchers: Watchers | None = None,
+        served: Served | None = None,
     ) -> None:
         self.watchers = watchers or Watchers()
+        self.served = served
         self.split, self.plan = split, plan
         # The advisor's training keys per trained arm: the arm tries what the user was told to run.
         self.advised = advised or {}
@@ -97,8 +102,10 @@ class ArmRunner:
         }
         kind = get_arm(arm).kind
         if kind == "prompted":
+            served = self.served
             settings |= {
-                "lm": self.plan.lm,
+                "lm": served.lm.name if served else self.plan.lm,
+                "price": [served.price.usd_in, served.price.usd_out] if served else None,
                 "prompt_sample": len(self.sample),
                 "choice_sample": self.plan.choice_sample,
             }
@@ -152,9 +159,18 @@ class ArmRunner:
             return ArmOutcome(arm, "failed", reason=exc.message)
         if isinstance(produced, ArmOutcome):  # a trained arm: measured, projected, or skipped for the budget
             return produced
-        produced.costs |= project_setup(produced.costs["setup_seconds"], self.here, self.declared).to_dict()
+        self._priced(produced)
         folder.mkdir(parents=True, exist_ok=True)
         return ArmOutcome(arm, "ok", produced)
+
+    def _priced(self, result: RunResult) -> None:
+        """The set-up projected onto the declared hardware and priced, and the price of 1,000
+        predictions: a served model's from its tokens (set by its arm), a local one's from its
+        latency on the declared hardware."""
+        result.costs |= project_setup(result.costs["setup_seconds"], self.here, self.declared).to_dict()
+        if "usd_per_1000" not in result.costs:
+            seconds = result.costs.get("seconds_per_example", 0.0)
+            result.costs["usd_per_1000"] = prediction_usd_per_1000(seconds, self.here, self.declared)
 
     def answer_budget(self) -> int:
         """The longest answer a generation arm writes: about the longest reference answer in train."""
@@ -212,7 +228,7 @@ class ArmRunner:
             result.costs["setup_seconds"] += retrieval.seconds
             result.costs["embedding_seconds"] = retrieval.seconds
             result.costs["disk_bytes"] += retrieval.disk_bytes
-        result.costs |= project_setup(result.costs["setup_seconds"], self.here, self.declared).to_dict()
+        self._priced(result)
         if estimate is not None:
             result.costs["estimated_setup_seconds"] = estimate.hours * 3600
         return ArmOutcome(arm, "ok", result)
@@ -284,6 +300,10 @@ class ArmRun:
     def model(self) -> LocalLM:
         return self.runner.model()
 
+    @property
+    def served(self) -> Served | None:
+        return self.runner.served
+
     def answer_budget(self) -> int:
         return self.runner.answer_budget()
 
@@ -354,6 +374,20 @@ def _overlap(data: TaskData, plan: ComparisonPlan, log: Callable[[str], None]) -
     return record
 
 
+def _served(plan: ComparisonPlan, log: Callable[[str], None]) -> Served | None:
+    """The served model the prompted arms ask, connected and priced; None for the local one."""
+    endpoint = plan.endpoint()
+    if endpoint is None:
+        return None
+    lm = ServedLM(endpoint, concurrency=plan.lm_concurrency, cache_dir=served_cache(), fresh=plan.fresh).connect()
+    price = token_price(lm.model, hosted=endpoint.hosted, usd_in=plan.price_in, usd_out=plan.price_out)
+    log(
+        f"lm: {lm.name}, {plan.lm_concurrency} call(s) at a time; ${price.usd_in:g} in and ${price.usd_out:g} out "
+        f"per 1M tokens ({price.source})"
+    )
+    return Served(lm, price)
+
+
 def _log_probe(probe: Probe | None, log: Callable[[str], None]) -> None:
     """What the probe the advice rests on measured (cached: `tunewise recommend --from-data` saw the same)."""
 
@@ -396,6 +430,7 @@ def run_comparison(
 def _compare(plan: ComparisonPlan, log: Callable[[str], None], watchers: Watchers | None = None) -> Results:
 
     plan.check()
+    served = _served(plan, log)  # a refused key or an unknown model is one line before the data is read
     data = load_task_data(plan.data)
     _require_targets(data.train)
     overlap = _overlap(data, plan, log)
@@ -431,6 +466,7 @@ def _compare(plan: ComparisonPlan, log: Callable[[str], None], watchers: Watcher
         log=log,
         advised=advised,
         watchers=watchers,
+        served=served,
     )
     for arm in arms:
         runner.state(arm, "waiting")

@@ -78,3 +78,50 @@ def job_cost(model: str, file_tokens: int, epochs: int, price_per_1m: float | No
             f"(the provider's price per million training tokens) or use one of {known}"
         )
     return JobCost(model, file_tokens, epochs, entry[0], f"table ({PRICES_AS_OF})")
+
+
+# ---------------------------------------------------------------------------- predictions
+
+# Model (or its family, matched by prefix, longest first) -> US dollars per 1M input and output
+# tokens of a standard (not batch) request, as OpenAI listed them in PRICES_AS_OF.
+INFERENCE_PRICES: dict[str, tuple[float, float]] = {
+    "gpt-4.1-nano": (0.10, 0.40),
+    "gpt-4.1-mini": (0.40, 1.60),
+    "gpt-4.1": (2.00, 8.00),
+    "gpt-4o-mini": (0.15, 0.60),
+    "gpt-4o": (2.50, 10.00),
+    "gpt-3.5-turbo": (0.50, 1.50),
+}
+
+
+@dataclass(frozen=True)
+class TokenPrice:
+    """What a served model charges per 1M tokens in and out, and where the figure came from."""
+
+    usd_in: float
+    usd_out: float
+    source: str  # "table (2025-06)", "--price-in/--price-out", or "a server of your own (no price given)"
+
+    def usd(self, tokens_in: float, tokens_out: float) -> float:
+        return (tokens_in * self.usd_in + tokens_out * self.usd_out) / 1e6
+
+
+def token_price(model: str, *, hosted: bool, usd_in: float | None = None, usd_out: float | None = None) -> TokenPrice:
+    """The price of `model`'s tokens: the flags when given, OpenAI's table for its own models, and
+    nothing for a server the user runs (its cost is the machine's, which the user can give as a price)."""
+    for flag, value in (("--price-in", usd_in), ("--price-out", usd_out)):
+        if value is not None and value < 0:
+            raise ConfigError(f"{flag} must be 0 or more (US dollars per 1M tokens), got {value:g}")
+    if usd_in is not None or usd_out is not None:
+        return TokenPrice(usd_in or 0.0, usd_out or 0.0, "--price-in/--price-out")
+    if hosted:
+        family = next(
+            (name for name in sorted(INFERENCE_PRICES, key=len, reverse=True) if model.startswith(name)), None
+        )
+        if family is None:
+            raise ConfigError(
+                f"--lm openai:{model}: no price on record; pass --price-in and --price-out (US dollars per 1M "
+                f"tokens), or use one of {', '.join(INFERENCE_PRICES)}"
+            )
+        return TokenPrice(*INFERENCE_PRICES[family], f"table ({PRICES_AS_OF})")
+    return TokenPrice(0.0, 0.0, "a server of your own (no price given)")

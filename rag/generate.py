@@ -23,10 +23,16 @@ def few_shot_prompt(lm: LocalLM, query: str, examples: list[tuple[str, str]]) ->
     let a small model drift to labels it merely finds likely (on the demo topics, 8% accuracy
     against 62% for the shown labels, 4 examples each).
     """
+    system, user, candidates = few_shot_turns(query, examples)
+    return lm.chat_prompt(system, user), candidates
+
+
+def few_shot_turns(query: str, examples: list[tuple[str, str]]) -> tuple[str, str, list[str]]:
+    """The system and user turns of the few-shot prompt, and the candidate labels (those shown)."""
     candidates = list(dict.fromkeys(label for _, label in examples))
     shots = "\n\n".join(f"Text: {text}\nLabel: {label}" for text, label in examples)
     system = "Classify the text into one of these labels: " + ", ".join(candidates) + ". Answer with the label only."
-    return lm.chat_prompt(system, f"{shots}\n\nText: {query}\nLabel:"), candidates
+    return system, f"{shots}\n\nText: {query}\nLabel:", candidates
 
 
 def few_shot_label(lm: LocalLM, query: str, examples: list[tuple[str, str]], *, average: bool = True) -> FewShotChoice:

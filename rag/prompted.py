@@ -38,9 +38,13 @@ class Template:
     user: str
 
     def prompt(self, lm: LocalLM, text: str, labels: list[str]) -> str:
+        return lm.chat_prompt(*self.turns(text, labels))
+
+    def turns(self, text: str, labels: list[str]) -> tuple[str | None, str]:
+        """The system and user turns, for a local model's chat template or a served model's messages."""
         listed = ", ".join(labels)
         system = self.system.format(labels=listed) if self.system else None
-        return lm.chat_prompt(system, self.user.format(labels=listed, text=text))
+        return system, self.user.format(labels=listed, text=text)
 
 
 TEMPLATES = {

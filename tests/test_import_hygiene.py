@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import REPO
 
-HEAVY = ("torch", "transformers", "faiss", "textual", "sentence_transformers", "datasets", "peft")
+HEAVY = ("torch", "transformers", "faiss", "textual", "sentence_transformers", "datasets", "peft", "openai")
 
 CHECK = """
 import sys

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
+    from hosted.served_arms import Served
     from rag.arms import EmbeddedSplit
     from tunewise.data.protocol import FrozenSplit
     from tunewise.data.shapes import Dataset
@@ -66,6 +67,8 @@ class ArmContext(Protocol):
 
     def embeddings(self) -> EmbeddedSplit: ...  # the split embedded once, shared
     def model(self) -> LocalLM: ...  # the instruct model, loaded once, shared
+    @property
+    def served(self) -> Served | None: ...  # the served model `--lm` names, instead of the local one
     def answer_budget(self) -> int: ...  # the longest answer to generate, in tokens
     def train(self, method: str, *, with_examples: bool = False) -> ArmOutcome: ...
 

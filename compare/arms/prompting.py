@@ -13,6 +13,12 @@ if TYPE_CHECKING:
 
 @register_arm("prompting", tasks={"classification", "generation"}, kind="prompted", order=10)
 def run(arm: ArmContext) -> RunResult:
+    if arm.served is not None:
+        from hosted.served_arms import run_served_answers, run_served_prompting
+
+        if arm.classification:
+            return run_served_prompting(arm.split, arm.served, arm.sample, choice_sample=arm.choice_sample)
+        return run_served_answers(arm.split, arm.served, arm.sample, max_tokens=arm.answer_budget())
     if arm.classification:
         from rag.prompted import run_prompting
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from compare.arms import ArmOutcome
+from compare.arms import ArmOutcome, get_arm
 from compare.judge.statistics import bootstrap_interval, classification_intervals
 from compare.judge.verdict import ArmScore, decide
-from compare.results import ArmRecord, Pairwise, Results, Split
+from compare.results import ArmRecord, BreakEven, Pairwise, Results, Split
 from tunewise.metrics import ANSWER_METRICS, CLASSIFICATION_METRICS
 
 
@@ -45,6 +45,29 @@ def per_example_scores(gold: list[str], predicted: list[str]) -> dict[str, list[
         "exact_match": [exact_match(p, [g]) for p, g in pairs],
         "chrf": [chrf(p, [g]) for p, g in pairs],
     }
+
+
+def break_even(arms: Sequence[ArmRecord]) -> list[BreakEven]:
+    """For each trained arm and each prompted arm whose predictions cost more: how many
+    predictions pay back the training. None where prompting is as cheap (nothing to pay back)."""
+    priced = [arm for arm in arms if arm.ok and arm.cost.usd_per_1000 is not None]
+    found = []
+    for trained in (arm for arm in priced if _kind(arm.name) == "trained"):
+        for prompted in (arm for arm in priced if _kind(arm.name) == "prompted"):
+            saved = (prompted.cost.usd_per_1000 or 0.0) - (trained.cost.usd_per_1000 or 0.0)
+            if saved <= 0:
+                continue
+            training = trained.cost.setup_usd or 0.0
+            found.append(BreakEven(trained=trained.name, against=prompted.name, training_usd=training,
+                                   saved_per_1000=saved, predictions=1000 * training / saved))  # fmt: skip
+    return found
+
+
+def _kind(name: str) -> str | None:
+    try:
+        return get_arm(name).kind
+    except KeyError:  # an arm registered when the file was written and not now
+        return None
 
 
 def summarise(
@@ -113,6 +136,7 @@ def summarise(
         arms.append(ArmRecord.model_validate(entry))
     verdict = decide(scored, classification=classification, advice=advice) if scored else None
     return Results(
+        break_even=break_even(arms),
         task="classification" if classification else "generation",
         primary_metric=primary_metric(classification),
         split=Split.model_validate(split),

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from compare.report.markdown import (
     arm_rows,
+    break_even_sentence,
     columns,
     method_sentences,
     overlap_sentence,
@@ -57,7 +58,8 @@ def html_report(results: Results) -> str:
         f"<style>{STYLE}</style></head><body>",
         "<h1>Comparison</h1>",
     ]
-    parts += [f'<p class="verdict">{_inline(sentence)}</p>' for sentence in verdict_sentences(results) if sentence]
+    sentences = (*verdict_sentences(results), break_even_sentence(results))
+    parts += [f'<p class="verdict">{_inline(sentence)}</p>' for sentence in sentences if sentence]
     if overlap_sentence(results):
         parts.append(f'<p class="verdict warning">{_inline(overlap_sentence(results))}</p>')
     parts.append(_table(results, ship))

@@ -31,6 +31,27 @@ def verdict_sentences(results: Results) -> tuple[str, str]:
     )
 
 
+def _usd(value: float) -> str:
+    return f"${value:,.2f}" if value >= 1 or value == 0 else f"${value:.3g}"
+
+
+def break_even_sentence(results: Results) -> str:
+    """After how many predictions each trained arm pays back its training against a dearer
+    prompted arm ("" when no prompted arm costs more per prediction)."""
+    parts = []
+    for found in results.break_even:
+        when = (
+            "from the first prediction (its training cost nothing on the declared hardware)"
+            if found.predictions == 0
+            else f"after {found.predictions:,.0f} predictions"
+        )
+        parts.append(
+            f"`{found.trained}` ({_usd(found.training_usd)} to train) pays for itself against `{found.against}` "
+            f"{when}, saving {_usd(found.saved_per_1000)} per 1,000"
+        )
+    return ("**Break-even:** " + "; ".join(parts) + ".") if parts else ""
+
+
 def overlap_sentence(results: Results) -> str:
     """A warning when test examples also occur in train, with each arm's score without them ("" if none)."""
     leakage = results.leakage
@@ -59,6 +80,7 @@ COST_COLUMNS = (
     "set-up",
     "set-up on declared hardware",
     "latency p50 / p95",
+    "per 1,000 predictions",
     "on disk",
     "status",
 )
@@ -109,6 +131,7 @@ def arm_rows(results: Results) -> list[dict[str, str]]:
                 else ""
             ),
             "latency p50 / p95": f"{cost.latency_p50 * 1000:.0f} / {cost.latency_p95 * 1000:.0f} ms",
+            "per 1,000 predictions": _usd(cost.usd_per_1000) if cost.usd_per_1000 is not None else "",
             "on disk": human_bytes(cost.disk_bytes),
             "status": "ok",
         }
@@ -162,7 +185,7 @@ def method_sentences(results: Results) -> list[str]:
 def markdown_report(results: Results) -> str:
     """The verdict first, then one row per arm, then how the split was made."""
     lines = ["# Comparison", ""]
-    for sentence in (*verdict_sentences(results), overlap_sentence(results)):
+    for sentence in (*verdict_sentences(results), break_even_sentence(results), overlap_sentence(results)):
         if sentence:
             lines += [sentence, ""]
     names = columns(results)

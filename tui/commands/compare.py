@@ -69,8 +69,13 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--answers", type=Path, metavar="FILE", help="your answers (YAML): the declared hardware, price and budget"
     )
     parser.add_argument(
-        "--lm", metavar="MODEL", help="the instruct model of the prompted arms (default: smollm2-135m-instruct)"
+        "--lm",
+        metavar="MODEL",
+        help="the model the prompted arms ask: a local one (default: smollm2-135m-instruct), a served one "
+        "(http://HOST:PORT/v1: llama.cpp, vLLM, Ollama, LM Studio, TGI) or a hosted one (openai:gpt-4o-mini, the "
+        "key from OPENAI_API_KEY)",
     )
+    add_served_arguments(parser)
     parser.add_argument(
         "--set",
         dest="overrides",
@@ -99,6 +104,32 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.set_defaults(run=run)
 
 
+def add_served_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags of a served `--lm`: which model, which key, how many calls at once, its price."""
+    parser.add_argument("--lm-model", metavar="NAME", help="with --lm URL: the model, where the server serves several")
+    parser.add_argument(
+        "--lm-key-env",
+        metavar="VAR",
+        help="the environment variable holding the served model's key (read, never written; default for openai: "
+        "OPENAI_API_KEY, for a URL: none)",
+    )
+    parser.add_argument(
+        "--lm-concurrency",
+        type=numbers.whole,
+        default=ComparisonPlan.lm_concurrency,
+        metavar="N",
+        help=f"calls to a served model at once (default: {ComparisonPlan.lm_concurrency})",
+    )
+    for flag, what in (("--price-in", "sent to"), ("--price-out", "answered by")):
+        parser.add_argument(
+            flag,
+            type=numbers.finite,
+            metavar="USD",
+            help=f"US dollars per 1M tokens {what} the served model (default: the dated table for OpenAI's "
+            "models, 0 for a server of your own)",
+        )
+
+
 def run(args: argparse.Namespace) -> int:
     from tunewise.data.shapes import parse_column_map
     from tunewise.data.task import DataSpec
@@ -117,6 +148,11 @@ def run(args: argparse.Namespace) -> int:
         prompt_sample=args.prompt_sample,
         choice_sample=args.choice_sample,
         lm=args.lm,
+        lm_model=args.lm_model,
+        lm_key_env=args.lm_key_env,
+        lm_concurrency=args.lm_concurrency,
+        price_in=args.price_in,
+        price_out=args.price_out,
         overrides=args.overrides,
         answers_file=args.answers,
         budget_minutes=args.budget_minutes,
@@ -145,7 +181,8 @@ def render(results: Results, out: Path | None) -> None:
     from compare.report.markdown import ADVICE_FATE, arm_rows, columns
 
     table = Table(title="arms on the frozen test set")
-    shown = [c for c in columns(results) if c not in ("set-up on declared hardware", "on disk", "p vs best")]
+    hidden = ("set-up on declared hardware", "on disk", "p vs best", "per 1,000 predictions")
+    shown = [c for c in columns(results) if c not in hidden]
     for column in shown:
         table.add_column(column)
     for row in arm_rows(results):
@@ -159,8 +196,10 @@ def render(results: Results, out: Path | None) -> None:
             f"ship: [b]{verdict.ship}[/]; advice {verdict.advice}: {ADVICE_FATE[verdict.advice_held]} "
             f"({verdict.reason})"
         )
-    from compare.report.markdown import overlap_sentence
+    from compare.report.markdown import break_even_sentence, overlap_sentence
 
+    if break_even_sentence(results):
+        console.print(break_even_sentence(results).replace("**", "").replace("`", ""), markup=False)
     if overlap_sentence(results):
         console.print("[yellow]" + overlap_sentence(results).replace("**", "").replace("`", "") + "[/]")
     if out is not None:

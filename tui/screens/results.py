@@ -39,13 +39,20 @@ class ResultsScreen(Screen[None]):
         self.folder = folder
 
     def compose(self) -> ComposeResult:
-        from compare.report.markdown import method_sentences, overlap_sentence, verdict_sentences
+        from compare.report.markdown import (
+            break_even_sentence,
+            method_sentences,
+            overlap_sentence,
+            verdict_sentences,
+        )
 
         yield Header()
         with VerticalScroll(id="results-pane"):
             verdict, advice = verdict_sentences(self.results)
             yield Static(_plain(verdict), id="verdict")
             yield Static(_plain(advice), id="advice-held")
+            if break_even_sentence(self.results):
+                yield Static(_plain(break_even_sentence(self.results)), id="break-even")
             if overlap_sentence(self.results):
                 yield Static(_plain(overlap_sentence(self.results)), id="overlap-warning")
             yield Static(self._report_line(), id="report-path")
