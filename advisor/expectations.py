@@ -89,11 +89,16 @@ def _noise(q: float, probed: int, test_size: int) -> float:
 def expected_quality(probe: Probe, test_size: int | None = None) -> dict[str, Expected]:
     """The probe's expected primary metric for each arm it can speak for."""
     tested = test_size_for(probe.n_examples, test_size)
+    expected: dict[str, Expected] = {}
     if probe.labels is not None:
-        return _labelled(probe.labels, probe.n_probed, tested)
-    if probe.answers is not None:
-        return _answers(probe.answers, tested)
-    return {}
+        expected = _labelled(probe.labels, probe.n_probed, tested)
+    elif probe.answers is not None:
+        expected = _answers(probe.answers, tested)
+    served = probe.prompted
+    if served is not None:  # the model the user would really prompt speaks for `prompting`
+        basis = f"{served.model}, zero-shot on {served.examples} training examples"
+        expected["prompting"] = _ranged(served.score, _noise(served.score, served.examples, tested), basis)
+    return expected
 
 
 def error_removed_by_training(signals: LabelSignals) -> float:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from advisor.answers import Answers
     from advisor.recommend import Recommendation
+    from hosted.served_arms import Served
     from tunewise.data.task import TaskData
     from tunewise.probes import Probe
 
@@ -54,12 +55,15 @@ def advise(
     fresh_probe: bool = False,
     progress: Progress | None = None,
     before_probe: Callable[[Advice], None] | None = None,
+    served: Served | None = None,
 ) -> Advice:
     """The advice for `data` (read already, so a caller can refuse it first) and the answers from
     every source (`advisor.answers.collect_answers`: detected hardware, profile, file, flags).
 
     `before_probe`, when given, receives the advice from the answers alone while the probe is
-    still to run (the app shows it at once); `progress` follows the probe.
+    still to run (the app shows it at once); `progress` follows the probe. With `served`, a few
+    training examples are put to the served model the user would prompt (`hosted.served_arms.probe_served`,
+    at most `PROBE_CALLS` calls), and its score and price stand for `prompting`.
     """
     from advisor.answers import collect_answers
 
@@ -75,6 +79,12 @@ def advise(
         from rag.probe import run_probe
 
         measured = run_probe(data.train, seed=data.spec.seed, progress=progress, fresh=fresh_probe)
+        if measured is not None and served is not None:  # the model the user would prompt speaks for prompting
+            from hosted.served_arms import probe_served
+
+            if progress is not None:
+                progress(f"asking {served.lm.name}", 0.0)
+            measured = replace(measured, prompted=probe_served(data.train, served, seed=data.spec.seed))
     return rank(answers, profile=profile, probe=measured, data_path=path, test_size=test_size)
 
 

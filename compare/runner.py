@@ -26,9 +26,7 @@ from compare.arms import ArmOutcome, ArmState, arm_names, get_arm
 from compare.judge.summary import summarise
 from compare.plan import ComparisonPlan, Watchers, choose_arms
 from compare.results import HardwareRecord, Leakage, Results
-from hosted.prices import token_price
-from hosted.served import ServedLM, served_cache
-from hosted.served_arms import Served
+from hosted.served_arms import Served, connect
 from tunewise import __version__
 from tunewise.data.protocol import FrozenSplit, fingerprint, freeze_split, ids_of
 from tunewise.data.shapes import Dataset, Shape, answer_token_budget, target_text
@@ -379,13 +377,15 @@ def _served(plan: ComparisonPlan, log: Callable[[str], None]) -> Served | None:
     endpoint = plan.endpoint()
     if endpoint is None:
         return None
-    lm = ServedLM(endpoint, concurrency=plan.lm_concurrency, cache_dir=served_cache(), fresh=plan.fresh).connect()
-    price = token_price(lm.model, hosted=endpoint.hosted, usd_in=plan.price_in, usd_out=plan.price_out)
+    served = connect(
+        endpoint, concurrency=plan.lm_concurrency, usd_in=plan.price_in, usd_out=plan.price_out, fresh=plan.fresh
+    )
+    lm, price = served.lm, served.price
     log(
         f"lm: {lm.name}, {plan.lm_concurrency} call(s) at a time; ${price.usd_in:g} in and ${price.usd_out:g} out "
         f"per 1M tokens ({price.source})"
     )
-    return Served(lm, price)
+    return served
 
 
 def _log_probe(probe: Probe | None, log: Callable[[str], None]) -> None:
@@ -437,7 +437,9 @@ def _compare(plan: ComparisonPlan, log: Callable[[str], None], watchers: Watcher
     split = freeze_split(data, plan.validation_fraction, plan.data.seed)
     detected = detect_hardware().answers()
     # The advice is fixed before any arm runs, so that the verdict can say whether it held.
-    advised_for = advise(data, answers_file=plan.answers_file, flags=plan.answer_values, probe=plan.probe)
+    advised_for = advise(
+        data, answers_file=plan.answers_file, flags=plan.answer_values, probe=plan.probe, served=served
+    )
     answers, probe, recommendation = advised_for.answers, advised_for.probe, advised_for.recommendation
     if plan.probe:
         _log_probe(probe, log)

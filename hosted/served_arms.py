@@ -19,9 +19,10 @@ import numpy as np
 
 from hosted.labels import LabelAsker
 from hosted.prices import TokenPrice
-from hosted.served import Reply, ServedLM
+from hosted.served import Endpoint, Reply, ServedLM
 from tunewise.errors import DataError
 from tunewise.metrics import classification_metrics
+from tunewise.probes import PromptedSignals
 from tunewise.results import RunResult
 
 if TYPE_CHECKING:
@@ -41,6 +42,18 @@ class Served:
 
 
 Ask = Callable[[], tuple[str, Reply]]
+
+
+def connect(
+    endpoint: Endpoint, *, concurrency: int, usd_in: float | None, usd_out: float | None, fresh: bool = False
+) -> Served:
+    """The served model, checked (server, key, model: one line for what is wrong) and priced."""
+    from hosted.prices import token_price
+    from hosted.served import served_cache
+
+    token_price(endpoint.model or "", hosted=endpoint.hosted, usd_in=usd_in, usd_out=usd_out)  # before any call
+    lm = ServedLM(endpoint, concurrency=concurrency, cache_dir=served_cache(), fresh=fresh).connect()
+    return Served(lm, token_price(lm.model, hosted=endpoint.hosted, usd_in=usd_in, usd_out=usd_out))
 
 
 def messages(system: str | None, user: str) -> list[dict[str, str]]:
@@ -207,3 +220,43 @@ def run_served_answers(split: FrozenSplit, served: Served, test: Dataset, *, max
     replies = lm.chat_all([call(record) for record in test.records])
     answered = [(reply.text.strip(), reply) for reply in replies]
     return _result("prompting", test, answered, {"max_new_tokens": max_tokens}, lm, price, 0.0, 0.0, before)
+
+
+PROBE_CALLS = 20  # examples the advice asks a served model about: a minute at most, a few cents at most
+
+
+def probe_served(train: Dataset, served: Served, *, calls: int = PROBE_CALLS, seed: int = 42) -> PromptedSignals:
+    """The served model's zero-shot score on a seeded sample of `calls` training examples (never the
+    test set), and its price per prediction: what the advice expects of prompting it."""
+    from rag.answering import GENERATION_SHAPES
+    from rag.prompted import TEMPLATES
+    from tunewise.data.shapes import Shape, answer_token_budget, conversation, gold_answers
+    from tunewise.metrics import answer_metrics, classification_metrics
+
+    lm = served.lm
+    before = lm.stats.to_dict()
+    chosen = np.random.default_rng(seed).choice(len(train), size=min(calls, len(train)), replace=False)
+    sample = train.subset(sorted(int(i) for i in chosen))
+    if sample.shape is Shape.LABELLED:
+        labels = sorted(set(train.labels() or []))
+        asker = LabelAsker(lm, labels)
+        template = TEMPLATES["instruction"]
+        asks = [_asking(asker, messages(*template.turns(str(r["text"]), labels))) for r in sample.records]
+        answered = ask_all(asker, asks)
+        gold = [str(r["label"]) for r in sample.records]
+        score = classification_metrics(gold, [label for label, _ in answered])["accuracy"]
+        replies = [reply for _, reply in answered]
+    elif sample.shape in GENERATION_SHAPES:
+        budget = answer_token_budget(train)
+
+        def call(record: dict[str, Any]) -> Callable[[], Reply]:
+            turns = [{"role": m["role"], "content": m["content"]} for m in conversation(sample.shape, record)[:-1]]
+            return lambda: lm.chat(turns, max_tokens=budget)
+
+        replies = lm.chat_all([call(record) for record in sample.records])
+        score = answer_metrics([reply.text.strip() for reply in replies], gold_answers(sample))["token_f1"]
+    else:
+        raise DataError(f"{train.source}: {train.shape.value} data has nothing to prompt for")
+    made = lm.stats.to_dict()["calls"] - before["calls"]
+    per_1000 = served_costs(replies, served.price).get("usd_per_1000", 0.0)
+    return PromptedSignals(lm.name, score, len(sample), per_1000, made)

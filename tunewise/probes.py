@@ -73,6 +73,18 @@ class AnswerSignals:
 
 
 @dataclass(frozen=True)
+class PromptedSignals:
+    """What a few calls to the served model the user would prompt measured: its zero-shot
+    quality on examples of the training part, and its price per prediction."""
+
+    model: str  # the server and model, never a key
+    score: float  # accuracy on labelled data, token F1 on answers
+    examples: int
+    usd_per_1000: float
+    calls: int  # made (the rest came from the reply cache)
+
+
+@dataclass(frozen=True)
 class Probe:
     """A probe's result: the signals, how much was probed, and what it cost."""
 
@@ -84,6 +96,7 @@ class Probe:
     models: dict[str, str]  # what measured: the embedder, the language model
     labels: LabelSignals | None = None
     answers: AnswerSignals | None = None
+    prompted: PromptedSignals | None = None  # the served model's, when `--lm` names one (never cached here)
     cached: bool = False
     notes: list[str] = field(default_factory=list)
 
@@ -100,6 +113,8 @@ class Probe:
         labels, answers = data.get("labels"), data.get("answers")
         record["labels"] = LabelSignals(**_checked(LabelSignals, labels, "labels")) if labels else None
         record["answers"] = AnswerSignals(**_checked(AnswerSignals, answers, "answers")) if answers else None
+        prompted = data.get("prompted")
+        record["prompted"] = PromptedSignals(**_checked(PromptedSignals, prompted, "prompted")) if prompted else None
         return cls(**record)
 
 
@@ -172,6 +187,12 @@ def probe_lines(probe: dict[str, Any]) -> list[str]:
             f"zero-shot on {answers['zero_shot_examples']}: exact match {answers['zero_shot_exact']:.2f}, token F1 "
             f"{answers['zero_shot_f1']:.2f}",
         ]
+    prompted = probe.get("prompted")
+    if prompted:
+        lines.append(
+            f"{prompted['model']}, zero-shot on {prompted['examples']} training examples: {prompted['score']:.3f}, "
+            f"${prompted['usd_per_1000']:.3g} per 1,000 predictions ({prompted['calls']} calls made)"
+        )
     return lines + list(probe.get("notes") or [])
 
 

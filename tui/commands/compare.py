@@ -15,6 +15,7 @@ from compare.arms import DEFAULT_ARMS, arm_names
 from compare.plan import DEFAULT_PROMPT_SAMPLE, ComparisonPlan
 from compare.report.workspace import workspace, write_reports
 from tui.commands import numbers
+from tui.commands.lm_flags import add_lm_arguments
 
 if TYPE_CHECKING:
     from compare.results import Results
@@ -68,14 +69,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument(
         "--answers", type=Path, metavar="FILE", help="your answers (YAML): the declared hardware, price and budget"
     )
-    parser.add_argument(
-        "--lm",
-        metavar="MODEL",
-        help="the model the prompted arms ask: a local one (default: smollm2-135m-instruct), a served one "
-        "(http://HOST:PORT/v1: llama.cpp, vLLM, Ollama, LM Studio, TGI) or a hosted one (openai:gpt-4o-mini, the "
-        "key from OPENAI_API_KEY)",
-    )
-    add_served_arguments(parser)
+    add_lm_arguments(parser, "the model the prompted arms ask: a local one (default: smollm2-135m-instruct)")
     parser.add_argument(
         "--set",
         dest="overrides",
@@ -102,32 +96,6 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     parser.add_argument("--json", action="store_true", help="print results.json instead of a table")
     parser.set_defaults(run=run)
-
-
-def add_served_arguments(parser: argparse.ArgumentParser) -> None:
-    """The flags of a served `--lm`: which model, which key, how many calls at once, its price."""
-    parser.add_argument("--lm-model", metavar="NAME", help="with --lm URL: the model, where the server serves several")
-    parser.add_argument(
-        "--lm-key-env",
-        metavar="VAR",
-        help="the environment variable holding the served model's key (read, never written; default for openai: "
-        "OPENAI_API_KEY, for a URL: none)",
-    )
-    parser.add_argument(
-        "--lm-concurrency",
-        type=numbers.whole,
-        default=ComparisonPlan.lm_concurrency,
-        metavar="N",
-        help=f"calls to a served model at once (default: {ComparisonPlan.lm_concurrency})",
-    )
-    for flag, what in (("--price-in", "sent to"), ("--price-out", "answered by")):
-        parser.add_argument(
-            flag,
-            type=numbers.finite,
-            metavar="USD",
-            help=f"US dollars per 1M tokens {what} the served model (default: the dated table for OpenAI's "
-            "models, 0 for a server of your own)",
-        )
 
 
 def run(args: argparse.Namespace) -> int:

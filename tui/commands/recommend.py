@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tui.commands.answer_flags import add_answer_arguments, answers_from_flags
+from tui.commands.lm_flags import add_lm_arguments, served_from
 
 if TYPE_CHECKING:
     from compare.advise import Advice
+    from hosted.served_arms import Served
     from tunewise.data.task import TaskData
 
 
@@ -52,6 +54,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "other hardware, declare it (--gpu-memory-gb 80 --gpu-count 1, or an answers file), or pass "
         "--no-detect-hardware for the defaults (1 x 24 GB GPU)",
     )
+    add_lm_arguments(
+        parser,
+        "with --from-data, the model you would prompt, asked about a few training examples (at most "
+        "20 calls) so that prompting is ranked by its measured quality and price: a local one is measured by the probe",
+    )
     parser.add_argument("--save-answers", type=Path, metavar="FILE", help="write the resolved answers to FILE (YAML)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     add_answer_arguments(parser)
@@ -71,7 +78,9 @@ def read_data(args: argparse.Namespace, flags: dict[str, Any]) -> TaskData | Non
     return load_task_data(spec)
 
 
-def advise_with_status(args: argparse.Namespace, flags: dict[str, Any], data: TaskData | None) -> Advice:
+def advise_with_status(
+    args: argparse.Namespace, flags: dict[str, Any], data: TaskData | None, served: Served | None = None
+) -> Advice:
     """The advice (`compare.advise`), with what it is doing on stderr while the data is read and probed."""
     import contextlib
 
@@ -96,6 +105,7 @@ def advise_with_status(args: argparse.Namespace, flags: dict[str, Any], data: Ta
             probe=not args.no_probe,
             fresh_probe=args.fresh_probe,
             progress=progress,
+            served=served,
         )
 
 
@@ -108,8 +118,11 @@ def run(args: argparse.Namespace) -> int:
     if args.eval_path and not args.from_data:
         raise ConfigError("--eval names the test set of --from-data DATA; give --from-data too")
     flags = answers_from_flags(args)  # parsed first: a bad flag fails before any data is read
+    if args.lm and not args.from_data:
+        raise ConfigError("--lm asks the model you would prompt about your examples; give --from-data DATA too")
+    served = served_from(args)  # before the data is read: one line for a wrong server, key or model
     data = read_data(args, flags)
-    advice = advise_with_status(args, flags, data)
+    advice = advise_with_status(args, flags, data, served)
     answers, result = advice.answers, advice.recommendation
     if data is not None and not args.no_probe and advice.probe is None:
         from tunewise.data.shapes import Shape

