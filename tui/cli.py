@@ -163,7 +163,7 @@ def run() -> NoReturn:
 _VERBOSITY_VARIABLES = ("TRANSFORMERS_VERBOSITY", "DATASETS_VERBOSITY", "HF_HUB_VERBOSITY")
 # Libraries that give their loggers handlers of their own, so that the root's policy misses them.
 _OWN_HANDLERS = ("transformers", "datasets", "huggingface_hub", "kernels", "bitsandbytes", "accelerate", "peft")
-OUR_PACKAGES = r"(tunewise|advisor|harness|rag|compare|tui)(\.|$)"
+OUR_PACKAGES = r"(tunewise|advisor|harness|rag|hosted|compare|tui)(\.|$)"
 
 
 class _Silence(logging.NullHandler):

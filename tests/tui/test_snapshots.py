@@ -15,7 +15,7 @@ import pytest
 from textual.app import App
 from textual.pilot import Pilot
 from textual.screen import Screen
-from textual.widgets import Input, Select
+from textual.widgets import Input, Log, Select
 
 import tui.app
 from advisor.answers import Answers
@@ -30,6 +30,7 @@ from tui.screens.data import DataScreen
 from tui.screens.questions import QuestionsScreen
 from tui.screens.results import ResultsScreen
 from tui.screens.run import RunScreen
+from tui.widgets.loss_chart import LossChart
 from tunewise.data.task import DataSpec
 
 SIZES = {"small": (80, 24), "large": (160, 48)}
@@ -161,7 +162,10 @@ def test_run_screen(snap_compare: Snap, size: str, monkeypatch: pytest.MonkeyPat
         messages.append(LogLine("full: training on 1,728 examples"))
         for message in messages:
             screen.post_message(message)
-        await pilot.pause(0.5)
+        # Every message handled and the chart drawn, however busy the machine: then the picture.
+        log, chart = screen.query_one("#run-log", Log), screen.query_one("#run-loss", LossChart)
+        await wait_for(pilot, lambda: len(chart.losses) == 30 and "1,728" in "\n".join(log.lines))
+        await pilot.pause(0.3)
 
     assert snap_compare(OneScreen(screen), terminal_size=SIZES[size], run_before=part_way)
 

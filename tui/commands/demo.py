@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+from tui.commands.lm_flags import add_lm_arguments, served_from
+
 DEFAULT_OUT = Path("tunewise-demo")
 PROMPT_SAMPLE = 100  # test examples the prompted arm answers
 QUICK_PROMPT_SAMPLE = 12
@@ -36,6 +38,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help=f"a smoke test: {QUICK_PROMPT_SAMPLE} prompted examples and a few training steps (well under a minute)",
     )
     parser.add_argument("--fresh", action="store_true", help="run every arm again, even one recorded before")
+    add_lm_arguments(parser, "the model the prompted arm asks: a local one (default: smollm2-135m-instruct)")
     parser.set_defaults(run=run)
 
 
@@ -50,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
     from tunewise.ownership import COMPARISON, check_target
 
     out = check_target(args.out, COMPARISON, flag="--out")
+    served = served_from(args, fresh=args.fresh)  # before anything runs: one line for a wrong server or key
     started = time.perf_counter()
     timings: dict[str, float] = {}
 
@@ -63,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         f"{len({*(data.train.labels() or []), *(data.eval.labels() or [])})} labels (a seeded {len(data.eval):,}-example test split)"
     )
     # The comparison probes the same examples and reads this probe back from the cache.
-    recommendation = advise(data).recommendation
+    recommendation = advise(data, served=served).recommendation
     trained = next(
         (
             r.method
@@ -82,6 +86,12 @@ def run(args: argparse.Namespace) -> int:
         choice_sample=QUICK_CHOICE_SAMPLE if args.quick else ComparisonPlan.choice_sample,
         overrides=list(QUICK_TRAINING) if args.quick else [],
         fresh=args.fresh,
+        lm=args.lm,
+        lm_model=args.lm_model,
+        lm_key_env=args.lm_key_env,
+        lm_concurrency=args.lm_concurrency,
+        price_in=args.price_in,
+        price_out=args.price_out,
     )
     with workspace(out) as work:
         results = run_comparison(plan, say, out=out)
