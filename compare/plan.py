@@ -37,6 +37,29 @@ class Watchers:
     cancel: threading.Event | None = None
 
 
+@dataclass(frozen=True)
+class LmChoice:
+    """The model the prompted arms ask, as the flags name it (a served one is connected apart),
+    carried by the app from its command line to every comparison it starts."""
+
+    lm: str | None = None
+    lm_model: str | None = None
+    lm_key_env: str | None = None
+    lm_concurrency: int = 4
+    price_in: float | None = None
+    price_out: float | None = None
+
+    def plan_fields(self) -> dict[str, Any]:
+        return {
+            "lm": self.lm,
+            "lm_model": self.lm_model,
+            "lm_key_env": self.lm_key_env,
+            "lm_concurrency": self.lm_concurrency,
+            "price_in": self.price_in,
+            "price_out": self.price_out,
+        }
+
+
 @dataclass
 class ComparisonPlan:
     """Everything a comparison is asked to do; the command line and the demo both build one."""

@@ -88,7 +88,8 @@ class LabelAsker:
         ways = [self.way] if self.way is not None else list(formats)
         for way in ways:
             try:
-                reply = self.lm.chat(messages, max_tokens=LABEL_TOKENS, response_format=formats[way])
+                trying = self.way is None and way != "parsed"  # finding out which constraint the server takes
+                reply = self.lm.chat(messages, max_tokens=LABEL_TOKENS, response_format=formats[way], trying=trying)
             except RequestRefusedError as exc:
                 if self.way is not None or way == "parsed":
                     raise ModelError(f"{self.lm.name}: the server refused the request ({str(exc)[:200]})") from None

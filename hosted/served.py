@@ -213,8 +213,13 @@ class ServedLM:
         *,
         max_tokens: int,
         response_format: dict[str, Any] | None = None,
+        trying: bool = False,
     ) -> Reply:
-        """One chat completion, greedy, from the cache when it has answered the same before."""
+        """One chat completion, greedy, from the cache when it has answered the same before.
+
+        `trying` asks whether the server takes the request at all (a response format it may not
+        know): any error status then means no, at once and without retries, since servers answer
+        an option they do not know with 400, 422 or (llama-cpp-python's) 500."""
         request: dict[str, Any] = {"messages": messages, "max_tokens": max_tokens, "temperature": 0.0}
         if response_format is not None:
             request["response_format"] = response_format
@@ -228,7 +233,7 @@ class ServedLM:
             else:
                 self.stats.add(cached=1)
                 return reply
-        reply = self._call(request)
+        reply = self._call(request, trying=trying)
         if path is not None:
             atomic_write_json(path, {"text": reply.text, "tokens_in": reply.tokens_in,
                                      "tokens_out": reply.tokens_out, "seconds": reply.seconds})  # fmt: skip
@@ -267,7 +272,7 @@ class ServedLM:
         digest = hashlib.sha256(json.dumps(identity | {"request": request}, sort_keys=True).encode()).hexdigest()
         return self.cache_dir / digest[:2] / f"{digest}.json"
 
-    def _call(self, request: dict[str, Any]) -> Reply:
+    def _call(self, request: dict[str, Any], *, trying: bool = False) -> Reply:
         import openai
 
         where = self.name
@@ -275,28 +280,36 @@ class ServedLM:
             started = time.perf_counter()
             try:
                 response = self._openai().chat.completions.create(model=self.model, **request)
-            except (openai.BadRequestError, openai.UnprocessableEntityError) as exc:
-                raise RequestRefusedError(str(exc)) from None
             except openai.AuthenticationError:
                 raise ModelError(f"{where}: the server refused the key in {self.endpoint.key_env}") from None
-            except openai.NotFoundError:
-                raise ModelError(f"{where}: the server no longer has model {self.model}") from None
-            except (openai.RateLimitError, openai.InternalServerError, openai.APIConnectionError) as exc:
-                if attempt == self.retries:
-                    raise ModelError(
-                        f"{where}: {_said(exc)} after {attempt + 1} tries; the answers so far are cached"
-                    ) from None
-                self.stats.add(retries=1)
-                time.sleep(min(8.0, 0.5 * 2**attempt) * (1 + random.random() / 4))
-                continue
             except openai.APIStatusError as exc:
-                raise ModelError(f"{where}: the server answered {exc.status_code}") from None
-            seconds = time.perf_counter() - started
-            self.stats.add(calls=1)
-            usage = response.usage
-            text = (response.choices[0].message.content or "") if response.choices else ""
-            return Reply(text, usage.prompt_tokens if usage else 0, usage.completion_tokens if usage else 0, seconds)
+                if trying or isinstance(exc, openai.BadRequestError | openai.UnprocessableEntityError):
+                    raise RequestRefusedError(str(exc)) from None
+                if isinstance(exc, openai.NotFoundError):
+                    raise ModelError(f"{where}: the server no longer has model {self.model}") from None
+                if not isinstance(exc, openai.RateLimitError | openai.InternalServerError):
+                    raise ModelError(f"{where}: the server answered {exc.status_code}") from None
+                failure: Exception = exc
+            except openai.APIConnectionError as exc:  # a timeout too
+                failure = exc
+            else:
+                seconds = time.perf_counter() - started
+                self.stats.add(calls=1)
+                usage = response.usage
+                text = (response.choices[0].message.content or "") if response.choices else ""
+                tokens_in, tokens_out = (usage.prompt_tokens, usage.completion_tokens) if usage else (0, 0)
+                return Reply(text, tokens_in, tokens_out, seconds)
+            if attempt == self.retries:
+                raise ModelError(f"{where}: {_said(failure)} after {attempt + 1} tries; the answers so far are cached")
+            self.stats.add(retries=1)
+            time.sleep(_backoff(attempt))
         raise AssertionError("unreachable")  # the loop returns or raises
+
+
+def _backoff(attempt: int) -> float:
+    """Seconds before the next try: doubling from half a second, at most 8, with jitter so that
+    concurrent calls do not all come back at once."""
+    return float(min(8.0, 0.5 * 2.0**attempt)) * (1 + random.random() / 4)
 
 
 def _said(exc: Exception) -> str:

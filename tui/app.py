@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.app import App
 from textual.binding import Binding
 
+from compare.plan import LmChoice
 from tui.screens.home import HomeScreen
 from tui.screens.stoppable import StoppableWork
 from tunewise import __version__
 from tunewise.data.task import DataSpec
+
+if TYPE_CHECKING:
+    from hosted.served_arms import Served
 
 
 class TunewiseApp(App[None]):
@@ -17,13 +23,15 @@ class TunewiseApp(App[None]):
     SUB_TITLE = f"prompt, retrieve or fine-tune? v{__version__}"
     BINDINGS = [Binding("question_mark", "toggle_keys", "Keys", key_display="?")]
 
-    def __init__(self, spec: DataSpec | None = None) -> None:
+    def __init__(self, spec: DataSpec | None = None, lm: LmChoice | None = None, served: Served | None = None) -> None:
         super().__init__()
         self.spec = spec or DataSpec()
+        self.lm = lm or LmChoice()
+        self.served = served  # connected once, before the app opened
         self.stopped_work: list[str] = []  # what a stop signal stopped, for the closing message
 
     def on_mount(self) -> None:
-        self.push_screen(HomeScreen(self.spec))
+        self.push_screen(HomeScreen(self.spec, self.lm, self.served))
 
     def stop_and_close(self) -> None:
         """What a stop signal does: running work stops as its `s` key stops it (a checkpoint the

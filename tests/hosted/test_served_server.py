@@ -102,14 +102,15 @@ def test_compare_prompts_the_served_model_and_prices_it(
         assert cost["usd_per_1000"] == pytest.approx(expected)
     assert arms["head"]["cost"]["usd_per_1000"] == 0.0  # this machine's CPU, priced per GPU-hour: nothing
     registry = Path(os.environ["TUNEWISE_REGISTRY"])
-    written = [*out.iterdir(), registry]
+    written = [path for path in [*out.iterdir(), *registry.parent.rglob("*")] if path.is_file()]  # cache too
+    assert any("served" in path.parts for path in written)
     assert not [path for path in written if SECRET.encode() in path.read_bytes()], "the key was written"
     assert SECRET not in first.out + first.err
 
-    # Again from scratch: the arms run, and the server is asked nothing it answered before.
-    again = cli(
-        "compare", "--data", "demo", "--arms", "prompting,fewshot", *flags, *SAMPLE, "--fresh", "--out", str(out)
-    )
+    # A comparison that recorded nothing (a new registry beside the first, so the same reply cache):
+    # the arms run again, and the server is asked nothing it has answered.
+    monkeypatch.setenv("TUNEWISE_REGISTRY", str(registry.with_name("another.sqlite")))
+    again = cli("compare", "--data", "demo", "--arms", "prompting,fewshot", *flags, *SAMPLE, "--out", str(out))
     assert again.code == 0, again.err
     for name in ("prompting", "fewshot"):
         calls = _arms(out)[name]["config"]["calls"]  # type: ignore[index]

@@ -15,7 +15,7 @@ from compare.arms import DEFAULT_ARMS, arm_names
 from compare.plan import DEFAULT_PROMPT_SAMPLE, ComparisonPlan
 from compare.report.workspace import workspace, write_reports
 from tui.commands import numbers
-from tui.commands.lm_flags import add_lm_arguments
+from tui.commands.lm_flags import add_lm_arguments, lm_choice
 
 if TYPE_CHECKING:
     from compare.results import Results
@@ -115,12 +115,7 @@ def run(args: argparse.Namespace) -> int:
         validation_fraction=args.validation_fraction,
         prompt_sample=args.prompt_sample,
         choice_sample=args.choice_sample,
-        lm=args.lm,
-        lm_model=args.lm_model,
-        lm_key_env=args.lm_key_env,
-        lm_concurrency=args.lm_concurrency,
-        price_in=args.price_in,
-        price_out=args.price_out,
+        **lm_choice(args).plan_fields(),
         overrides=args.overrides,
         answers_file=args.answers,
         budget_minutes=args.budget_minutes,

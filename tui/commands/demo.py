@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from tui.commands.lm_flags import add_lm_arguments, served_from
+from tui.commands.lm_flags import add_lm_arguments, lm_choice, served_from
 
 DEFAULT_OUT = Path("tunewise-demo")
 PROMPT_SAMPLE = 100  # test examples the prompted arm answers
@@ -86,12 +86,7 @@ def run(args: argparse.Namespace) -> int:
         choice_sample=QUICK_CHOICE_SAMPLE if args.quick else ComparisonPlan.choice_sample,
         overrides=list(QUICK_TRAINING) if args.quick else [],
         fresh=args.fresh,
-        lm=args.lm,
-        lm_model=args.lm_model,
-        lm_key_env=args.lm_key_env,
-        lm_concurrency=args.lm_concurrency,
-        price_in=args.price_in,
-        price_out=args.price_out,
+        **lm_choice(args).plan_fields(),
     )
     with workspace(out) as work:
         results = run_comparison(plan, say, out=out)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from compare.plan import ComparisonPlan
+from compare.plan import ComparisonPlan, LmChoice
 from tui.commands import numbers
 
 if TYPE_CHECKING:
@@ -43,6 +43,10 @@ def add_lm_arguments(parser: argparse.ArgumentParser, local: str) -> None:
             help=f"US dollars per 1M tokens {what} the served model (default: the dated table for OpenAI's "
             "models, 0 for a server of your own)",
         )
+
+
+def lm_choice(args: argparse.Namespace) -> LmChoice:
+    return LmChoice(args.lm, args.lm_model, args.lm_key_env, args.lm_concurrency, args.price_in, args.price_out)
 
 
 def served_from(args: argparse.Namespace, *, fresh: bool = False) -> Served | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from tui.commands.common import add_data_arguments, data_spec
+from tui.commands.lm_flags import add_lm_arguments, lm_choice, served_from
 from tunewise.errors import InterruptionError
 
 
@@ -13,6 +14,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "tui", help="open the interactive app (the default command)", description="Open the interactive app."
     )
     add_data_arguments(parser)
+    add_lm_arguments(
+        parser, "the model the advice and the prompted arms ask: a local one (default: smollm2-135m-instruct)"
+    )
     parser.set_defaults(run=run)
 
 
@@ -24,7 +28,8 @@ def run(args: argparse.Namespace) -> int:
     from tui.app import TunewiseApp
     from tui.signals import graceful_stop
 
-    app = TunewiseApp(data_spec(args))
+    served = served_from(args)  # before the app opens: one line for a wrong server, key or model
+    app = TunewiseApp(data_spec(args), lm_choice(args), served)
     stopped = threading.Event()
 
     def close() -> None:

@@ -15,6 +15,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
 from textual.worker import get_current_worker
 
+from compare.plan import LmChoice
 from tui.messages import (
     AdviceReady,
     DataUnreadable,
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from advisor.answers import Answers
     from compare.advise import Advice
     from compare.plan import ComparisonPlan
+    from hosted.served_arms import Served
     from tui.screens.advice import RunChoice
 
 
@@ -49,9 +51,11 @@ class HomeScreen(ReportsWorkerErrors, Screen[None]):
         Binding("q", "app.quit", "Quit"),
     ]
 
-    def __init__(self, spec: DataSpec) -> None:
+    def __init__(self, spec: DataSpec, lm: LmChoice | None = None, served: Served | None = None) -> None:
         super().__init__()
         self.spec = spec
+        self.lm = lm or LmChoice()
+        self.served = served
         self.report: dict[str, Any] | None = None
         self.advice: dict[str, Any] | None = None
         # What the advice was computed from: the questionnaire edits the answers, the rest stays.
@@ -139,7 +143,8 @@ class HomeScreen(ReportsWorkerErrors, Screen[None]):
             post(ProbeProgressed(stage, fraction))
 
         try:
-            post(AdviceReady(advise(load_task_data(self.spec), progress=progress, before_probe=first)))
+            data = load_task_data(self.spec)
+            post(AdviceReady(advise(data, progress=progress, before_probe=first, served=self.served)))
         except InterruptionError:
             return
         except TunewiseError as exc:
@@ -194,7 +199,9 @@ class HomeScreen(ReportsWorkerErrors, Screen[None]):
         from compare.plan import ComparisonPlan
 
         values = self.edited.to_dict() if self.edited is not None else {}
-        return ComparisonPlan(data=self.spec, arms=arms, overrides=overrides, answer_values=values)
+        return ComparisonPlan(
+            data=self.spec, arms=arms, overrides=overrides, answer_values=values, **self.lm.plan_fields()
+        )
 
     def action_history(self) -> None:
         from tui.screens.results import PastComparisonsScreen
