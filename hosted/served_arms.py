@@ -11,7 +11,7 @@ each records its tokens and latency, which give the arm's price and speed per pr
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -60,7 +60,7 @@ def messages(system: str | None, user: str) -> list[dict[str, str]]:
     return ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": user}]
 
 
-def ask_all(asker: LabelAsker, asks: list[Ask]) -> list[tuple[str, Reply]]:
+def ask_all(asker: LabelAsker, asks: Sequence[Ask]) -> list[tuple[str, Reply]]:
     """Every ask, in order: the first alone (it settles how the server takes a constraint), the
     rest `concurrency` at a time."""
     if not asks:

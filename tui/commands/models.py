@@ -1,4 +1,5 @@
-"""`tunewise models list|prepare`: the built-in models and their one-time preparation."""
+"""`tunewise models list|prepare|serve`: the built-in models, their one-time preparation, and the
+built-in chat model served through OpenAI's protocol (for `--lm http://...`)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,33 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     prepare.add_argument("names", nargs="+", metavar="NAME", help="alias, local folder or .gguf file, or hub id")
     prepare.set_defaults(run=run_prepare)
+    serve = actions.add_parser(
+        "serve",
+        help="serve the built-in chat model on this machine through OpenAI's protocol (needs the serve extra)",
+        description="Serve smollm2-135m-instruct with llama-cpp-python's OpenAI-compatible server until Ctrl-C, "
+        "for `tunewise compare --lm http://127.0.0.1:PORT/v1`. Needs: pip install 'tunewise[serve]'.",
+    )
+    serve.add_argument("--port", type=int, default=8080, help="the loopback port (default: 8080)")
+    serve.set_defaults(run=run_serve)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    import importlib.util
+    import subprocess
+    import sys
+
+    from hosted.llama_server import builtin_gguf, server_command
+    from tunewise.errors import ConfigError
+
+    if importlib.util.find_spec("llama_cpp") is None:
+        raise ConfigError("serving needs llama-cpp-python's server: pip install 'tunewise[serve]'")
+    if not 0 < args.port < 65536:
+        raise ConfigError(f"--port {args.port}: give a port from 1 to 65535")
+    print(f"serving at http://127.0.0.1:{args.port}/v1 (model smollm2); Ctrl-C stops it", file=sys.stderr)
+    try:
+        return subprocess.call(server_command(builtin_gguf(), args.port))
+    except KeyboardInterrupt:
+        return 0
 
 
 def run_list(args: argparse.Namespace) -> int:
