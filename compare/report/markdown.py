@@ -164,6 +164,19 @@ def method_sentences(results: Results) -> list[str]:
             f"{split.prompt_sample:,} test examples (the same sample for each); their intervals are wider, and "
             "each is paired with the best arm on that sample only."
         )
+    served = [arm for arm in results.finished if arm.config.get("served")]
+    if served:
+        calls = "; ".join(
+            f"`{arm.name}` {arm.config['calls']['calls']:,} calls ({arm.config['calls']['cached']:,} answered from the "
+            f"cache, {arm.config['calls']['retries']:,} retried)"
+            + (f", labels constrained by {arm.config['constraint']}" if arm.config.get("constraint") else "")
+            for arm in served
+        )
+        price = served[0].config["price"]
+        sentences.append(
+            f"Prompted through `{served[0].config['model']}` at ${price['usd_in_per_1m']:g} in and "
+            f"${price['usd_out_per_1m']:g} out per 1M tokens ({price['source']}): {calls}."
+        )
     probe = results.probe
     if probe:
         from tunewise.probes import probe_lines

@@ -71,6 +71,8 @@ def test_compare_prompts_the_served_model_and_prices_it(
         assert 0 < cost["latency_p50"] <= cost["latency_p95"]
         expected = (cost["tokens_in_per_call"] * 0.5 + cost["tokens_out_per_call"] * 1.5) / 1000
         assert cost["usd_per_1000"] == pytest.approx(expected)
+    report = (out / "report.md").read_text()
+    assert "Prompted through `http://127.0.0.1:" in report and "labels constrained by json_object" in report
     assert arms["head"]["cost"]["usd_per_1000"] == 0.0  # this machine's CPU, priced per GPU-hour: nothing
     registry = Path(os.environ["TUNEWISE_REGISTRY"])
     written = [path for path in [*out.iterdir(), *registry.parent.rglob("*")] if path.is_file()]  # cache too
