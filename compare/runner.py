@@ -98,8 +98,9 @@ class ArmRunner:
             "seed": self.split.seed,
             "tunewise_version": __version__,
         }
-        kind = get_arm(arm).kind
-        if kind == "prompted":
+        spec = get_arm(arm)
+        kind = spec.kind
+        if spec.asks_model("classification" if self.classification else "generation"):
             served = self.served
             settings |= {
                 "lm": served.lm.name if served else self.plan.lm,

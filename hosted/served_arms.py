@@ -260,3 +260,51 @@ def probe_served(train: Dataset, served: Served, *, calls: int = PROBE_CALLS, se
     made = lm.stats.to_dict()["calls"] - before["calls"]
     per_1000 = served_costs(replies, served.price).get("usd_per_1000", 0.0)
     return PromptedSignals(lm.name, score, len(sample), per_1000, made)
+
+
+def run_served_answer_rag(
+    split: FrozenSplit, served: Served, test: Dataset, *, choice_sample: int, max_tokens: int
+) -> RunResult:
+    """Generation data: the nearest answered training examples shown first, as earlier turns,
+    then the conversation; how many examples, chosen on validation by token F1 (as the local `rag`)."""
+    from rag.answering import EXAMPLE_CHOICES, ExampleRetriever
+    from rag.embed import Embedder
+    from tunewise.data.shapes import conversation, gold_answers
+    from tunewise.metrics import answer_metrics
+
+    lm, price = served.lm, served.price
+    before = lm.stats.to_dict()
+    started = time.perf_counter()
+    retriever = ExampleRetriever.of(split.train, Embedder())
+
+    def answers(dataset: Dataset, shown: int) -> list[Reply]:
+        turns = retriever.turns(dataset.shape, dataset.records, shown)
+
+        def call(before: list[dict[str, str]], record: dict[str, Any]) -> Callable[[], Reply]:
+            messages = [
+                {"role": m["role"], "content": m["content"]}
+                for m in [*before, *conversation(dataset.shape, record)[:-1]]
+            ]
+            return lambda: lm.chat(messages, max_tokens=max_tokens)
+
+        return lm.chat_all([call(b, r) for b, r in zip(turns, dataset.records, strict=True)])
+
+    validation = split.validation_sample(choice_sample)
+    gold = gold_answers(validation)
+    scores = {
+        shown: answer_metrics([reply.text.strip() for reply in answers(validation, shown)], gold)["token_f1"]
+        for shown in EXAMPLE_CHOICES
+    }
+    chosen = max(scores, key=lambda shown: scores[shown])  # ties: fewer examples, a shorter prompt
+    setup = time.perf_counter() - started
+    answered = [(reply.text.strip(), reply) for reply in answers(test, chosen)]
+    config = {
+        "examples_shown": chosen,
+        "validation_token_f1": {str(k): v for k, v in scores.items()},
+        "validation_examples": len(validation),
+        "embedding_model": retriever.embedder.info.model,
+        "max_new_tokens": max_tokens,
+    }
+    result = _result("rag", test, answered, config, lm, price, setup, retriever.vectors_bytes, before)
+    result.costs["embedding_seconds"] = retriever.seconds
+    return result

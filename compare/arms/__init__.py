@@ -85,23 +85,29 @@ class Arm:
     kind: Kind
     run: ArmFunction
     order: int  # where it is listed: the cheapest arms first
+    prompts: frozenset[str] = frozenset()  # tasks on which a retrieval arm asks the instruct model too
 
     def serves(self, task: str) -> bool:
         return task in self.tasks
+
+    def asks_model(self, task: str) -> bool:
+        """Whether its result depends on the instruct model `--lm` names (and on the test sample it answers)."""
+        return self.kind == "prompted" or task in self.prompts
 
 
 _REGISTRY: dict[str, Arm] = {}
 
 
 def register_arm(
-    name: str, *, tasks: Iterable[Task], kind: Kind = "retrieval", order: int = 100
+    name: str, *, tasks: Iterable[Task], kind: Kind = "retrieval", order: int = 100, prompts: Iterable[Task] = ()
 ) -> Callable[[ArmFunction], ArmFunction]:
-    """Register the decorated function as the arm `name`, serving `tasks`, listed by `order`."""
+    """Register the decorated function as the arm `name`, serving `tasks`, listed by `order`;
+    `prompts`: the tasks on which an arm of another kind asks the instruct model as well."""
 
     def register(run: ArmFunction) -> ArmFunction:
         if name in _REGISTRY and _REGISTRY[name].run is not run:
             raise ValueError(f"arm {name!r} is registered twice")
-        _REGISTRY[name] = Arm(name, frozenset(tasks), kind, run, order)
+        _REGISTRY[name] = Arm(name, frozenset(tasks), kind, run, order, frozenset(prompts))
         return run
 
     return register

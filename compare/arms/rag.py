@@ -12,12 +12,18 @@ if TYPE_CHECKING:
     from tunewise.results import RunResult
 
 
-@register_arm("rag", tasks={"classification", "generation"}, order=30)
+@register_arm("rag", tasks={"classification", "generation"}, order=30, prompts={"generation"})
 def run(arm: ArmContext) -> RunResult:
     if arm.classification:
         from rag.arms import run_rag
 
         return run_rag(arm.embeddings())
+    if arm.served is not None:
+        from hosted.served_arms import run_served_answer_rag
+
+        return run_served_answer_rag(
+            arm.split, arm.served, arm.sample, choice_sample=arm.choice_sample, max_tokens=arm.answer_budget()
+        )
     from rag.answering import run_answer_rag
     from rag.embed import Embedder
 

@@ -120,3 +120,20 @@ def test_a_server_killed_mid_run_fails_its_arm_in_one_line_and_keeps_the_others(
     assert arms["head"]["status"] == "ok"
     assert arms["prompting"]["status"] == "failed"
     assert "the server stopped answering after 5 tries" in str(arms["prompting"]["reason"])
+
+
+def test_answers_are_asked_of_the_served_model_with_and_without_examples(
+    server_url: str, cli: Callable[..., CliResult], tmp_path: Path
+) -> None:
+    out = tmp_path / "answers"
+    result = cli("compare", "--data", "demo-qa", "--arms", "prompting,rag", "--lm", server_url, "--no-probe",
+                 "--prompt-sample", "8", "--choice-sample", "4", "--out", str(out))  # fmt: skip
+    assert result.code == 0, result.err
+    arms = _arms(out)
+    for name in ("prompting", "rag"):
+        arm = arms[name]
+        assert arm["status"] == "ok", arm["reason"]
+        assert arm["config"]["served"] and len(arm["predictions"]) == 8  # type: ignore[index, arg-type]
+        assert any(str(answer).strip() for answer in arm["predictions"])  # type: ignore[attr-defined]
+    assert arms["rag"]["config"]["examples_shown"] in (2, 4)  # type: ignore[index]
+    assert arms["rag"]["config"]["calls"]["calls"] == 2 * 4 + 8  # type: ignore[index]  # validation, then test
