@@ -25,6 +25,8 @@ from tui.screens.stoppable import StoppableWork
 from tui.widgets.loss_chart import LossChart
 
 if TYPE_CHECKING:
+    from textual.clock import Clock
+
     from compare.results import Results
 
 BAR_WIDTH = 12
@@ -43,9 +45,10 @@ class RunScreen(StoppableWork):
     WHAT = "The comparison"
     STOPPING = "Stopping at the next step (finished arms and a checkpoint are kept)..."
 
-    def __init__(self, plan: ComparisonPlan, out: Path) -> None:
+    def __init__(self, plan: ComparisonPlan, out: Path, *, clock: Clock | None = None) -> None:
         super().__init__()
         self.plan, self.out = plan, out
+        self.clock = clock  # what the training bar's time left is measured by (a test freezes it)
         self.started = time.monotonic()
         self.results: Results | None = None
         self.states: dict[str, str] = {}
@@ -56,7 +59,7 @@ class RunScreen(StoppableWork):
         with Vertical(id="run-pane"):
             yield Static("Freezing the split and fixing the advice...", id="run-stage")
             yield DataTable(id="run-arms", cursor_type="none")
-            yield ProgressBar(id="run-progress", total=1.0, show_eta=True)
+            yield ProgressBar(id="run-progress", total=1.0, show_eta=True, clock=self.clock)
             with Horizontal(id="run-bottom"):
                 yield LossChart(id="run-loss")
                 yield Log(id="run-log", max_lines=500)
