@@ -137,3 +137,45 @@ def test_answers_are_asked_of_the_served_model_with_and_without_examples(
         assert any(str(answer).strip() for answer in arm["predictions"])  # type: ignore[attr-defined]
     assert arms["rag"]["config"]["examples_shown"] in (2, 4)  # type: ignore[index]
     assert arms["rag"]["config"]["calls"]["calls"] == 2 * 4 + 8  # type: ignore[index]  # validation, then test
+
+
+def test_the_local_and_the_served_model_agree_on_fewshot_within_noise(
+    server_url: str, cli: Callable[..., CliResult], tmp_path: Path
+) -> None:
+    """Same weights (the GGUF, de-quantised locally), same prompts, the same test sample: the
+    examples shown narrow the choice, so the local likelihood and the server's constrained greedy
+    choice cannot be told apart (exact McNemar on the examples both answered). Zero-shot they
+    need not agree: locally a calibration is chosen on validation, which a server cannot give."""
+    from compare.judge.statistics import mcnemar_exact
+
+    right = {}
+    for where, flags in (("local", []), ("served", ["--lm", server_url])):
+        out = tmp_path / where
+        result = cli("compare", "--data", "demo", "--arms", "fewshot", "--no-probe", *flags, *SAMPLE, "--out", str(out))
+        assert result.code == 0, result.err
+        saved = json.loads((out / "results.json").read_text())
+        gold = dict(zip(saved["split"]["ids"]["test"], saved["test_labels"], strict=True))
+        sample = saved["split"]["sample_ids"]
+        right[where] = [p == gold[i] for i, p in zip(sample, saved["arms"][0]["predictions"], strict=True)]
+    assert sum(right["served"]) > len(right["served"]) / 2  # far above chance (18 labels)
+    assert mcnemar_exact(right["local"], right["served"]) >= 0.05, right
+
+
+def test_a_stopped_comparison_keeps_what_the_server_answered(server_url: str, tmp_path: Path) -> None:
+    out = tmp_path / "stopped"
+    command = [sys.executable, "-m", "tui", "compare", "--data", "demo", "--arms", "prompting", "--lm", server_url,
+               "--no-probe", "--prompt-sample", "60", "--choice-sample", "8", "--out", str(out)]  # fmt: skip
+    env = os.environ | {"TUNEWISE_REGISTRY": str(tmp_path / "registry.sqlite")}
+    run = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert run.stderr is not None
+    for line in run.stderr:
+        if line.startswith("prompting..."):
+            time.sleep(4)  # some answers in
+            run.send_signal(signal.SIGINT)
+            break
+    _, rest = run.communicate(timeout=120)
+    assert run.returncode == 130 and "interrupted" in rest, rest
+    again = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr
+    calls = _arms(out)["prompting"]["config"]["calls"]  # type: ignore[index]
+    assert calls["cached"] > 0 and calls["calls"] + calls["cached"] == 2 * 8 + 60, calls  # nothing asked twice
