@@ -93,6 +93,11 @@ def endpoint_of(lm: str | None, *, model: str | None = None, key_env: str | None
         parsed = urlparse(lm)
         if not parsed.hostname:
             raise ConfigError(f"--lm {lm}: not a server address; give one such as http://127.0.0.1:8080/v1")
+        if parsed.username or parsed.password:  # the address is logged and recorded; a key must not be
+            raise ConfigError(
+                "--lm: the address holds a user name or password; put the key in an environment variable and "
+                "name it with --lm-key-env"
+            )
         return Endpoint(lm.rstrip("/"), model, key_env)
     if model or key_env:
         raise ConfigError(f"--lm {lm} is a local model; --lm-model and --lm-key-env apply to a served one")

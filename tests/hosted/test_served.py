@@ -26,6 +26,7 @@ def test_lm_names_a_local_model_a_server_or_a_hosted_model() -> None:
     for bad, said in [
         ("openai:", "name the model"),
         ("http://", "not a server address"),
+        ("http://me:sk-secret@127.0.0.1:8080/v1", "holds a user name or password"),
     ]:
         with pytest.raises(ConfigError, match=said):
             endpoint_of(bad)
