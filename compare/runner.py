@@ -91,7 +91,6 @@ class ArmRunner:
     def settings(self, arm: str) -> dict[str, Any]:
         """What an arm's result depends on beyond the data: a recorded result with the same
         settings and data stands in for running it again."""
-
         settings: dict[str, Any] = {
             "arm": arm,
             "validation_fraction": self.split.validation_fraction,
@@ -173,7 +172,6 @@ class ArmRunner:
 
     def answer_budget(self) -> int:
         """The longest answer a generation arm writes: about the longest reference answer in train."""
-
         return answer_token_budget(self.split.train)
 
     def train(self, arm: str, folder: Path, method: str, *, with_examples: bool = False) -> ArmOutcome:
@@ -235,7 +233,6 @@ class ArmRunner:
     def _with_examples(self) -> tuple[FrozenSplit, Dataset, _Retrieval]:
         """The split and the test sample as conversations opening with their nearest training
         examples (never a training example's own), for `rag+lora`."""
-
         from rag.answering import ExampleRetriever, with_examples
         from rag.embed import Embedder
 
@@ -262,7 +259,6 @@ class ArmRunner:
 
     def model(self) -> LocalLM:
         """The instruct model, loaded once, shared by every arm that prompts."""
-
         if self._lm is None:
             self._lm = LocalLM(self.plan.lm) if self.plan.lm else LocalLM()
         return self._lm
@@ -321,7 +317,6 @@ class _Retrieval:
 
 def _require_targets(train: Dataset) -> None:
     """Refuse data with nothing to score against before any arm runs: every arm would fail."""
-
     if train.shape is Shape.DOCUMENTS:
         raise DataError(
             f"{train.source}: holds documents without labels or answers, so no arm can be scored on it; give "
@@ -333,7 +328,6 @@ def _require_targets(train: Dataset) -> None:
 def _sample_record(split: FrozenSplit, sample: Dataset) -> dict[str, Any]:
     """The prompted arms' test sample as results.json records it: its size, and its ids when it is
     smaller than the test set."""
-
     record: dict[str, Any] = {"prompt_sample": len(sample)}
     if len(sample) < len(split.test):
         record["sample_ids"] = ids_of(sample)
@@ -343,7 +337,6 @@ def _sample_record(split: FrozenSplit, sample: Dataset) -> dict[str, Any]:
 def _overlap(data: TaskData, plan: ComparisonPlan, log: Callable[[str], None]) -> Leakage:
     """The test examples that also occur in train, as results.json records them; refuses a test
     set that is mostly train unless the plan allows it. Said in the log before any arm runs."""
-
     leakage, n_test = data.leakage, len(data.eval)
     ids = ids_of(data.eval)
     record = Leakage(
@@ -391,7 +384,6 @@ def _served(plan: ComparisonPlan, log: Callable[[str], None]) -> Served | None:
 
 def _log_probe(probe: Probe | None, log: Callable[[str], None]) -> None:
     """What the probe the advice rests on measured (cached: `tunewise recommend --from-data` saw the same)."""
-
     lines = probe_lines(probe.to_dict()) if probe else ["too few examples to measure; the advice rests on the answers"]
     for line in lines:
         log(f"probe: {line}")
@@ -405,7 +397,6 @@ def run_comparison(
     The comparison is recorded in the run registry (with `out` as its artifact), and so is each
     arm, whose recorded result stands in for running it again on the same data and settings.
     """
-
     settings = {
         "arms": plan.arms,
         "eval": plan.data.eval_path,
