@@ -18,7 +18,7 @@ from hosted.served import Endpoint, endpoint_of
 from tunewise.errors import ConfigError
 
 if TYPE_CHECKING:
-    from compare.arms import ArmState
+    from compare.arms import ArmState, Task
     from tunewise.data.task import DataSpec
 
 CHEAPEST_BASELINE = "rag"  # seconds to build, and the yardstick every other arm must beat
@@ -82,6 +82,9 @@ class ComparisonPlan:
     fresh: bool = False  # run every arm again even when the registry holds a matching result
     probe: bool = True  # measure the data before the advice (cached); False advises from the answers alone
     allow_overlap: bool = False  # run even when most test examples are exact copies of train (scored apart)
+    docs: str | None = None  # the documents the answers draw on: the documents task
+    new_docs: str | None = None  # documents that arrive after the arms were built
+    new_eval: str | None = None  # and questions only they answer
 
     def check(self) -> None:
         """Refuse a bad plan before any data is read."""
@@ -91,6 +94,11 @@ class ComparisonPlan:
             raise ConfigError(f"--prompt-sample must be 0 (all) or more, got {self.prompt_sample}")
         if self.budget_minutes is not None and self.budget_minutes <= 0:
             raise ConfigError(f"--budget-minutes must be more than 0, got {self.budget_minutes:g}")
+        if (self.new_docs is None) != (self.new_eval is None):
+            given, missing = ("--new-docs", "--new-eval") if self.new_eval is None else ("--new-eval", "--new-docs")
+            raise ConfigError(f"{given} needs {missing}: the new documents and the questions only they answer")
+        if self.new_docs is not None and self.docs is None:
+            raise ConfigError("--new-docs adds to the documents that --docs names; give --docs too")
         if self.lm_concurrency < 1:
             raise ConfigError(f"--lm-concurrency must be at least 1, got {self.lm_concurrency}")
         endpoint = self.endpoint()  # a malformed --lm fails here, before any data is read
@@ -123,10 +131,11 @@ def named_arms(text: str) -> list[str]:
     return list(dict.fromkeys(arms))
 
 
-def choose_arms(text: str, ranking: list[str], *, classification: bool = True) -> list[str]:
+def choose_arms(text: str, ranking: list[str], *, task: Task = "classification") -> list[str]:
     """The arms named by `--arms`; `recommended` and `all` are resolved against the advisor's
-    ranking and the arms that fit the task (labels, or generated answers)."""
-    fitting = arm_names("classification" if classification else "generation")
+    ranking and the arms that fit the task (labels, generated answers, answers from documents)."""
+    fitting = arm_names(task)
+    classification = task == "classification"
     if text.strip() == "all":
         return list(fitting)
     if text.strip() == "recommended":
@@ -139,9 +148,14 @@ def choose_arms(text: str, ranking: list[str], *, classification: bool = True) -
             f"--arms {text}: {', '.join(unfit)} answers generation data, and this data asks for labels; choose "
             f"from {', '.join(fitting)}"
         )
+    if unfit and task == "documents":
+        raise ConfigError(
+            f"--arms {text}: {', '.join(unfit)} does not answer questions from documents; choose from "
+            f"{', '.join(fitting)}"
+        )
     if unfit:
         raise ConfigError(
-            f"--arms {text}: {', '.join(unfit)} only classifies, and this data asks for generated answers; choose "
-            f"from {', '.join(fitting)}"
+            f"--arms {text}: {', '.join(unfit)} does not generate answers, and this data asks for them; choose from "
+            f"{', '.join(fitting)}"
         )
     return arms

@@ -109,6 +109,30 @@ class Clean(_Record):
         return {"examples": self.examples, self.metric: self.score}
 
 
+class LaterArm(_Record):
+    """An arm on the questions about knowledge that arrived after it was built (`--new-docs`)."""
+
+    eval_ids: list[str]
+    predictions: list[str]
+    metrics: dict[str, float | None]
+    ci95: dict[str, tuple[float, float]] = Field(default_factory=dict)
+    # What taking the new documents in costs the arm: indexing them, or training again (estimated
+    # from its own training); None where it cannot (a prompted model knows what it knows).
+    absorb_seconds: float | None = None
+    absorbs: str = ""  # how, in words
+
+    def metric(self, name: str) -> float:
+        return self.metrics.get(name) or 0.0
+
+
+class LaterKnowledge(_Record):
+    """The questions on knowledge that arrived later, and the verdict on them alone."""
+
+    ids: list[str]
+    references: list[str]
+    verdict: Verdict | None = None
+
+
 class ArmRecord(_Record):
     """One arm: its scores with intervals, costs and predictions, or why it has none."""
 
@@ -125,6 +149,7 @@ class ArmRecord(_Record):
     curves: dict[str, list[tuple[float, float]]] = Field(default_factory=dict)  # loss by step
     reused_from: int | None = None  # the registry's run whose recorded result this is
     clean: Clean | None = None
+    later: LaterArm | None = None
 
     @property
     def ok(self) -> bool:
@@ -204,6 +229,10 @@ class Results(_Record):
     budget_minutes: float | None = None
     leakage: Leakage | None = None
     break_even: list[BreakEven] = Field(default_factory=list)
+    docs: str | None = None  # the documents the answers drew on (the documents task)
+    new_docs: str | None = None  # documents that arrived after the arms were built
+    new_eval: str | None = None
+    later: LaterKnowledge | None = None
 
     @model_validator(mode="after")
     def _arms_agree(self) -> Results:
@@ -221,6 +250,10 @@ class Results(_Record):
     @property
     def classification(self) -> bool:
         return self.task == "classification"
+
+    @property
+    def on_documents(self) -> bool:
+        return self.task == "documents"
 
     @property
     def finished(self) -> list[ArmRecord]:
@@ -277,3 +310,6 @@ def _first_error(exc: ValidationError) -> str:
     place = ".".join(str(part) for part in first["loc"]) or "(top)"
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
     return f"{place}: {first['msg']}{more}"
+
+
+LaterKnowledge.model_rebuild()  # its verdict's class is defined after it

@@ -22,14 +22,15 @@ from advisor.hyperparameters import advised_training_keys
 from advisor.projection import prediction_usd_per_1000, project_setup, training_estimate
 from advisor.recommend import hardware_of
 from compare.advise import advise
-from compare.arms import ArmOutcome, ArmState, arm_names, get_arm
+from compare.arms import ArmOutcome, ArmState, Task, arm_names, get_arm, task_of
 from compare.judge.summary import summarise
 from compare.plan import ComparisonPlan, Watchers, choose_arms
 from compare.results import HardwareRecord, Leakage, Results
 from hosted.served_arms import Served, connect
 from tunewise import __version__
+from tunewise.data.documents import Later
 from tunewise.data.protocol import FrozenSplit, fingerprint, freeze_split, ids_of
-from tunewise.data.shapes import Dataset, Shape, answer_token_budget, target_text
+from tunewise.data.shapes import Dataset, Shape, answer_token_budget, input_text, target_text
 from tunewise.data.task import TaskData, load_task_data
 from tunewise.errors import ConfigError, DataError, InterruptionError, TunewiseError
 from tunewise.inference import LocalLM
@@ -42,6 +43,7 @@ from tunewise.units import human_duration
 # they are imported where an arm runs, so that `tunewise compare --help` (which imports this
 # module) and a comparison of retrieval arms alone never load what they do not use.
 if TYPE_CHECKING:
+    from harness.arm import LaterQuestions
     from rag.arms import EmbeddedSplit
 
 RETRIEVED_EXAMPLES = 2  # what `rag+lora` trains and answers with: each one lengthens every training sequence
@@ -68,9 +70,12 @@ class ArmRunner:
         advised: dict[str, dict[str, Any]] | None = None,
         watchers: Watchers | None = None,
         served: Served | None = None,
+        documents: Dataset | None = None,
+        later: Later | None = None,
     ) -> None:
         self.watchers = watchers or Watchers()
         self.served = served
+        self.documents, self.later = documents, later
         self.split, self.plan = split, plan
         # The advisor's training keys per trained arm: the arm tries what the user was told to run.
         self.advised = advised or {}
@@ -79,6 +84,7 @@ class ArmRunner:
         self.log = log
 
         self.classification = split.train.shape is Shape.LABELLED
+        self.task: Task = task_of(split.train, documents)
         # Every generation arm answers one example in seconds: all of them answer the sample.
         self.sample: Dataset = split.test_sample(plan.prompt_sample)
         self.started = time.perf_counter()
@@ -86,7 +92,10 @@ class ArmRunner:
         self._lm: LocalLM | None = None
 
         self.recorder = Recorder()
-        self.data_hash = data_hash(*(fingerprint(part) for part in split.parts().values()))
+        known = [*split.parts().values(), *([documents] if documents is not None else [])]
+        if later is not None:
+            known += [later.documents, later.questions]
+        self.data_hash = data_hash(*(fingerprint(part) for part in known))
 
     def settings(self, arm: str) -> dict[str, Any]:
         """What an arm's result depends on beyond the data: a recorded result with the same
@@ -99,7 +108,7 @@ class ArmRunner:
         }
         spec = get_arm(arm)
         kind = spec.kind
-        if spec.asks_model("classification" if self.classification else "generation"):
+        if spec.asks_model(self.task):
             served = self.served
             settings |= {
                 "lm": served.lm.name if served else self.plan.lm,
@@ -174,14 +183,22 @@ class ArmRunner:
         """The longest answer a generation arm writes: about the longest reference answer in train."""
         return answer_token_budget(self.split.train)
 
-    def train(self, arm: str, folder: Path, method: str, *, with_examples: bool = False) -> ArmOutcome:
-        """Train `method` as the arm `arm` (with each example's nearest training examples first when
-        `with_examples`), within the budget: the outcome, measured and projected, or skipped."""
+    def train(
+        self, arm: str, folder: Path, method: str, *, with_examples: bool = False, with_documents: bool = False
+    ) -> ArmOutcome:
+        """Train `method` as the arm `arm` (with what retrieval finds first when `with_examples`; on
+        the documents too when `with_documents`), within the budget: the outcome, measured and
+        projected, or skipped."""
         from harness.arm import arm_config, run_training_arm
 
         split, sample, retrieval = self.split, self.sample, None
-        if with_examples:
+        later = self._later_closed_book(with_documents)
+        if with_examples and self.documents is not None:
+            split, sample, retrieval, later = self._with_passages(self.documents)
+        elif with_examples:
             split, sample, retrieval = self._with_examples()
+        if with_documents and self.documents is not None:
+            split = self._with_documents(split, self.documents)
         config = arm_config(split, method, folder, self.plan.overrides, self.advised.get(arm))
         rate = "the default" if config.learning_rate is None else f"{config.learning_rate:g}"
         self.log(
@@ -218,6 +235,7 @@ class ArmRunner:
             None if self.classification else sample,
             on_progress=self.watchers.on_progress,
             cancel=self.watchers.cancel,
+            later=later,
         )
         if retrieval is not None:
             result.arm = arm
@@ -229,6 +247,65 @@ class ArmRunner:
         if estimate is not None:
             result.costs["estimated_setup_seconds"] = estimate.hours * 3600
         return ArmOutcome(arm, "ok", result)
+
+    def _later_closed_book(self, with_documents: bool) -> LaterQuestions | None:
+        """The later questions as a trained arm that answers closed book sees them: as they are,
+        and what taking the new knowledge in would cost it, training again (from this training's
+        seconds, scaled by the data it would train on: an estimate, not a second training)."""
+        later, documents = self.later, self.documents
+        if later is None:
+            return None
+        if with_documents and documents is not None:
+            before = len(self.split.train) + len(documents)
+            grown = (before + len(later.documents)) / before
+            said = "trains again with the new documents (estimated: this training, scaled by the data)"
+        else:
+            grown = 1.0
+            said = "trains again, on pairs written about the new documents (estimated: this training again)"
+        return lambda seconds: (later.questions, seconds * grown, said)
+
+    def _with_documents(self, split: FrozenSplit, documents: Dataset) -> FrozenSplit:
+        """The split with the documents among the training records, and every part as chat (the
+        validation slice too, so that the best epoch is still chosen on the questions alone)."""
+        from tunewise.data.documents import as_chat, with_documents
+
+        return replace(split, train=with_documents(split.train, documents), validation=as_chat(split.validation))
+
+    def _with_passages(self, documents: Dataset) -> tuple[FrozenSplit, Dataset, _Retrieval, LaterQuestions | None]:
+        """The split and the test sample as conversations that open with the passages `rag` would
+        find for each question (chunking and retriever chosen on validation, by recall, as `rag`
+        chooses them), for `rag+lora` on documents; the later questions after their documents
+        were added to the passages (timed: what this arm takes to absorb them)."""
+        from rag.documents import SYSTEM, choose_retrieval, passages_turn
+        from rag.embed import Embedder
+        from tunewise.data.documents import as_chat
+
+        started = time.perf_counter()
+        retrieval = choose_retrieval(documents, self.split.validation, Embedder())
+        shown = RETRIEVED_EXAMPLES
+
+        def opened(dataset: Dataset) -> Dataset:
+            questions = [input_text(dataset.shape, r) for r in dataset.records]
+            found = retrieval.search(questions, shown)
+            asked = [
+                [{"role": "system", "content": SYSTEM}, {"role": "user", "content": passages_turn(q, passages)}]
+                for q, passages in zip(questions, found, strict=True)
+            ]
+            return as_chat(dataset, asked)
+
+        split = replace(self.split, train=opened(self.split.train), validation=opened(self.split.validation))
+        sample = opened(self.sample)
+        config = {"passages_shown": shown, "retriever": retrieval.kind, **retrieval.passages.describe()}
+        setup = _Retrieval(config, time.perf_counter() - started, retrieval.passages.vector_bytes)
+        later = self.later
+        if later is None:
+            return split, sample, setup, None
+
+        def absorbed(_: float) -> tuple[Dataset, float | None, str]:
+            seconds = retrieval.passages.add(later.documents)
+            return opened(later.questions), seconds, "adds the new documents to its index"
+
+        return split, sample, setup, absorbed
 
     def _with_examples(self) -> tuple[FrozenSplit, Dataset, _Retrieval]:
         """The split and the test sample as conversations opening with their nearest training
@@ -302,8 +379,22 @@ class ArmRun:
     def answer_budget(self) -> int:
         return self.runner.answer_budget()
 
-    def train(self, method: str, *, with_examples: bool = False) -> ArmOutcome:
-        return self.runner.train(self.name, self.folder, method, with_examples=with_examples)
+    @property
+    def task(self) -> Task:
+        return self.runner.task
+
+    @property
+    def documents(self) -> Dataset | None:
+        return self.runner.documents
+
+    @property
+    def later(self) -> Later | None:
+        return self.runner.later
+
+    def train(self, method: str, *, with_examples: bool = False, with_documents: bool = False) -> ArmOutcome:
+        return self.runner.train(
+            self.name, self.folder, method, with_examples=with_examples, with_documents=with_documents
+        )
 
 
 @dataclass
@@ -323,6 +414,20 @@ def _require_targets(train: Dataset) -> None:
             "labelled examples, prompt/completion pairs, chat messages or questions with answers (documents are "
             "what `tunewise rag build` indexes)"
         )
+
+
+def _documents(plan: ComparisonPlan, data: TaskData) -> tuple[Dataset | None, Later | None]:
+    """The documents the answers draw on and the knowledge that arrives later, when the plan names them."""
+    from tunewise.data.documents import check_questions, load_documents, load_later
+
+    if plan.docs is None:
+        return None, None
+    check_questions(data.train)
+    documents = load_documents(plan.docs)
+    later = None
+    if plan.new_docs is not None and plan.new_eval is not None:
+        later = load_later(plan.new_docs, plan.new_eval, like=data.train)
+    return documents, later
 
 
 def _sample_record(split: FrozenSplit, sample: Dataset) -> dict[str, Any]:
@@ -407,6 +512,7 @@ def run_comparison(
         "overrides": plan.overrides,
         "budget_minutes": plan.budget_minutes,
         "allow_overlap": plan.allow_overlap,
+        **({"docs": plan.docs, "new_docs": plan.new_docs, "new_eval": plan.new_eval} if plan.docs else {}),
     }
     artifact = str(out) if out else None
     with Recorder().recording("comparison", plan.data.path, settings, artifact=artifact) as record:
@@ -424,7 +530,9 @@ def _compare(plan: ComparisonPlan, log: Callable[[str], None], watchers: Watcher
     plan.check()
     served = _served(plan, log)  # a refused key or an unknown model is one line before the data is read
     data = load_task_data(plan.data)
-    _require_targets(data.train)
+    documents, later = _documents(plan, data)
+    if documents is None:
+        _require_targets(data.train)
     overlap = _overlap(data, plan, log)
     split = freeze_split(data, plan.validation_fraction, plan.data.seed)
     detected = detect_hardware().answers()
@@ -437,10 +545,8 @@ def _compare(plan: ComparisonPlan, log: Callable[[str], None], watchers: Watcher
         _log_probe(probe, log)
     advice = recommendation.recommended
 
-    classification = split.train.shape is Shape.LABELLED
-    arms = choose_arms(
-        plan.arms, [r.method for r in recommendation.ranking if r.feasible], classification=classification
-    )
+    task = task_of(split.train, documents)
+    arms = choose_arms(plan.arms, [r.method for r in recommendation.ranking if r.feasible], task=task)
     if plan.budget_minutes is None and answers.budget_hours is not None:
         plan.budget_minutes = answers.budget_hours * 60
     log(f"arms: {', '.join(arms)} (advice: {advice})")
@@ -461,6 +567,8 @@ def _compare(plan: ComparisonPlan, log: Callable[[str], None], watchers: Watcher
         advised=advised,
         watchers=watchers,
         served=served,
+        documents=documents,
+        later=later,
     )
     for arm in arms:
         runner.state(arm, "waiting")
@@ -475,8 +583,9 @@ def _compare(plan: ComparisonPlan, log: Callable[[str], None], watchers: Watcher
         advice=advice,
         seed=plan.data.seed,
         sample_ids=ids_of(runner.sample),
-        classification=classification,
+        task=task,
         overlapping=overlap.overlapping_ids,
+        later=later.questions if later is not None else None,
     )
     expected = {r.method: r.expected.rounded() for r in recommendation.ranking if r.expected is not None}
     hardware = HardwareRecord(
@@ -491,6 +600,9 @@ def _compare(plan: ComparisonPlan, log: Callable[[str], None], watchers: Watcher
             "tunewise_version": __version__,
             "data": plan.data.path,
             "eval": plan.data.eval_path,
+            "docs": plan.docs,
+            "new_docs": plan.new_docs,
+            "new_eval": plan.new_eval,
             "hardware": hardware,
             "budget_minutes": plan.budget_minutes,
             "leakage": overlap,

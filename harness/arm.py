@@ -19,13 +19,16 @@ from harness.config import TrainConfig
 from tunewise.data.protocol import FrozenSplit
 from tunewise.data.shapes import Dataset, Shape, answer_token_budget
 from tunewise.errors import DataError, InterruptionError
-from tunewise.results import LATENCY_SAMPLE, RunResult, latency_percentiles
+from tunewise.results import LATENCY_SAMPLE, RunResult, latency_percentiles, later_record
 
 if TYPE_CHECKING:
     from harness.callbacks import TrainProgress
 
 TRAINABLE_SHAPES = (Shape.LABELLED, Shape.PROMPT_COMPLETION, Shape.CHAT, Shape.QA)
 GENERATION_LATENCY_SAMPLE = 10
+# Given the seconds training took: the later questions as the model is to see them, the seconds
+# taking the later knowledge in costs this arm (None: it cannot), and how it does, in words.
+LaterQuestions = Callable[[float], tuple[Dataset, float | None, str]]
 
 
 def _write_part(dataset: Dataset, path: Path) -> Path:
@@ -76,10 +79,14 @@ def run_training_arm(
     *,
     on_progress: Callable[[TrainProgress], None] | None = None,
     cancel: threading.Event | None = None,
+    later: LaterQuestions | None = None,
 ) -> RunResult:
     """Train on the split's training part, choosing on validation; label or answer `test` (the
     frozen test set, or the comparison's sample of it) once. `cancel` stops training at the next
-    step with a checkpoint (an `InterruptionError`: running the arm again resumes)."""
+    step with a checkpoint (an `InterruptionError`: running the arm again resumes). `later`, given
+    the training's seconds, hands over questions on knowledge that arrived after training, as
+    the model is to see them, with what absorbing that knowledge costs: they are answered after
+    the test set, into `RunResult.later`."""
     from harness.checkpoints import latest_sealed
     from harness.predict import classify, generate_answers, load_trained
     from harness.report import loss_points, read_log
@@ -100,24 +107,23 @@ def run_training_arm(
     trained = load_trained(outcome.run_dir)
     test = test if test is not None else split.test
     records = test.records
-    if test.shape is Shape.LABELLED:
 
-        def answer(batch: list[dict[str, Any]]) -> list[str]:
-            return classify(trained, [str(r["text"]) for r in batch])
+    def answers_to(dataset: Dataset) -> Callable[[list[dict[str, Any]]], list[str]]:
+        if dataset.shape is Shape.LABELLED:
+            return lambda batch: classify(trained, [str(r["text"]) for r in batch])
+        return lambda batch: generate_answers(
+            trained.model, trained.tokenizer, dataset.shape, batch, config.max_new_tokens
+        )
 
-        sample = LATENCY_SAMPLE
-    else:
-
-        def answer(batch: list[dict[str, Any]]) -> list[str]:
-            return generate_answers(trained.model, trained.tokenizer, test.shape, batch, config.max_new_tokens)
-
-        sample = GENERATION_LATENCY_SAMPLE  # a generation takes seconds on a CPU
+    answer = answers_to(test)
+    # A generation takes seconds on a CPU: fewer of them are timed alone.
+    sample = LATENCY_SAMPLE if test.shape is Shape.LABELLED else GENERATION_LATENCY_SAMPLE
     started = time.perf_counter()
     predictions = answer(records)
     batched = (time.perf_counter() - started) / max(len(records), 1)
     latency = latency_percentiles(lambda record: answer([record]), records[:sample])
     evaluation = outcome.metrics.get("eval", {})
-    return RunResult.scored(
+    result = RunResult.scored(
         method,
         test,
         predictions,
@@ -138,3 +144,9 @@ def run_training_arm(
         },
         curves={"train_loss": [[s, v] for s, v in train_loss], "eval_loss": [[s, v] for s, v in eval_loss]},
     )
+    if later is not None:
+        questions, absorb_seconds, absorbs = later(setup)
+        result.later = later_record(
+            questions, answers_to(questions)(questions.records), absorb_seconds=absorb_seconds, absorbs=absorbs
+        )
+    return result

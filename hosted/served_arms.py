@@ -23,7 +23,7 @@ from hosted.served import Endpoint, Reply, ServedLM
 from tunewise.errors import DataError
 from tunewise.metrics import classification_metrics
 from tunewise.probes import PromptedSignals
-from tunewise.results import RunResult
+from tunewise.results import CANNOT_ABSORB, RunResult, later_record
 
 if TYPE_CHECKING:
     from rag.arms import EmbeddedSplit
@@ -202,9 +202,12 @@ def _asking(asker: LabelAsker, turns: list[dict[str, str]]) -> Ask:
     return lambda: asker.ask(turns)
 
 
-def run_served_answers(split: FrozenSplit, served: Served, test: Dataset, *, max_tokens: int) -> RunResult:
+def run_served_answers(
+    split: FrozenSplit, served: Served, test: Dataset, *, max_tokens: int, later: Dataset | None = None
+) -> RunResult:
     """Generation data: the conversation as the data gives it (its context included), answered
-    zero-shot by the served model; scored against the references like every other arm."""
+    zero-shot by the served model; scored against the references like every other arm. `later`:
+    questions on knowledge that arrived afterwards, answered the same way (nothing to absorb)."""
     from rag.answering import GENERATION_SHAPES
     from tunewise.data.shapes import conversation
 
@@ -213,13 +216,38 @@ def run_served_answers(split: FrozenSplit, served: Served, test: Dataset, *, max
     lm, price = served.lm, served.price
     before = lm.stats.to_dict()
 
-    def call(record: dict[str, Any]) -> Callable[[], Reply]:
-        turns = [{"role": m["role"], "content": m["content"]} for m in conversation(test.shape, record)[:-1]]
-        return lambda: lm.chat(turns, max_tokens=max_tokens)
+    def answers(dataset: Dataset) -> list[Reply]:
+        def call(record: dict[str, Any]) -> Callable[[], Reply]:
+            turns = [{"role": m["role"], "content": m["content"]} for m in conversation(dataset.shape, record)[:-1]]
+            return lambda: lm.chat(turns, max_tokens=max_tokens)
 
-    replies = lm.chat_all([call(record) for record in test.records])
-    answered = [(reply.text.strip(), reply) for reply in replies]
-    return _result("prompting", test, answered, {"max_new_tokens": max_tokens}, lm, price, 0.0, 0.0, before)
+        return lm.chat_all([call(record) for record in dataset.records])
+
+    answered = [(reply.text.strip(), reply) for reply in answers(test)]
+    result = _result("prompting", test, answered, {"max_new_tokens": max_tokens}, lm, price, 0.0, 0.0, before)
+    if later is not None:
+        result.later = later_record(
+            later, [reply.text.strip() for reply in answers(later)], absorb_seconds=None, absorbs=CANNOT_ABSORB
+        )
+    return result
+
+
+class ServedAsker:
+    """One conversation at a time to the served model, keeping every reply: what an arm that
+    builds its own prompts (`rag` on documents) asks through, and prices its calls by."""
+
+    def __init__(self, served: Served, max_tokens: int) -> None:
+        self.served, self.max_tokens = served, max_tokens
+        self.replies: list[Reply] = []
+
+    def __call__(self, messages: list[dict[str, str]]) -> str:
+        reply = self.served.lm.chat(messages, max_tokens=self.max_tokens)
+        self.replies.append(reply)
+        return reply.text
+
+    def costs(self) -> dict[str, float]:
+        """Tokens and price per call, over every call made (validation and test ask alike)."""
+        return served_costs(self.replies, self.served.price)
 
 
 PROBE_CALLS = 20  # examples the advice asks a served model about: a minute at most, a few cents at most

@@ -24,7 +24,7 @@ from tunewise.data.shapes import Dataset, Shape, conversation, gold_answers, inp
 from tunewise.errors import DataError
 from tunewise.inference import LocalLM, chat_prompt
 from tunewise.metrics import answer_metrics
-from tunewise.results import RunResult, one_at_a_time
+from tunewise.results import CANNOT_ABSORB, RunResult, later_record, one_at_a_time
 
 MAX_NEW_TOKENS = 64
 EXAMPLE_CHOICES = (2, 4)  # answered examples `rag` shows, chosen on validation
@@ -33,16 +33,27 @@ GENERATION_SHAPES = (Shape.PROMPT_COMPLETION, Shape.CHAT, Shape.QA)
 
 
 def run_answer_prompting(
-    split: FrozenSplit, lm: LocalLM, test: Dataset, *, max_new_tokens: int = MAX_NEW_TOKENS
+    split: FrozenSplit,
+    lm: LocalLM,
+    test: Dataset,
+    *,
+    max_new_tokens: int = MAX_NEW_TOKENS,
+    later: Dataset | None = None,
 ) -> RunResult:
-    """The conversation as the data gives it (its context included), answered zero-shot."""
+    """The conversation as the data gives it (its context included), answered zero-shot; `later`:
+    questions on knowledge that arrived afterwards, answered the same way (nothing to absorb)."""
     _require_generation(split)
 
     def answer(record: dict[str, Any]) -> str:
         return lm.generate(chat_prompt(lm.tokenizer, conversation(test.shape, record)[:-1]), max_new_tokens)
 
     config = {"model": lm.name, "max_new_tokens": max_new_tokens}
-    return _scored("prompting", split, test, answer, config, setup=0.0, disk=0.0)
+    result = _scored("prompting", split, test, answer, config, setup=0.0, disk=0.0)
+    if later is not None:
+        result.later = later_record(
+            later, [answer(r) for r in later.records], absorb_seconds=None, absorbs=CANNOT_ABSORB
+        )
+    return result
 
 
 @dataclass

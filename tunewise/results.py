@@ -33,6 +33,9 @@ class RunResult:
     costs: dict[str, float] = field(default_factory=dict)  # setup_seconds, seconds_per_example, disk_bytes...
     eval_hash: str = ""
     curves: dict[str, list[list[float]]] = field(default_factory=dict)  # trained arms: train/eval loss by step
+    # Knowledge that arrived after the arm was built: its questions' ids, predictions and metrics,
+    # and `absorb_seconds`, what taking the new documents in cost (indexing, or training again).
+    later: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.eval_hash:
@@ -93,6 +96,31 @@ def task_metrics(test: Dataset, predictions: Sequence[Any]) -> dict[str, float]:
     if test.shape is Shape.LABELLED:
         return classification_metrics([str(r["label"]) for r in test.records], [str(p) for p in predictions])
     return answer_metrics([str(p) for p in predictions], gold_answers(test))
+
+
+CANNOT_ABSORB = "cannot: a prompted model answers from what it learned before"
+
+
+def later_record(
+    questions: Dataset,
+    predictions: Sequence[Any],
+    *,
+    absorb_seconds: float | None,
+    absorbs: str,
+    more_metrics: dict[str, float] | None = None,
+) -> dict[str, Any]:
+    """`RunResult.later`: what an arm scored on questions about knowledge that arrived after it
+    was built, and what taking that knowledge in costs it (`absorb_seconds`, None where it cannot:
+    a prompted model knows what it knows), said in words (`absorbs`)."""
+    from tunewise.data.protocol import ids_of
+
+    return {
+        "eval_ids": ids_of(questions),
+        "predictions": [str(p) for p in predictions],
+        "metrics": task_metrics(questions, predictions) | (more_metrics or {}),
+        "absorb_seconds": absorb_seconds,
+        "absorbs": absorbs,
+    }
 
 
 LATENCY_SAMPLE = 50  # examples timed one at a time: enough for a stable median and 95th percentile

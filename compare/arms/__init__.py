@@ -19,12 +19,15 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 if TYPE_CHECKING:
     from hosted.served_arms import Served
     from rag.arms import EmbeddedSplit
+    from tunewise.data.documents import Later
     from tunewise.data.protocol import FrozenSplit
     from tunewise.data.shapes import Dataset
     from tunewise.inference import LocalLM
     from tunewise.results import RunResult
 
-Task = Literal["classification", "generation"]
+# What the arms are asked to do: predict labels, generate answers, or answer questions from the
+# user's documents (`--docs`), where retrieval and training compete on knowledge.
+Task = Literal["classification", "generation", "documents"]
 DEFAULT_ARMS = "rag,head"  # the cheapest pair that measures: what `compare` runs when not told
 ArmStatus = Literal["ok", "failed", "skipped"]  # how an arm ended, as results.json records it
 # What the app shows of an arm while a comparison runs: its end, or that it waits, runs, or was
@@ -63,6 +66,12 @@ class ArmContext(Protocol):
     @property
     def classification(self) -> bool: ...  # labels to predict, else answers to generate
     @property
+    def task(self) -> Task: ...
+    @property
+    def documents(self) -> Dataset | None: ...  # what the answers draw on (`--docs`), for the documents task
+    @property
+    def later(self) -> Later | None: ...  # documents and questions that arrive after the arms are built
+    @property
     def choice_sample(self) -> int: ...  # validation examples each prompted choice is tried on
 
     def embeddings(self) -> EmbeddedSplit: ...  # the split embedded once, shared
@@ -70,7 +79,7 @@ class ArmContext(Protocol):
     @property
     def served(self) -> Served | None: ...  # the served model `--lm` names, instead of the local one
     def answer_budget(self) -> int: ...  # the longest answer to generate, in tokens
-    def train(self, method: str, *, with_examples: bool = False) -> ArmOutcome: ...
+    def train(self, method: str, *, with_examples: bool = False, with_documents: bool = False) -> ArmOutcome: ...
 
 
 ArmFunction = Callable[[ArmContext], Any]
@@ -93,6 +102,15 @@ class Arm:
     def asks_model(self, task: str) -> bool:
         """Whether its result depends on the instruct model `--lm` names (and on the test sample it answers)."""
         return self.kind == "prompted" or task in self.prompts
+
+
+def task_of(data: Dataset, documents: Dataset | None = None) -> Task:
+    """What a comparison on `data` (and, given, the user's `documents`) asks of its arms."""
+    from tunewise.data.shapes import Shape
+
+    if data.shape is Shape.LABELLED:
+        return "classification"
+    return "documents" if documents is not None else "generation"
 
 
 _REGISTRY: dict[str, Arm] = {}

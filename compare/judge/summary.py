@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from compare.arms import ArmOutcome, get_arm
+from compare.arms import ArmOutcome, Task, get_arm
 from compare.judge.statistics import bootstrap_interval, classification_intervals
 from compare.judge.verdict import ArmScore, decide
-from compare.results import ArmRecord, BreakEven, Pairwise, Results, Split
+from compare.results import ArmRecord, BreakEven, LaterKnowledge, Pairwise, Results, Split
+from tunewise.data.shapes import Dataset, target_text
 from tunewise.metrics import ANSWER_METRICS, CLASSIFICATION_METRICS
 
 
@@ -79,8 +80,9 @@ def summarise(
     advice: str | None,
     seed: int = 0,
     sample_ids: list[str] | None = None,
-    classification: bool = True,
+    task: Task = "classification",
     overlapping: Collection[str] = (),
+    later: Dataset | None = None,
 ) -> Results:
     """The comparison as `results.json` holds it (documented in docs/compare.md).
 
@@ -89,8 +91,12 @@ def summarise(
     (classification) or its reference answer (generation). `overlapping` are the test ids that
     also occur in train: they are scored apart (each arm's `clean` score leaves them out) and the
     verdict rests on the other examples, since an arm that remembers train would win on them.
+    `later`: the questions on knowledge that arrived after the arms were built; the arms that
+    answered them are judged on them apart (`Results.later`).
     """
+    classification = task == "classification"
     overlapping = set(overlapping)
+    later_gold_of = _references(later) if later is not None else {}
     gold_of = dict(zip(test_ids, gold, strict=True))
     scored: list[ArmScore] = []
     arms: list[ArmRecord] = []
@@ -113,6 +119,10 @@ def summarise(
                 "curves": result.curves,
                 "reused_from": outcome.reused_from,
             }
+            if result.later and later is not None:
+                later_gold = [later_gold_of[i] for i in result.later["eval_ids"]]
+                intervals = _intervals(later_gold, result.later["predictions"], classification, seed)
+                entry["later"] = result.later | {"ci95": intervals}
             if classification:
                 per_example = [1.0 if p == g else 0.0 for p, g in zip(predicted, arm_gold, strict=True)]
             else:
@@ -137,7 +147,8 @@ def summarise(
     verdict = decide(scored, classification=classification, advice=advice) if scored else None
     return Results(
         break_even=break_even(arms),
-        task="classification" if classification else "generation",
+        task=task,
+        later=_later_summary(arms, later, classification) if later is not None else None,
         primary_metric=primary_metric(classification),
         split=Split.model_validate(split),
         test_labels=gold,
@@ -145,3 +156,27 @@ def summarise(
         pairwise=Pairwise(against=verdict.best, p_values=verdict.p_values) if verdict else None,
         verdict=verdict,
     )
+
+
+def _references(questions: Dataset) -> dict[str, str]:
+    return {questions.where(i): target_text(questions.shape, r) for i, r in enumerate(questions.records)}
+
+
+def _later_summary(arms: list[ArmRecord], questions: Dataset, classification: bool) -> LaterKnowledge:
+    """The arms judged on the knowledge that arrived later as on the test set (p-values against
+    the best, and the one to ship were only the new knowledge asked about), where the cost that
+    breaks a tie is what absorbing the new documents takes: an arm that cannot absorb them never
+    ships on a tie."""
+    references = _references(questions)
+    scored = []
+    for arm in arms:
+        if arm.later is None:
+            continue
+        gold = [references[i] for i in arm.later.eval_ids]
+        per_example = per_example_scores(gold, arm.later.predictions)["token_f1"]
+        absorb = arm.later.absorb_seconds
+        scored.append(ArmScore(arm.name, arm.later.metric(primary_metric(False)), per_example,
+                               absorb if absorb is not None else float("inf"), arm.cost.seconds_per_example,
+                               list(arm.later.eval_ids)))  # fmt: skip
+    verdict = decide(scored, classification=classification) if scored else None
+    return LaterKnowledge(ids=list(references), references=list(references.values()), verdict=verdict)

@@ -79,4 +79,4 @@ def test_an_arm_that_only_classifies_is_refused_for_generation_data(
 ) -> None:
     refused = cli("compare", "--data", fixed_answer_data, "--arms", "rag,head")
     assert refused.code == 2
-    assert "head only classifies, and this data asks for generated answers" in refused.err
+    assert "head does not generate answers, and this data asks for them" in refused.err

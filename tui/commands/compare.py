@@ -15,6 +15,7 @@ from compare.arms import DEFAULT_ARMS, arm_names
 from compare.plan import DEFAULT_PROMPT_SAMPLE, ComparisonPlan
 from compare.report.workspace import workspace, write_reports
 from tui.commands import numbers
+from tui.commands.document_flags import add_document_arguments, document_flags
 from tui.commands.lm_flags import add_lm_arguments, lm_choice
 
 if TYPE_CHECKING:
@@ -27,8 +28,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="run the arms on one frozen split: metrics with intervals, costs, and the arm to ship",
         description="Run the arms on one frozen split (test scored once, every choice on validation) and judge them.",
     )
-    parser.add_argument("--data", default="demo", help="training data (default: demo)")
+    parser.add_argument(
+        "--data",
+        help="training data; with --docs, questions with reference answers (default: demo, or the set --docs names)",
+    )
     parser.add_argument("--eval", dest="eval_path", metavar="TEST", help="the test set (default: a split of --data)")
+    add_document_arguments(parser)
     parser.add_argument("--columns", metavar="MAP", help="column mapping, e.g. text=utterance,label=intent")
     parser.add_argument("--eval-fraction", type=numbers.finite, default=0.2, help="test share when --eval is absent")
     parser.add_argument(
@@ -103,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
     from tunewise.data.task import DataSpec
     from tunewise.ownership import COMPARISON, check_target
 
+    documents = document_flags(args)
     plan = ComparisonPlan(
         data=DataSpec(
             path=args.data,
@@ -122,9 +128,14 @@ def run(args: argparse.Namespace) -> int:
         fresh=args.fresh,
         probe=not args.no_probe,
         allow_overlap=args.allow_overlap,
+        **documents,
     )
     plan.check()  # a misspelt arm fails before any data is read
-    out = check_target(args.out, COMPARISON, flag="--out", inputs=[args.data, args.eval_path]) if args.out else None
+    out = (
+        check_target(args.out, COMPARISON, flag="--out", inputs=[args.data, args.eval_path, *documents.values()])
+        if args.out
+        else None
+    )
     with workspace(out) as work:
         from compare.runner import run_comparison  # the rooms load when a comparison runs, not for --help
 

@@ -166,13 +166,13 @@ class AdviceScreen(Screen[RunChoice | None]):
     # ------------------------------------------------------------------ the run
 
     def _arm_choices(self) -> list[tuple[str, str, bool]]:
-        from compare.arms import arm_names
+        from compare.arms import Task, arm_names
         from compare.plan import choose_arms
 
-        classification = self.advice["answers"]["task"] == "classification"
-        fitting = arm_names("classification" if classification else "generation")
+        task: Task = "classification" if self.advice["answers"]["task"] == "classification" else "generation"
+        fitting = arm_names(task)
         feasible = [row["method"] for row in self.advice["ranking"] if row["feasible"]]
-        chosen = set(choose_arms("recommended", feasible, classification=classification))
+        chosen = set(choose_arms("recommended", feasible, task=task))
         return [(arm, arm, arm in chosen) for arm in fitting]
 
     def _advised(self, key: str) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,10 @@ from tunewise.errors import DataError
 
 PACKAGE = "chatterbot-corpus"
 MIN_PER_TOPIC = 8
+# Built-in documents with questions (`--docs NAME`): the files of each, in the package.
+DOCUMENT_SETS = {
+    "foldoc": "computing terms from the Free On-line Dictionary of Computing, with questions on their abbreviations",
+}
 DEMO_DATASETS = {
     "demo": "topic classification of 700+ chat questions (chatterbot-corpus)",
     "demo-qa": "question/answer pairs from the same corpus",
@@ -78,3 +83,31 @@ def load_demo(name: str) -> RawTable:
         rows = [{"question": q, "answer": a, "topic": t} for t, q, a, _ in kept]
         columns = ["question", "answer", "topic"]
     return RawTable(source, columns, rows, list(range(1, len(rows) + 1)), "record", [str(p[3]) for p in kept])
+
+
+@dataclass(frozen=True)
+class DocumentSet:
+    """A built-in documents set: the documents, questions to train on and to test with, and the
+    documents that arrive later with the questions only they answer."""
+
+    docs: str
+    train: str
+    test: str
+    new_docs: str
+    new_test: str
+
+
+def is_document_set(name: str | None) -> bool:
+    return name is not None and name in DOCUMENT_SETS and not Path(name).exists()
+
+
+def document_set(name: str) -> DocumentSet:
+    """The files of the built-in documents set `name` (see `DOCUMENT_SETS` and its README)."""
+    if name not in DOCUMENT_SETS:
+        raise DataError(f"unknown built-in documents set '{name}'; choose one of {', '.join(DOCUMENT_SETS)}")
+    folder = Path(__file__).parent / name
+    files = {part: folder / f"{part}.jsonl" for part in ("documents", "train", "test", "new-documents", "new-test")}
+    missing = [str(path) for path in files.values() if not path.is_file()]
+    if missing:
+        raise DataError(f"{missing[0]}: the built-in documents set is incomplete; reinstall tunewise")
+    return DocumentSet(*(str(path) for path in files.values()))

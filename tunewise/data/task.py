@@ -121,7 +121,14 @@ def load_task_data(spec: DataSpec) -> TaskData:
     if targets is None and dataset.shape is not Shape.DOCUMENTS:
         targets = [target_text(dataset.shape, r) for r in dataset.records]
     duplicates = find_duplicates(dataset.inputs(), targets)
-    leakage = find_leakage(train.inputs(), evaluation.inputs())
+    # A test example leaks when a model that remembered train would get it right: for labels, the
+    # same (or nearly the same) text; for answers, the same question *with its answer*. Templated
+    # questions ("What does GS stand for?" / "What does GUI stand for?") are near in their words
+    # and far in what they ask, so answers are compared with the question.
+    if task == "classification":
+        leakage = find_leakage(train.inputs(), evaluation.inputs())
+    else:
+        leakage = find_leakage(train.full_texts(), evaluation.full_texts())
     if leakage.total:
         warnings.append(
             f"{leakage.total} of {len(evaluation)} eval examples also occur in train "
