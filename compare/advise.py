@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from advisor.answers import Answers
     from advisor.recommend import Recommendation
     from hosted.served_arms import Served
+    from tunewise.data.shapes import Dataset
     from tunewise.data.task import TaskData
     from tunewise.probes import Probe
 
@@ -56,6 +57,7 @@ def advise(
     progress: Progress | None = None,
     before_probe: Callable[[Advice], None] | None = None,
     served: Served | None = None,
+    documents: Dataset | None = None,
 ) -> Advice:
     """The advice for `data` (read already, so a caller can refuse it first) and the answers from
     every source (`advisor.answers.collect_answers`: detected hardware, profile, file, flags).
@@ -63,10 +65,14 @@ def advise(
     `before_probe`, when given, receives the advice from the answers alone while the probe is
     still to run (the app shows it at once); `progress` follows the probe. With `served`, a few
     training examples are put to the served model the user would prompt (`hosted.served_arms.probe_served`,
-    at most `PROBE_CALLS` calls), and its score and price stand for `prompting`.
+    at most `PROBE_CALLS` calls), and its score and price stand for `prompting`. With `documents`
+    (the answers draw on them), their count is an answer measured rather than asked, and the probe
+    measures retrieval over them and answering from them (`rag.probe_documents`).
     """
     from advisor.answers import collect_answers
 
+    if documents is not None:
+        flags = {**(flags or {}), "n_documents": len(documents)}
     answers, profile = collect_answers(
         data=data, model=model, detect_hardware=detect_hardware, answers_file=answers_file, flags=flags
     )
@@ -85,6 +91,13 @@ def advise(
             if progress is not None:
                 progress(f"asking {served.lm.name}", 0.0)
             measured = replace(measured, prompted=probe_served(data.train, served, seed=data.spec.seed))
+        if measured is not None and documents is not None:
+            from rag.probe_documents import run_document_probe
+
+            if progress is not None:
+                progress("retrieval over the documents", 0.0)
+            signals = run_document_probe(documents, data.train, seed=data.spec.seed, fresh=fresh_probe)
+            measured = replace(measured, documents=signals)
     return rank(answers, profile=profile, probe=measured, data_path=path, test_size=test_size)
 
 

@@ -29,7 +29,7 @@ from compare.results import HardwareRecord, Leakage, Results
 from hosted.served_arms import Served, connect
 from tunewise import __version__
 from tunewise.data.documents import Later
-from tunewise.data.protocol import FrozenSplit, fingerprint, freeze_split, ids_of
+from tunewise.data.protocol import FrozenSplit, fingerprint, freeze_split, ids_of, sample_of
 from tunewise.data.shapes import Dataset, Shape, answer_token_budget, input_text, target_text
 from tunewise.data.task import TaskData, load_task_data
 from tunewise.errors import ConfigError, DataError, InterruptionError, TunewiseError
@@ -427,6 +427,8 @@ def _documents(plan: ComparisonPlan, data: TaskData) -> tuple[Dataset | None, La
     later = None
     if plan.new_docs is not None and plan.new_eval is not None:
         later = load_later(plan.new_docs, plan.new_eval, like=data.train)
+        # Every arm answers each later question with a generation too: the same seeded sample.
+        later = replace(later, questions=sample_of(later.questions, plan.prompt_sample, plan.data.seed))
     return documents, later
 
 
@@ -538,7 +540,12 @@ def _compare(plan: ComparisonPlan, log: Callable[[str], None], watchers: Watcher
     detected = detect_hardware().answers()
     # The advice is fixed before any arm runs, so that the verdict can say whether it held.
     advised_for = advise(
-        data, answers_file=plan.answers_file, flags=plan.answer_values, probe=plan.probe, served=served
+        data,
+        answers_file=plan.answers_file,
+        flags=plan.answer_values,
+        probe=plan.probe,
+        served=served,
+        documents=documents,
     )
     answers, probe, recommendation = advised_for.answers, advised_for.probe, advised_for.recommendation
     if plan.probe:

@@ -73,6 +73,29 @@ class AnswerSignals:
 
 
 @dataclass(frozen=True)
+class DocumentSignals:
+    """What the probe measured of the user's documents against training questions (never test
+    ones): whether retrieval finds the answers, whether the model reads them off the passages,
+    and what indexing the documents costs here (what taking new ones in would cost, per document)."""
+
+    n_documents: int
+    n_passages: int
+    questions: int  # training questions retrieval was measured on
+    recall: dict[str, float]  # recall@3 of dense, lexical and hybrid: a passage holds the answer
+    answered_f1: float  # token F1 of the model answering from the best retriever's passages
+    answered: int  # questions it answered
+    index_seconds: float  # chunking, embedding and indexing every document, here
+
+    @property
+    def best_recall(self) -> float:
+        return max(self.recall.values(), default=0.0)
+
+    @property
+    def best_retriever(self) -> str:
+        return max(self.recall, key=lambda kind: self.recall[kind]) if self.recall else ""
+
+
+@dataclass(frozen=True)
 class PromptedSignals:
     """What a few calls to the served model the user would prompt measured: its zero-shot
     quality on examples of the training part, and its price per prediction."""
@@ -97,6 +120,7 @@ class Probe:
     labels: LabelSignals | None = None
     answers: AnswerSignals | None = None
     prompted: PromptedSignals | None = None  # the served model's, when `--lm` names one (never cached here)
+    documents: DocumentSignals | None = None  # the user's documents against the questions (`--docs`)
     cached: bool = False
     notes: list[str] = field(default_factory=list)
 
@@ -115,6 +139,10 @@ class Probe:
         record["answers"] = AnswerSignals(**_checked(AnswerSignals, answers, "answers")) if answers else None
         prompted = data.get("prompted")
         record["prompted"] = PromptedSignals(**_checked(PromptedSignals, prompted, "prompted")) if prompted else None
+        documents = data.get("documents")
+        record["documents"] = (
+            DocumentSignals(**_checked(DocumentSignals, documents, "documents")) if documents else None
+        )
         return cls(**record)
 
 
@@ -186,6 +214,15 @@ def probe_lines(probe: dict[str, Any]) -> list[str]:
             f"{answers['nearest_f1']:.2f}",
             f"zero-shot on {answers['zero_shot_examples']}: exact match {answers['zero_shot_exact']:.2f}, token F1 "
             f"{answers['zero_shot_f1']:.2f}",
+        ]
+    documents = probe.get("documents")
+    if documents:
+        recall = ", ".join(f"{kind} {value:.2f}" for kind, value in documents["recall"].items())
+        lines += [
+            f"{documents['n_documents']:,} documents, {documents['n_passages']:,} passages, indexed in "
+            f"{documents['index_seconds']:.1f} s; a passage holding the answer among the first 3 for "
+            f"{documents['questions']} training questions: {recall}",
+            f"answering {documents['answered']} of them from the passages: token F1 {documents['answered_f1']:.2f}",
         ]
     prompted = probe.get("prompted")
     if prompted:

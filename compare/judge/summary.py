@@ -159,7 +159,9 @@ def summarise(
 
 
 def _references(questions: Dataset) -> dict[str, str]:
-    return {questions.where(i): target_text(questions.shape, r) for i, r in enumerate(questions.records)}
+    from tunewise.data.protocol import ids_of
+
+    return dict(zip(ids_of(questions), (target_text(questions.shape, r) for r in questions.records), strict=True))
 
 
 def _later_summary(arms: list[ArmRecord], questions: Dataset, classification: bool) -> LaterKnowledge:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from compare.report.documents import documents_method_sentence, markdown_sections
 from tunewise.metrics import ANSWER_METRICS, CLASSIFICATION_METRICS, METRIC_TITLES
 from tunewise.units import human_bytes
 
@@ -152,6 +153,8 @@ def method_sentences(results: Results) -> list[str]:
         + ("exact McNemar" if results.classification else "paired bootstrap of token F1")
         + " against the best arm."
     ]
+    if documents_method_sentence(results):
+        sentences.append(documents_method_sentence(results))
     if not results.classification and split.prompt_sample < split.test_size:
         sentences.append(
             f"Generating answers takes seconds an example, so every arm answered the same seeded sample of "
@@ -207,6 +210,7 @@ def markdown_report(results: Results) -> str:
         cells = [f"`{row['arm']}`", *(row[column] for column in names[1:])]
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
+    lines += markdown_sections(results)
     for sentence in method_sentences(results):
         lines += [sentence, ""]
     return "\n".join(lines)

@@ -131,7 +131,7 @@ def test_rag_answers_from_the_documents_far_better_than_closed_book(embedder: Em
 
     sample = split.test_sample(8)
     result = run_documents_rag(
-        split, load_documents(FOLDOC.docs), ask, embedder, sample, model=lm.name, choice_sample=4
+        split, load_documents(FOLDOC.docs), ask, embedder, sample, model=lm.name, choice_sample=8
     )
     closed_book = [lm.generate(lm.chat_prompt(None, input_text(sample.shape, r)), 24) for r in sample.records]
     from tunewise.metrics import answer_metrics

@@ -112,10 +112,15 @@ def test_recommended_arms_are_the_advisors_top_runnable_choices_plus_the_cheapes
 
     ranking = ["lora", "rag+lora", "prompting", "full", "rag", "qlora"]
     assert choose_arms("recommended", ranking) == ["lora", "prompting", "rag"]  # rag+lora answers, not labels
-    assert choose_arms("recommended", ranking, classification=False) == ["lora", "rag+lora", "rag"]
+    assert choose_arms("recommended", ranking, task="generation") == ["lora", "rag+lora", "rag"]
     assert choose_arms("recommended", ["rag", "head", "full"]) == ["rag", "head"]
     assert choose_arms("all", ranking) == list(arm_names("classification"))
-    assert choose_arms("all", ranking, classification=False) == list(arm_names("generation"))
+    assert choose_arms("all", ranking, task="generation") == list(arm_names("generation"))
+    # On documents the trained arms that read them, or their passages, join the rest.
+    assert choose_arms("all", ranking, task="documents") == [
+        "prompting", "rag", "full", "lora", "lora+docs", "qlora", "rag+lora"
+    ]  # fmt: skip
+    assert "lora+docs" not in arm_names("generation") and "head" not in arm_names("documents")
     assert choose_arms("head, rag,head", ranking) == ["head", "rag"]
     with pytest.raises(ConfigError, match="rag\\+lora answers generation data, and this data asks for labels"):
         choose_arms("rag,rag+lora", ranking)

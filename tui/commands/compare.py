@@ -19,6 +19,8 @@ from tui.commands.document_flags import add_document_arguments, document_flags
 from tui.commands.lm_flags import add_lm_arguments, lm_choice
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from compare.results import Results
 
 
@@ -148,6 +150,31 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def render_documents(console: Console, results: Results) -> None:
+    """Retrieval's recall by retriever, and each arm on the knowledge that arrived later."""
+    from rich.table import Table
+
+    from compare.report.documents import LATER_COLUMNS, later_rows, later_sentence, retrieval_rows
+
+    rows = retrieval_rows(results)
+    if rows:
+        table = Table(title="retrieval over the documents (a passage holds the answer)")
+        for name in rows[0]:
+            table.add_column(name)
+        for row in rows:
+            table.add_row(*row.values())
+        console.print(table)
+    later = later_rows(results)
+    if later:
+        table = Table(title="knowledge that arrived later")
+        for name in LATER_COLUMNS:
+            table.add_column(name)
+        for row in later:
+            table.add_row(*(row[name] for name in LATER_COLUMNS))
+        console.print(table)
+        console.print(later_sentence(results).replace("**", "").replace("`", ""), markup=False)
+
+
 def render(results: Results, out: Path | None) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -176,5 +203,6 @@ def render(results: Results, out: Path | None) -> None:
         console.print(break_even_sentence(results).replace("**", "").replace("`", ""), markup=False)
     if overlap_sentence(results):
         console.print("[yellow]" + overlap_sentence(results).replace("**", "").replace("`", "") + "[/]")
+    render_documents(console, results)
     if out is not None:
         console.print(f"results: {out / 'results.json'}; report: {out / 'report.html'} (and report.md)")

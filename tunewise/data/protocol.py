@@ -43,11 +43,11 @@ class FrozenSplit:
         """A seeded sample of `size` test examples (all of them when `size` is 0 or at least the
         test set), in test order: the one sample every slow arm is scored on, so those arms
         compare with each other, and with the rest, on the same examples."""
-        return _sample(self.test, size, self.seed)
+        return sample_of(self.test, size, self.seed)
 
     def validation_sample(self, size: int) -> Dataset:
         """A seeded sample of the validation slice, for arms whose every choice costs a model pass."""
-        return _sample(self.validation, size, self.seed)
+        return sample_of(self.validation, size, self.seed)
 
     def parts(self) -> dict[str, Dataset]:
         return {"train": self.train, "validation": self.validation, "test": self.test}
@@ -62,7 +62,8 @@ class FrozenSplit:
         }
 
 
-def _sample(dataset: Dataset, size: int, seed: int) -> Dataset:
+def sample_of(dataset: Dataset, size: int, seed: int) -> Dataset:
+    """A seeded sample of `size` examples of `dataset` in its order (all of them when `size` is 0 or more)."""
     if size <= 0 or size >= len(dataset):
         return dataset
     import numpy as np
