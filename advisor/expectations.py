@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from tunewise.probes import AnswerSignals, LabelSignals, Probe
+from tunewise.probes import AnswerSignals, DocumentSignals, LabelSignals, Probe
 
 Z95 = 1.96
 DEFAULT_TEST_SHARE = 0.2  # what `compare` holds out when the user gives no test file
@@ -44,6 +44,9 @@ MAX_ERROR_REMOVED = 0.6  # fine-tuning never fixes everything: label noise and h
 LOW_LOSS, HIGH_LOSS = 0.5, 2.5  # nats per answer token: already predicted, far from predicted
 GEN_REMOVED_LOW, GEN_REMOVED_HIGH = 0.1, 0.5
 LORA_OF_FULL = 1.0  # LoRA matches full fine-tuning (Hu et al. 2021); cost tells them apart
+# Questions on documents, answered closed book by a model trained on pairs about other facts: the
+# share of the generation estimate that is the answers' form (the rest would be knowledge).
+CLOSED_BOOK_FORM = 0.5
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,8 @@ def expected_quality(probe: Probe, test_size: int | None = None) -> dict[str, Ex
     expected: dict[str, Expected] = {}
     if probe.labels is not None:
         expected = _labelled(probe.labels, probe.n_probed, tested)
+    elif probe.answers is not None and probe.documents is not None:
+        expected = _documents(probe.answers, probe.documents, tested)
     elif probe.answers is not None:
         expected = _answers(probe.answers, tested)
     served = probe.prompted
@@ -150,11 +155,46 @@ def _answers(signals: AnswerSignals, tested: int) -> dict[str, Expected]:
         "prompting": _ranged(zero, _noise(zero, few, tested), f"zero-shot token F1 on {few} examples"),
         "rag": _ranged(retrieved, _noise(retrieved, few, tested), "the nearest training example's answer"),
     }
-    share = min(max((signals.base_loss - LOW_LOSS) / (HIGH_LOSS - LOW_LOSS), 0.0), 1.0)
-    removed = GEN_REMOVED_LOW + (GEN_REMOVED_HIGH - GEN_REMOVED_LOW) * share
+    removed = _removed_by_training(signals.base_loss)
     trained = retrieved + (1 - retrieved) * removed
     noise = _noise(trained, signals.loss_examples, tested)
     basis = f"the best untrained arm plus {removed:.0%} of its errors (base loss {signals.base_loss:.2f})"
     for method in ("full", "lora", "qlora", "rag+lora"):
         expected[method] = Expected(max(0.0, retrieved - noise), trained, min(1.0, trained + noise), basis)
+    return expected
+
+
+def _removed_by_training(base_loss: float) -> float:
+    """The share of the remaining errors a trained model removes: more where the base model is
+    far from predicting the answers (its loss on them, in nats a token)."""
+    share = min(max((base_loss - LOW_LOSS) / (HIGH_LOSS - LOW_LOSS), 0.0), 1.0)
+    return GEN_REMOVED_LOW + (GEN_REMOVED_HIGH - GEN_REMOVED_LOW) * share
+
+
+def _documents(signals: AnswerSignals, documents: DocumentSignals, tested: int) -> dict[str, Expected]:
+    """Questions on documents: `rag` is what answering from the passages measured; `rag+lora`
+    trains that reader, removing a share of its errors but never past what retrieval finds; the
+    closed-book arms know only what the model knew, and training on pairs about other facts
+    teaches the answers' form, not the facts asked (Ovadia et al. 2024)."""
+    zero, few = signals.zero_shot_f1, max(signals.zero_shot_examples, 1)
+    read, asked = documents.answered_f1, max(documents.answered, 1)
+    found = documents.best_recall
+    removed = _removed_by_training(signals.base_loss)
+    expected = {
+        "prompting": _ranged(zero, _noise(zero, few, tested), f"closed-book token F1 on {few} examples"),
+        "rag": _ranged(read, _noise(read, asked, tested), f"answering {asked} training questions from the passages"),
+    }
+    trained_reader = read + max(found - read, 0.0) * removed
+    noise = _noise(trained_reader, asked, tested)
+    expected["rag+lora"] = Expected(
+        max(0.0, read - noise),
+        trained_reader,
+        min(1.0, trained_reader + noise),
+        f"the reader trained: {removed:.0%} of its errors where retrieval found the answer ({found:.0%})",
+    )
+    closed = zero + (1 - zero) * removed * CLOSED_BOOK_FORM
+    noise = _noise(closed, few, tested)
+    basis = f"closed book: the answers' form learnt, not the facts asked (zero-shot {zero:.2f})"
+    for method in ("full", "lora", "qlora"):
+        expected[method] = Expected(max(0.0, zero - noise), closed, min(1.0, closed + noise), basis)
     return expected

@@ -18,6 +18,7 @@ from advisor.hyperparameters import SMALL_ENCODER_PARAMS
 from tunewise.defaults import FINE_TUNING_GAINS_START, MIN_FINE_TUNING_EXAMPLES
 from tunewise.names import METHODS, TRAINED_OPTIONS
 from tunewise.probes import Probe
+from tunewise.units import human_duration
 
 ADAPTERS = METHODS  # what "fine-tuning alone" means
 RETRIEVAL = ("rag", "rag+lora")
@@ -233,7 +234,10 @@ def knowledge_in_documents(ctx: Context) -> Iterator[Finding]:
             yield Reason("prompting", -20, "knowledge injection", text, "ovadia2023")
         if a.knowledge_changes == "often":
             text = "the knowledge changes often: re-indexing takes minutes, a fine-tuned model goes stale"
-            yield from _each(RETRIEVAL, 15, "changing knowledge", text, "lewis2020")
+            measured = _absorbing_measured(ctx)
+            yield from _each(
+                RETRIEVAL, 15, "changing knowledge", measured or text, "probe" if measured else "lewis2020"
+            )
             yield from _each(
                 ADAPTERS,
                 -15,
@@ -268,6 +272,46 @@ def knowledge_in_documents(ctx: Context) -> Iterator[Finding]:
         yield Reason(
             "rag", -10, "no documents", "with no documents, retrieval can only show similar examples", "tunewise"
         )
+
+
+# Below this share of training questions with a passage that holds the answer among the first
+# three, retrieval is the weak link: the reader cannot answer what it is not shown.
+LOW_RECALL = 0.5
+
+
+def documents_measured(ctx: Context) -> Iterator[Finding]:
+    """What the probe measured of the documents: whether retrieval finds the answers at all."""
+    signals = ctx.probe.documents if ctx.probe is not None else None
+    if signals is None:
+        return
+    best = signals.best_recall
+    if best < LOW_RECALL:
+        text = (
+            f"retrieval finds a passage holding the answer for only {best:.0%} of {signals.questions} training "
+            f"questions (best: {signals.best_retriever}): the documents may not hold the answers as the questions "
+            "word them; check them, or their chunking, before relying on RAG"
+        )
+        yield from _each(RETRIEVAL, -15, "retrieval measured", text, "probe")
+    else:
+        text = (
+            f"retrieval finds a passage holding the answer for {best:.0%} of {signals.questions} training questions "
+            f"({signals.best_retriever}, among the first 3)"
+        )
+        yield from _each(RETRIEVAL, 5, "retrieval measured", text, "probe")
+
+
+def _absorbing_measured(ctx: Context) -> str:
+    """What taking new documents in costs each way, as measured here: indexing against training."""
+    signals = ctx.probe.documents if ctx.probe is not None else None
+    training = ctx.estimates.get("lora")
+    if signals is None or training is None:
+        return ""
+    per_document = signals.index_seconds / max(signals.n_documents, 1)
+    return (
+        f"the knowledge changes often: indexing all {signals.n_documents:,} documents took "
+        f"{signals.index_seconds:.1f} s here ({per_document * 1000:.0f} ms a document), against about "
+        f"{human_duration(training.hours)} for each LoRA training run"
+    )
 
 
 def citations(ctx: Context) -> Iterator[Finding]:
@@ -497,6 +541,7 @@ RULES: tuple[Rule, ...] = (
     tone_and_style,
     domain_adaptation,
     knowledge_in_documents,
+    documents_measured,
     citations,
     gains_add_up,
     classification,

@@ -98,7 +98,9 @@ SOURCES: dict[str, Source] = {
             "tunewise probe",
             "What tunewise measured on your data before advising: a k-NN vote and a cross-validated linear head on "
             "frozen embeddings with its learning curve (labels), or the base model's loss, zero-shot answers and the "
-            "nearest training answer (generation); docs/advisor.md has the calibration table",
+            "nearest training answer (generation); with documents, retrieval recall@3 of dense, lexical and hybrid "
+            "search, answers read off the passages, and the seconds indexing took; docs/advisor.md has the "
+            "calibration table",
         ),
         Source(
             "benchmarks",

@@ -115,16 +115,19 @@ def _result(
     disk: float,
     calls_before: dict[str, int],
 ) -> RunResult:
-    calls = {key: value - calls_before[key] for key, value in lm.stats.to_dict().items()}
-    config = config | {
+    config = config | served_config(lm, price, calls_before) | {"test_sample": len(test)}
+    costs = served_costs([reply for _, reply in answered], price) | {"setup_seconds": setup, "disk_bytes": disk}
+    return RunResult.scored(arm, test, [label for label, _ in answered], config=config, costs=costs)
+
+
+def served_config(lm: ServedLM, price: TokenPrice, calls_before: dict[str, int]) -> dict[str, Any]:
+    """What every served arm's config records: the model, its price and the calls made since `calls_before`."""
+    return {
         "model": lm.name,
         "served": True,
         "price": {"usd_in_per_1m": price.usd_in, "usd_out_per_1m": price.usd_out, "source": price.source},
-        "calls": calls,
-        "test_sample": len(test),
+        "calls": {key: value - calls_before[key] for key, value in lm.stats.to_dict().items()},
     }
-    costs = served_costs([reply for _, reply in answered], price) | {"setup_seconds": setup, "disk_bytes": disk}
-    return RunResult.scored(arm, test, [label for label, _ in answered], config=config, costs=costs)
 
 
 def run_served_prompting(split: FrozenSplit, served: Served, test: Dataset, *, choice_sample: int) -> RunResult:
@@ -239,15 +242,18 @@ class ServedAsker:
     def __init__(self, served: Served, max_tokens: int) -> None:
         self.served, self.max_tokens = served, max_tokens
         self.replies: list[Reply] = []
+        self._before = served.lm.stats.to_dict()
 
     def __call__(self, messages: list[dict[str, str]]) -> str:
         reply = self.served.lm.chat(messages, max_tokens=self.max_tokens)
         self.replies.append(reply)
         return reply.text
 
-    def costs(self) -> dict[str, float]:
-        """Tokens and price per call, over every call made (validation and test ask alike)."""
-        return served_costs(self.replies, self.served.price)
+    def record(self, result: RunResult) -> None:
+        """The served model's name, price and calls in the arm's config; its tokens and price per
+        call in its costs, over every call made (validation and test ask alike)."""
+        result.config |= served_config(self.served.lm, self.served.price, self._before)
+        result.costs |= served_costs(self.replies, self.served.price)
 
 
 PROBE_CALLS = 20  # examples the advice asks a served model about: a minute at most, a few cents at most

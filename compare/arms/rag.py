@@ -56,8 +56,7 @@ def _on_documents(arm: ArmContext, documents: Dataset) -> RunResult:
 
         asker = ServedAsker(arm.served, arm.answer_budget())
         result = run(asker, arm.served.lm.name)
-        result.costs |= asker.costs()
-        result.config["served"] = True
+        asker.record(result)
         return result
     from tunewise.inference import chat_prompt
 

@@ -8,7 +8,7 @@ import pytest
 from advisor.answers import Answers
 from advisor.expectations import expected_quality, tie_margin
 from advisor.recommend import recommend
-from tunewise.probes import AnswerSignals, LabelSignals, Probe
+from tunewise.probes import AnswerSignals, DocumentSignals, LabelSignals, Probe
 
 CPU = {"gpu_memory_gb": 0.0, "ram_gb": 24.0, "cpu_cores": 2}
 
@@ -106,3 +106,43 @@ def test_without_a_probe_the_rules_of_thumb_still_rank() -> None:
     result = recommend(classification())
     assert all(r.expected is None for r in result.ranking)
     assert result.to_dict()["probe"] is None
+
+
+def documents_probe(recall: float, answered: float = 0.6) -> Probe:
+    answers = AnswerSignals(4.9, 32, 0.0, 0.08, 0.0, 0.04, 8)
+    documents = DocumentSignals(480, 539, 100, {"dense": recall - 0.05, "lexical": recall, "hybrid": recall},
+                                answered, 8, 11.7)  # fmt: skip
+    return Probe("answers", 240, 240, 1.0, "h", {}, answers=answers, documents=documents)
+
+
+def qa_on_documents(**more: object) -> Answers:
+    return Answers(task="qa", n_examples=240, n_documents=480, tokens_per_example=30, seq_len=64, **CPU, **more)  # type: ignore[arg-type]
+
+
+def test_measured_retrieval_over_documents_moves_the_retrieval_arms() -> None:
+    found = recommend(qa_on_documents(), probe=documents_probe(0.95))
+    missed = recommend(qa_on_documents(), probe=documents_probe(0.3, answered=0.2))
+    score = {r.method: r.score for r in found.ranking}
+    low = {r.method: r.score for r in missed.ranking}
+    assert score["rag"] > low["rag"] and score["rag+lora"] > low["rag+lora"]
+    reasons = " ".join(reason.text for r in missed.ranking if r.method == "rag" for reason in r.reasons)
+    assert "only 30% of 100 training questions" in reasons
+    assert found.ranking[0].method in ("rag", "rag+lora")
+    # The rag expectation is what answering from the passages measured, not a rule of thumb.
+    expected = expected_quality(documents_probe(0.95, answered=0.6), 120)
+    assert expected["rag"].mid == pytest.approx(0.6) and expected["prompting"].mid == pytest.approx(0.04)
+    assert expected["rag+lora"].mid > expected["rag"].mid
+    assert expected["rag+lora"].mid <= 0.95  # a reader cannot answer what retrieval does not find
+
+
+def test_changing_knowledge_is_weighed_with_the_measured_cost_of_indexing() -> None:
+    result = recommend(qa_on_documents(knowledge_changes="often"), probe=documents_probe(0.95))
+    texts = [reason.text for r in result.ranking if r.method == "rag" for reason in r.reasons]
+    assert any("indexing all 480 documents took 11.7 s here" in text and "LoRA training run" in text for text in texts)
+
+
+def test_a_probe_with_documents_survives_its_cache() -> None:
+    probe = documents_probe(0.9)
+    assert Probe.from_dict(probe.to_dict()) == probe
+    with pytest.raises(ValueError, match=r"documents\.recall"):
+        Probe.from_dict(probe.to_dict() | {"documents": {**probe.to_dict()["documents"], "recall": "high"}})

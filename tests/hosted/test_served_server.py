@@ -139,6 +139,25 @@ def test_answers_are_asked_of_the_served_model_with_and_without_examples(
     assert arms["rag"]["config"]["calls"]["calls"] == 2 * 4 + 8  # type: ignore[index]  # validation, then test
 
 
+def test_questions_on_documents_are_answered_by_the_served_model_from_the_passages(
+    server_url: str, cli: Callable[..., CliResult], tmp_path: Path
+) -> None:
+    from tunewise.data.demo import document_set
+
+    foldoc = document_set("foldoc")
+    out = tmp_path / "documents"
+    result = cli("compare", "--docs", foldoc.docs, "--data", foldoc.train, "--eval", foldoc.test, "--new-docs",
+                 foldoc.new_docs, "--new-eval", foldoc.new_test, "--arms", "prompting,rag", "--lm", server_url,
+                 "--no-probe", "--prompt-sample", "4", "--choice-sample", "3", "--out", str(out))  # fmt: skip
+    assert result.code == 0, result.err
+    arms = _arms(out)
+    rag, prompting = arms["rag"], arms["prompting"]
+    assert rag["status"] == "ok" and prompting["status"] == "ok", (rag["reason"], prompting["reason"])
+    assert rag["config"]["served"] and rag["cost"]["tokens_in_per_call"] > prompting["cost"]["tokens_in_per_call"]  # type: ignore[index, operator]
+    assert rag["metrics"]["token_f1"] > prompting["metrics"]["token_f1"]  # type: ignore[index, operator]
+    assert rag["later"]["absorb_seconds"] > 0 and len(rag["later"]["predictions"]) == 4  # type: ignore[index, operator, arg-type]
+
+
 def test_the_local_and_the_served_model_agree_on_fewshot_within_noise(
     server_url: str, cli: Callable[..., CliResult], tmp_path: Path
 ) -> None:

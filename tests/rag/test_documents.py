@@ -121,6 +121,7 @@ def test_documents_that_are_not_documents_are_refused_by_flag() -> None:
         load_documents(FOLDOC.test)
 
 
+@pytest.mark.slow  # the same claim runs by default end to end (tests/tui/test_compare_documents.py)
 def test_rag_answers_from_the_documents_far_better_than_closed_book(embedder: Embedder) -> None:
     data = load_task_data(DataSpec(FOLDOC.train, FOLDOC.test))
     split = freeze_split(data, 0.1, 7)
