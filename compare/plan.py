@@ -60,6 +60,19 @@ class LmChoice:
         }
 
 
+@dataclass(frozen=True)
+class DocumentsChoice:
+    """The documents a comparison answers from, and the knowledge that arrives later, as the flags
+    name them: carried by the app from its command line to every comparison it starts."""
+
+    docs: str | None = None
+    new_docs: str | None = None
+    new_eval: str | None = None
+
+    def plan_fields(self) -> dict[str, Any]:
+        return {"docs": self.docs, "new_docs": self.new_docs, "new_eval": self.new_eval}
+
+
 @dataclass
 class ComparisonPlan:
     """Everything a comparison is asked to do; the command line and the demo both build one."""

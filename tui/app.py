@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from textual.app import App
 from textual.binding import Binding
 
-from compare.plan import LmChoice
+from compare.plan import DocumentsChoice, LmChoice
 from tui.screens.home import HomeScreen
 from tui.screens.stoppable import StoppableWork
 from tunewise import __version__
@@ -23,15 +23,22 @@ class TunewiseApp(App[None]):
     SUB_TITLE = f"prompt, retrieve or fine-tune? v{__version__}"
     BINDINGS = [Binding("question_mark", "toggle_keys", "Keys", key_display="?")]
 
-    def __init__(self, spec: DataSpec | None = None, lm: LmChoice | None = None, served: Served | None = None) -> None:
+    def __init__(
+        self,
+        spec: DataSpec | None = None,
+        lm: LmChoice | None = None,
+        served: Served | None = None,
+        documents: DocumentsChoice | None = None,
+    ) -> None:
         super().__init__()
         self.spec = spec or DataSpec()
         self.lm = lm or LmChoice()
+        self.documents = documents or DocumentsChoice()
         self.served = served  # connected once, before the app opened
         self.stopped_work: list[str] = []  # what a stop signal stopped, for the closing message
 
     def on_mount(self) -> None:
-        self.push_screen(HomeScreen(self.spec, self.lm, self.served))
+        self.push_screen(HomeScreen(self.spec, self.lm, self.served, self.documents))
 
     def stop_and_close(self) -> None:
         """What a stop signal does: running work stops as its `s` key stops it (a checkpoint the

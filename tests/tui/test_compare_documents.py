@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CliResult
+from tests.tui.test_app import settle, wait_for
 from tunewise.data.demo import document_set
 
 FOLDOC = document_set("foldoc")
@@ -59,7 +60,7 @@ def test_bad_document_flags_are_refused_in_one_line(small_set: dict[str, Path], 
     assert refused.code != 0 and "head does not answer questions from documents" in refused.err
 
 
-def test_rag_over_the_documents_beats_closed_book_and_absorbs_later_knowledge(
+async def test_rag_over_the_documents_beats_closed_book_and_absorbs_later_knowledge(
     small_set: dict[str, Path], tmp_path: Path, cli: Callable[..., CliResult], smollm2: Path
 ) -> None:
     out = tmp_path / "comparison"
@@ -84,6 +85,54 @@ def test_rag_over_the_documents_beats_closed_book_and_absorbs_later_knowledge(
     report = (out / "report.md").read_text()
     assert "## Retrieval over the documents" in report and "## Knowledge that arrived later" in report
     assert "adds the new documents to its index" in report
+
+    # The app's results screen shows the same tables.
+    from textual.app import App
+    from textual.widgets import Markdown
+
+    from compare.results import Results
+    from tui.screens.results import ResultsScreen
+
+    class Shown(App[None]):
+        def on_mount(self) -> None:
+            self.push_screen(ResultsScreen(Results.load(out), out))
+
+    app = Shown()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: bool(app.screen.query("#documents")))
+        shown = app.screen.query_one("#documents", Markdown)
+        await wait_for(pilot, lambda: "Knowledge that arrived later" in str(shown.source))
+        assert "hybrid" in shown.source and "cannot" in shown.source
+        await settle(pilot)
+
+
+async def test_the_app_advises_on_documents_and_offers_the_arms_that_read_them(small_set: dict[str, Path]) -> None:
+    from compare.plan import DocumentsChoice
+    from tui.app import TunewiseApp
+    from tui.screens.advice import AdviceScreen
+    from tui.screens.home import HomeScreen
+    from tunewise.data.task import DataSpec
+
+    app = TunewiseApp(
+        DataSpec(str(small_set["data"]), str(small_set["eval"])), documents=DocumentsChoice(str(small_set["docs"]))
+    )
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen) and app.screen.advice is not None)
+        home = app.screen
+        assert isinstance(home, HomeScreen)
+        await wait_for(pilot, lambda: not home.probing, timeout=180)
+        assert home.advice is not None
+        assert home.advice["answers"]["n_documents"] == 60  # measured, not asked
+        assert home.advice["probe"]["documents"]["recall"]["lexical"] > 0.8
+        await pilot.press("a")  # the whole advice
+        await wait_for(pilot, lambda: isinstance(app.screen, AdviceScreen))
+        advice = app.screen
+        assert isinstance(advice, AdviceScreen)
+        offered = [name for name, _, _ in advice._arm_choices()]
+        assert "lora+docs" in offered and "rag+lora" in offered and "head" not in offered
+        plan = home.comparison_plan("rag", [])
+        assert plan.docs == str(small_set["docs"])
+        await settle(pilot)
 
 
 @pytest.mark.slow

@@ -130,14 +130,11 @@ def run(args: argparse.Namespace) -> int:
         fresh=args.fresh,
         probe=not args.no_probe,
         allow_overlap=args.allow_overlap,
-        **documents,
+        **documents.plan_fields(),
     )
     plan.check()  # a misspelt arm fails before any data is read
-    out = (
-        check_target(args.out, COMPARISON, flag="--out", inputs=[args.data, args.eval_path, *documents.values()])
-        if args.out
-        else None
-    )
+    inputs = [args.data, args.eval_path, *documents.plan_fields().values()]
+    out = check_target(args.out, COMPARISON, flag="--out", inputs=inputs) if args.out else None
     with workspace(out) as work:
         from compare.runner import run_comparison  # the rooms load when a comparison runs, not for --help
 

@@ -8,8 +8,8 @@ questions and later knowledge fill whichever of `--data`, `--eval`, `--new-docs`
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
+from compare.plan import DocumentsChoice
 from tunewise.data.demo import DOCUMENT_SETS, document_set, is_document_set
 from tunewise.errors import ConfigError
 
@@ -29,8 +29,9 @@ def add_document_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def document_flags(args: argparse.Namespace, default_data: str = "demo") -> dict[str, Any]:
-    """The plan's document fields, with a built-in set's files filled in; sets `args.data` too."""
+def document_flags(args: argparse.Namespace, default_data: str = "demo") -> DocumentsChoice:
+    """The documents the flags name, with a built-in set's files filled in; sets `args.data` (and
+    `args.eval_path`) to the set's questions where they were not given."""
     docs, new_docs, new_eval = args.docs, args.new_docs, args.new_eval
     if is_document_set(docs):
         files = document_set(docs)
@@ -43,4 +44,4 @@ def document_flags(args: argparse.Namespace, default_data: str = "demo") -> dict
     if docs is not None and args.data is None:
         raise ConfigError("--docs needs --data: questions about the documents, with reference answers")
     args.data = args.data or default_data
-    return {"docs": docs, "new_docs": new_docs, "new_eval": new_eval}
+    return DocumentsChoice(docs, new_docs, new_eval)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from tui.commands.common import add_data_arguments, data_spec
+from tui.commands.document_flags import add_document_arguments, document_flags
 from tui.commands.lm_flags import add_lm_arguments, lm_choice, served_from
 from tunewise.errors import InterruptionError
 
@@ -14,6 +15,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "tui", help="open the interactive app (the default command)", description="Open the interactive app."
     )
     add_data_arguments(parser)
+    parser.set_defaults(data=None)  # demo, unless --docs names a built-in set with its own questions
+    add_document_arguments(parser)
     add_lm_arguments(
         parser, "the model the advice and the prompted arms ask: a local one (default: smollm2-135m-instruct)"
     )
@@ -28,8 +31,9 @@ def run(args: argparse.Namespace) -> int:
     from tui.app import TunewiseApp
     from tui.signals import graceful_stop
 
+    documents = document_flags(args)
     served = served_from(args)  # before the app opens: one line for a wrong server, key or model
-    app = TunewiseApp(data_spec(args), lm_choice(args), served)
+    app = TunewiseApp(data_spec(args), lm_choice(args), served, documents)
     stopped = threading.Event()
 
     def close() -> None:

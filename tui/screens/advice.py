@@ -51,10 +51,11 @@ class AdviceScreen(Screen[RunChoice | None]):
         Binding("escape", "cancel", "Back"),
     ]
 
-    def __init__(self, advice: dict[str, Any], *, probing: bool = False) -> None:
+    def __init__(self, advice: dict[str, Any], *, probing: bool = False, on_documents: bool = False) -> None:
         super().__init__()
         self.advice = advice
         self.probing = probing
+        self.on_documents = on_documents  # the questions are answered from the user's documents (`--docs`)
         self.by_method = {row["method"]: row for row in advice["ranking"]}
         self.errors: dict[str, str] = {}
 
@@ -170,6 +171,8 @@ class AdviceScreen(Screen[RunChoice | None]):
         from compare.plan import choose_arms
 
         task: Task = "classification" if self.advice["answers"]["task"] == "classification" else "generation"
+        if self.on_documents and task == "generation":
+            task = "documents"
         fitting = arm_names(task)
         feasible = [row["method"] for row in self.advice["ranking"] if row["feasible"]]
         chosen = set(choose_arms("recommended", feasible, task=task))

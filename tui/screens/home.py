@@ -15,7 +15,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
 from textual.worker import get_current_worker
 
-from compare.plan import LmChoice
+from compare.plan import DocumentsChoice, LmChoice
 from tui.messages import (
     AdviceReady,
     DataUnreadable,
@@ -51,10 +51,17 @@ class HomeScreen(ReportsWorkerErrors, Screen[None]):
         Binding("q", "app.quit", "Quit"),
     ]
 
-    def __init__(self, spec: DataSpec, lm: LmChoice | None = None, served: Served | None = None) -> None:
+    def __init__(
+        self,
+        spec: DataSpec,
+        lm: LmChoice | None = None,
+        served: Served | None = None,
+        documents: DocumentsChoice | None = None,
+    ) -> None:
         super().__init__()
         self.spec = spec
         self.lm = lm or LmChoice()
+        self.documents = documents or DocumentsChoice()  # the answers draw on these (`--docs`)
         self.served = served
         self.report: dict[str, Any] | None = None
         self.advice: dict[str, Any] | None = None
@@ -144,7 +151,14 @@ class HomeScreen(ReportsWorkerErrors, Screen[None]):
 
         try:
             data = load_task_data(self.spec)
-            post(AdviceReady(advise(data, progress=progress, before_probe=first, served=self.served)))
+            documents = None
+            if self.documents.docs is not None:
+                from tunewise.data.documents import check_questions, load_documents
+
+                check_questions(data.train)
+                documents = load_documents(self.documents.docs)
+            advice = advise(data, progress=progress, before_probe=first, served=self.served, documents=documents)
+            post(AdviceReady(advice))
         except InterruptionError:
             return
         except TunewiseError as exc:
@@ -173,7 +187,8 @@ class HomeScreen(ReportsWorkerErrors, Screen[None]):
             return
         from tui.screens.advice import AdviceScreen
 
-        self.app.push_screen(AdviceScreen(self.advice, probing=self.probing), self.arms_chosen)
+        screen = AdviceScreen(self.advice, probing=self.probing, on_documents=self.documents.docs is not None)
+        self.app.push_screen(screen, self.arms_chosen)
 
     def arms_chosen(self, choice: RunChoice | None) -> None:
         if choice is not None:
@@ -200,7 +215,12 @@ class HomeScreen(ReportsWorkerErrors, Screen[None]):
 
         values = self.edited.to_dict() if self.edited is not None else {}
         return ComparisonPlan(
-            data=self.spec, arms=arms, overrides=overrides, answer_values=values, **self.lm.plan_fields()
+            data=self.spec,
+            arms=arms,
+            overrides=overrides,
+            answer_values=values,
+            **self.lm.plan_fields(),
+            **self.documents.plan_fields(),
         )
 
     def action_history(self) -> None:

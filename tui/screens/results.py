@@ -58,6 +58,13 @@ class ResultsScreen(Screen[None]):
             yield Static(self._report_line(), id="report-path")
             yield DataTable(id="arms", zebra_stripes=True, cursor_type="row")
             yield IntervalChart(_intervals(self.results), self.results.primary_metric, self._shipped(), id="chart")
+            if self.results.on_documents:
+                from textual.widgets import Markdown
+
+                from compare.report.documents import markdown_sections
+
+                # The reports' own tables: retrieval by retriever, and each arm on later knowledge.
+                yield Markdown("\n".join(markdown_sections(self.results)), id="documents")
             yield Static(_plain(" ".join(method_sentences(self.results))), id="method")
         yield Footer(compact=True, show_command_palette=False)
 
