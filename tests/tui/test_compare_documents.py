@@ -157,3 +157,16 @@ def test_trained_arms_on_documents_answer_closed_book_or_with_passages(
     # Training again on more data costs more: lora+docs reads the documents too.
     assert arms["lora+docs"]["later"]["absorb_seconds"] > arms["lora+docs"]["cost"]["setup_seconds"]
     assert arms["lora"]["later"]["absorb_seconds"] == pytest.approx(arms["lora"]["cost"]["setup_seconds"], rel=0.05)
+
+
+def test_recommend_counts_the_documents_the_questions_draw_on(
+    small_set: dict[str, Path], cli: Callable[..., CliResult]
+) -> None:
+    result = cli("recommend", "--from-data", small_set["data"], "--docs", small_set["docs"], "--no-probe", "--json")
+    assert result.code == 0, result.err
+    advice = json.loads(result.out)
+    assert advice["answers"]["n_documents"] == 60
+    rag = next(row for row in advice["ranking"] if row["method"] == "rag")
+    assert any("60 documents" in reason["text"] for reason in rag["reasons"])
+    refused = cli("recommend", "--docs", small_set["docs"])
+    assert refused.code != 0 and "--docs names the documents the questions of --from-data" in refused.err

@@ -14,6 +14,7 @@ from tui.commands.lm_flags import add_lm_arguments, served_from
 if TYPE_CHECKING:
     from compare.advise import Advice
     from hosted.served_arms import Served
+    from tunewise.data.shapes import Dataset
     from tunewise.data.task import TaskData
 
 
@@ -37,6 +38,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     parser.add_argument(
         "--columns", metavar="MAP", help="column mapping for --from-data, e.g. text=utterance,label=intent"
+    )
+    parser.add_argument(
+        "--docs",
+        metavar="FOLDER",
+        help="with --from-data QUESTIONS: the documents the answers draw on; counted, and measured by the probe "
+        "(does retrieval find the answers, does the model read them off the passages, what indexing costs)",
     )
     parser.add_argument(
         "--no-probe",
@@ -79,7 +86,11 @@ def read_data(args: argparse.Namespace, flags: dict[str, Any]) -> TaskData | Non
 
 
 def advise_with_status(
-    args: argparse.Namespace, flags: dict[str, Any], data: TaskData | None, served: Served | None = None
+    args: argparse.Namespace,
+    flags: dict[str, Any],
+    data: TaskData | None,
+    served: Served | None = None,
+    documents: Dataset | None = None,
 ) -> Advice:
     """The advice (`compare.advise`), with what it is doing on stderr while the data is read and probed."""
     import contextlib
@@ -106,6 +117,7 @@ def advise_with_status(
             fresh_probe=args.fresh_probe,
             progress=progress,
             served=served,
+            documents=documents,
         )
 
 
@@ -121,8 +133,16 @@ def run(args: argparse.Namespace) -> int:
     if args.lm and not args.from_data:
         raise ConfigError("--lm asks the model you would prompt about your examples; give --from-data DATA too")
     served = served_from(args)  # before the data is read: one line for a wrong server, key or model
+    if args.docs and not args.from_data:
+        raise ConfigError("--docs names the documents the questions of --from-data QUESTIONS draw on; give both")
     data = read_data(args, flags)
-    advice = advise_with_status(args, flags, data, served)
+    documents = None
+    if args.docs and data is not None:
+        from tunewise.data.documents import check_questions, load_documents
+
+        check_questions(data.train, "--from-data")
+        documents = load_documents(args.docs)
+    advice = advise_with_status(args, flags, data, served, documents)
     answers, result = advice.answers, advice.recommendation
     if data is not None and not args.no_probe and advice.probe is None:
         from tunewise.data.shapes import Shape
