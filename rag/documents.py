@@ -1,8 +1,9 @@
 """`rag` on documents: questions answered from passages of the user's documents, citing them.
 
 Every choice is made on the validation questions, never on the test ones:
-- the chunking and the retriever (dense, lexical or hybrid: `rag.passages`), by recall@k, the
-  share of questions with a retrieved passage that holds the reference answer (cheap: no model);
+- the chunking and the retriever (dense, lexical or hybrid: `rag.passages`), by recall at the
+  depths a prompt may show, the share of questions with a passage that holds the reference
+  answer among those retrieved (cheap: no model);
 - how many passages the prompt shows, and whether answered training questions come first as
   demonstrations of the answer's form, by token F1 of the model's answers (a generation each).
 
@@ -35,7 +36,6 @@ from tunewise.results import RunResult, later_record, one_at_a_time
 # put the answer nearer the top of a long document.
 CHUNKINGS = ((200, 40), (100, 20))
 RECALL_DEPTHS = (1, 3, 5)
-CHOSEN_BY = 3  # the retriever and chunking are chosen by recall at this depth
 # Passages shown, and answered training questions shown first as demonstrations of the answer's
 # form, each in the order of preference: another option must beat the first by more than the
 # noise. One passage is the shorter prompt; demonstrations are few-shot prompting's standing
@@ -142,8 +142,9 @@ class DocumentRetrieval:
 
 
 def choose_retrieval(documents: Dataset, validation: Dataset, embedder: Embedder) -> DocumentRetrieval:
-    """The chunking and retriever with the best recall@`CHOSEN_BY` on the validation questions
-    (ties: the earlier of `CHUNKINGS`, then dense, lexical, hybrid)."""
+    """The chunking and retriever with the best recall on the validation questions, averaged over
+    the depths a prompt may show (`PASSAGE_CHOICES`: what it finds first counts most); ties go to
+    the earlier of `CHUNKINGS`, then dense, lexical, hybrid."""
     best: tuple[float, Passages, RetrieverKind] | None = None
     table: dict[str, dict[str, dict[str, float]]] = {}
     for tokens, overlap in CHUNKINGS:
@@ -151,7 +152,7 @@ def choose_retrieval(documents: Dataset, validation: Dataset, embedder: Embedder
         recalls = recall_table(passages, validation)
         table[f"{tokens}/{overlap}"] = recalls
         for kind in RETRIEVERS:
-            value = recalls[kind][str(CHOSEN_BY)]
+            value = sum(recalls[kind][str(depth)] for depth in PASSAGE_CHOICES) / len(PASSAGE_CHOICES)
             if best is None or value > best[0]:
                 best = (value, passages, kind)
         if len(passages) == len(documents):  # every document is one chunk: finer windows change nothing
