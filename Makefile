@@ -67,7 +67,7 @@ test-all: lint
 LOWEST_VENV ?= .venv-lowest
 SMOKE ?= tests/harness/test_training_arguments.py tests/harness/test_train.py tests/rag/test_index.py \
 	tests/rag/test_probe.py tests/tui/test_compare.py tests/hosted/test_files.py \
-	tests/compare/test_results.py tests/hosted/test_served.py
+	tests/compare/test_results.py tests/hosted/test_served.py tests/rag/test_documents.py
 
 $(LOWEST_VENV)/.installed: pyproject.toml requirements/lowest.lock
 	$(PYTHON) -m venv $(LOWEST_VENV)
