@@ -139,6 +139,7 @@ def test_answers_are_asked_of_the_served_model_with_and_without_examples(
     assert arms["rag"]["config"]["calls"]["calls"] == 2 * 4 + 8  # type: ignore[index]  # validation, then test
 
 
+@pytest.mark.slow  # a minute; the served arms and the documents arm are each covered by default
 def test_questions_on_documents_are_answered_by_the_served_model_from_the_passages(
     server_url: str, cli: Callable[..., CliResult], tmp_path: Path
 ) -> None:
