@@ -38,8 +38,9 @@ calibrated on this project's CPU runs (`docs/benchmarks.md`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from advisor.architectures import ModelSpec
 from tunewise.defaults import (
@@ -53,6 +54,7 @@ from tunewise.defaults import (
 )
 from tunewise.errors import ConfigError
 from tunewise.names import Method
+from tunewise.units import human_duration
 from tunewise.values import check_range
 
 Dtype = Literal["fp32", "bf16", "nf4"]
@@ -233,6 +235,7 @@ class Estimate:
     cost_usd: float
     fits: bool
     notes: list[str] = field(default_factory=list)
+    measured_runs: int = 0  # runs on this machine whose ratio corrected time and memory (`advisor.calibration`)
 
     @property
     def memory_gb(self) -> float:
@@ -254,7 +257,15 @@ class Estimate:
             "cost_usd": round(self.cost_usd, 2),
             "fits": self.fits,
             "notes": list(self.notes),
+            "measured_runs": self.measured_runs,
         }
+
+
+def time_said(estimate: Mapping[str, Any]) -> str:
+    """An estimate's time (as `Estimate.to_dict` writes it) for people: "4 min", or "4 min (from 6
+    runs here)" once runs measured on this machine corrected it."""
+    runs = int(estimate.get("measured_runs") or 0)
+    return human_duration(float(estimate["hours"])) + (f" (from {runs} runs here)" if runs else "")
 
 
 def bytes_per_param(dtype: Dtype) -> float:

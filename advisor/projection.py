@@ -25,16 +25,22 @@ def training_estimate(
     task = str(config.get("task") or "classification")
     model = str(config.get("base_model") or default_model(task))
     seq_len = int(config.get("max_length") or PLAN_TOKENS)
+    batch = int(config.get("per_device_train_batch_size", 16))
+    epochs = float(config.get("num_train_epochs", 3.0))
+    max_steps = int(config.get("max_steps") or -1)
+    if max_steps > 0 and n_examples > 0:  # a step limit replaces the epochs (the Trainer's rule)
+        per_step = batch * int(config.get("gradient_accumulation_steps") or 1)
+        epochs = max_steps * per_step / n_examples
     plan = TrainingPlan(
         method=config.get("method", "lora"),
-        batch_size=int(config.get("per_device_train_batch_size", 16)),
+        batch_size=batch,
         seq_len=seq_len,
         lora_r=int(config.get("lora_r", 16)),
         target_modules=config.get("target_modules", "all-linear"),
         gradient_checkpointing=bool(config.get("gradient_checkpointing", False)),
         num_labels=n_labels if task == "classification" else None,
         n_examples=n_examples,
-        epochs=float(config.get("num_train_epochs", 3.0)),
+        epochs=epochs,
         tokens_per_example=min(tokens_per_example, seq_len) if tokens_per_example else None,
     )
     return estimate_training(spec_for(model), plan, hardware)

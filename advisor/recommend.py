@@ -9,12 +9,13 @@ Pure Python: it imports no torch and answers in milliseconds.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from advisor.answers import Answers
 from advisor.architectures import KNOWN, ModelSpec, spec_for, spec_from_params
+from advisor.calibration import Measured, calibrate
 from advisor.estimate import Estimate, Hardware, estimate_inference
 from advisor.expectations import Expected, expected_quality, test_size_for
 from advisor.hyperparameters import Hyperparameters, advised_training_keys, base_plan, fit_plan, hyperparameters
@@ -212,11 +213,18 @@ def _training(answers: Answers, spec: ModelSpec, method: Method) -> tuple[Estima
 
 
 def recommend(
-    answers: Answers, data_path: str | None = None, *, probe: Probe | None = None, test_size: int | None = None
+    answers: Answers,
+    data_path: str | None = None,
+    *,
+    probe: Probe | None = None,
+    test_size: int | None = None,
+    history: Sequence[Measured] = (),
 ) -> Recommendation:
     """Rank every method for these answers (and what `probe` measured on the data, when given);
     raise `ConfigError` when none can work. `test_size` is how many examples a comparison would
-    score on (default: a fifth of the data), which decides how close two expected scores tie."""
+    score on (default: a fifth of the data), which decides how close two expected scores tie.
+    `history`: training runs measured on this machine (`advisor.calibration`), which correct the
+    training estimates on its hardware once there are enough of them."""
     spec = model_spec(answers)
     hardware = hardware_of(answers)
     estimates: dict[str, Estimate] = {}
@@ -232,6 +240,8 @@ def recommend(
             rented[method] = rental
     for method in METHODS:
         estimate, hp, rental = _training(answers, spec, method)
+        if rental is None:  # a rented machine has no history here
+            estimate = calibrate(estimate, history, hardware)
         estimates[method], params[method] = estimate, hp
         if rental is not None:
             rented[method] = rental

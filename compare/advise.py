@@ -118,10 +118,12 @@ def rank(
 ) -> Advice:
     """The ranking for answers gathered already, with the same examples priced on a hosted
     fine-tuning API beside it."""
+    from advisor.calibration import machine_history
     from advisor.recommend import recommend
     from hosted.estimate import openai_job
 
-    recommendation = recommend(answers, data_path=data_path, probe=probe, test_size=test_size)
+    history = machine_history()  # what training measured here corrects the estimator's figures
+    recommendation = recommend(answers, data_path=data_path, probe=probe, test_size=test_size, history=history)
     if answers.n_examples > 0:
         recommendation = replace(recommendation, hosted=openai_job(answers.n_examples, answers.mean_tokens))
     return Advice(answers, profile, probe, recommendation, test_size)

@@ -24,6 +24,12 @@ if TYPE_CHECKING:
 CHEAPEST_BASELINE = "rag"  # seconds to build, and the yardstick every other arm must beat
 TOP_CHOICES = 2  # the advisor's options that `--arms recommended` runs
 DEFAULT_PROMPT_SAMPLE = 300
+MAX_SEEDS = 20  # each seed is a whole training run
+# Without --seeds, a trained arm is trained this many times when the further runs take no more
+# than AUTO_SEED_MINUTES in all (by the first run's time): enough to see whether a lead survives
+# another seed, at a cost measured in minutes; an arm that trains for hours is trained once.
+AUTO_SEEDS = 3
+AUTO_SEED_MINUTES = 10.0
 
 
 @dataclass
@@ -98,6 +104,7 @@ class ComparisonPlan:
     docs: str | None = None  # the documents the answers draw on: the documents task
     new_docs: str | None = None  # documents that arrive after the arms were built
     new_eval: str | None = None  # and questions only they answer
+    seeds: int | None = None  # training runs per trained arm; None: several when they are cheap (the runner)
 
     def check(self) -> None:
         """Refuse a bad plan before any data is read."""
@@ -112,6 +119,8 @@ class ComparisonPlan:
             raise ConfigError(f"{given} needs {missing}: the new documents and the questions only they answer")
         if self.new_docs is not None and self.docs is None:
             raise ConfigError("--new-docs adds to the documents that --docs names; give --docs too")
+        if self.seeds is not None and not 1 <= self.seeds <= MAX_SEEDS:
+            raise ConfigError(f"--seeds must be between 1 and {MAX_SEEDS}, got {self.seeds}")
         if self.lm_concurrency < 1:
             raise ConfigError(f"--lm-concurrency must be at least 1, got {self.lm_concurrency}")
         endpoint = self.endpoint()  # a malformed --lm fails here, before any data is read

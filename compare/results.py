@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_serializer, model_validator
 
@@ -25,6 +25,7 @@ from compare.arms import ArmStatus, Task
 from tunewise.errors import DataError
 from tunewise.probes import Probe
 
+AdviceFate = Literal["held", "tied", "missed"]
 RESULTS_FORMAT = 1  # bump when a field changes meaning or goes; a new optional field keeps it
 RESULTS_FILE = "results.json"
 
@@ -133,6 +134,18 @@ class LaterKnowledge(_Record):
     verdict: Verdict | None = None
 
 
+class SeedRun(_Record):
+    """One training run of a trained arm trained with several seeds: the same test examples scored."""
+
+    seed: int  # the training seed (the new head's weights, dropout, data order)
+    score: float  # the primary metric (without the test examples that occur in train, if any)
+    metrics: dict[str, float | None]
+    setup_seconds: float
+    setup_work_seconds: float | None = None
+    reused_from: int | None = None
+    predictions: list[str] = Field(default_factory=list)  # the first seed's are the arm's own
+
+
 class ArmRecord(_Record):
     """One arm: its scores with intervals, costs and predictions, or why it has none."""
 
@@ -150,6 +163,10 @@ class ArmRecord(_Record):
     reused_from: int | None = None  # the registry's run whose recorded result this is
     clean: Clean | None = None
     later: LaterArm | None = None
+    # A trained arm trained with several seeds: each run; then `metrics` are their means and
+    # `ci95` is of one run, over test examples and seeds together.
+    seeds: list[SeedRun] = Field(default_factory=list)
+    seeds_said: str = ""  # how many seeds, and why, in words
 
     @property
     def ok(self) -> bool:
@@ -205,7 +222,11 @@ class Verdict(BaseModel):
     tied_with_best: list[str]
     p_values: dict[str, float]  # each arm against the best
     advice: str | None = None
-    advice_held: bool | None = None
+    advice_held: bool | None = None  # true only when the advised arm is the arm that ships
+    # held: ships; tied: tied with the best, but dearer than what ships; missed: below the best;
+    # None: the advised arm did not run.
+    advice_fate: AdviceFate | None = None
+    cost_ratio: float | None = None  # tied: the advised arm's set-up over the shipped arm's
     reason: str = ""
 
 

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from advisor.answers import build_answers
+from advisor.calibration import RECORD as CALIBRATION_RECORD
+from advisor.calibration import estimate_record
 from advisor.estimate import Hardware
 from advisor.hardware import detect_hardware
 from advisor.hyperparameters import advised_training_keys
@@ -24,7 +26,7 @@ from advisor.recommend import hardware_of
 from compare.advise import advise
 from compare.arms import ArmOutcome, ArmState, Task, arm_names, get_arm, task_of
 from compare.judge.summary import summarise
-from compare.plan import ComparisonPlan, Watchers, choose_arms
+from compare.plan import AUTO_SEED_MINUTES, AUTO_SEEDS, ComparisonPlan, Watchers, choose_arms
 from compare.results import HardwareRecord, Leakage, Results
 from hosted.served_arms import Served, connect
 from tunewise import __version__
@@ -37,6 +39,7 @@ from tunewise.inference import LocalLM
 from tunewise.probes import Probe, probe_lines
 from tunewise.registry import Recorder, data_hash, reuse_key
 from tunewise.results import RunResult
+from tunewise.stopwatch import Spent, Stopwatch
 from tunewise.units import human_duration
 
 # The rooms that embed and train import torch, faiss and sentence-transformers at their tops:
@@ -88,6 +91,9 @@ class ArmRunner:
         # Every generation arm answers one example in seconds: all of them answer the sample.
         self.sample: Dataset = split.test_sample(plan.prompt_sample)
         self.started = time.perf_counter()
+        # Each training's forecast beside its measure, by (arm, seed), for the registry's record:
+        # what teaches the estimator this machine (`advisor.calibration`).
+        self.forecasts: dict[tuple[str, int], dict[str, Any]] = {}
         self._embedded: EmbeddedSplit | None = None
         self._lm: LocalLM | None = None
 
@@ -97,9 +103,10 @@ class ArmRunner:
             known += [later.documents, later.questions]
         self.data_hash = data_hash(*(fingerprint(part) for part in known))
 
-    def settings(self, arm: str) -> dict[str, Any]:
+    def settings(self, arm: str, seed_index: int = 0) -> dict[str, Any]:
         """What an arm's result depends on beyond the data: a recorded result with the same
-        settings and data stands in for running it again."""
+        settings and data stands in for running it again (each training seed its own; the first
+        keyed as before seeds were counted, so its recorded runs are still found)."""
         settings: dict[str, Any] = {
             "arm": arm,
             "validation_fraction": self.split.validation_fraction,
@@ -119,31 +126,75 @@ class ArmRunner:
         if kind == "trained":
             settings["overrides"] = list(self.plan.overrides)
             settings["advised"] = self.advised.get(arm)
+            if seed_index:
+                settings["seed_offset"] = seed_index
         return settings
 
     def run(self, arm: str) -> ArmOutcome:
+        """The arm's outcome; a trained arm's with its further seeds (`ArmOutcome.more_seeds`)."""
+        outcome = self._run_seed(arm, 0)
+        if get_arm(arm).kind != "trained" or outcome.result is None:
+            return outcome
+        wanted, outcome.seeds_said = self.seed_count(outcome.result)
+        self.log(f"{arm}: {outcome.seeds_said}")
+        for index in range(1, wanted):
+            more = self._run_seed(arm, index)
+            if more.result is None:
+                self.log(f"{arm}: seed {index + 1} {more.status} ({more.reason}); the verdict rests on {index}")
+                outcome.seeds_said += f"; seed {index + 1} {more.status}, so {index} in all"
+                break
+            outcome.more_seeds.append(more.result)
+            outcome.more_reused.append(more.reused_from)
+        return outcome
 
+    def seed_count(self, first: RunResult) -> tuple[int, str]:
+        """How many times to train an arm whose first run is `first`, and why, in words: what
+        --seeds asks, else several when the further runs take minutes (by the first one's time);
+        never more than the rest of the budget holds."""
+        took = float(first.costs.get("setup_seconds", 0.0))
+        each = human_duration(took / 3600)
+        if self.plan.seeds is not None:
+            wanted, said = self.plan.seeds, f"{self.plan.seeds} seed(s), as --seeds asks"
+        elif took * (AUTO_SEEDS - 1) <= AUTO_SEED_MINUTES * 60:
+            wanted = AUTO_SEEDS
+            said = f"{AUTO_SEEDS} seeds: each trains in about {each} (--seeds 1 trains once)"
+        else:
+            wanted = 1
+            said = f"one seed: it trains in {each}, too long to repeat by default (--seeds N trains N)"
+        if self.plan.budget_minutes is not None and wanted > 1 and took > 0:
+            left = self.plan.budget_minutes * 60 - (time.perf_counter() - self.started)
+            fits = 1 + max(0, int(left // took))
+            if fits < wanted:
+                wanted, said = fits, f"{said}; {fits} fit the rest of --budget-minutes {self.plan.budget_minutes:g}"
+        return wanted, said
+
+    def _run_seed(self, arm: str, seed_index: int) -> ArmOutcome:
+        """One run of `arm` (a trained arm's `seed_index`-th seed), or its recorded result."""
         if self.watchers.cancel is not None and self.watchers.cancel.is_set():
             raise InterruptionError(f"{arm}: stopped before it started; run the same comparison again to continue")
-        settings = self.settings(arm)
+        named = f"{arm} (seed {seed_index + 1})" if seed_index else arm
+        settings = self.settings(arm, seed_index)
         key = reuse_key("arm", settings, self.data_hash)
         folder = self.recorder.registry.path.parent / "arms" / key
         found = None if self.plan.fresh else self.recorder.reusable(key)
         if found is not None and (folder / "result.json").is_file():
             self.log(
-                f"{arm}: the result of run {found.id} ({found.shown_status}, same data and settings); --fresh runs it again"
+                f"{named}: the result of run {found.id} ({found.shown_status}, same data and settings); --fresh "
+                "runs it again"
             )
             self.state(arm, "reused")
             return ArmOutcome(arm, "ok", RunResult.load(folder / "result.json"), reused_from=found.id)
-        self.log(f"{arm}...")
+        self.log(f"{named}...")
         self.state(arm, "running")
         with self.recorder.recording(
             "arm", arm, settings, data_hash=self.data_hash, key=key, artifact=str(folder)
         ) as record:
-            outcome = self._outcome(arm, folder)
+            outcome = self._outcome(arm, folder, seed_index)
             if outcome.result is not None:
                 outcome.result.save(folder / "result.json")
-                record["metrics"] = outcome.result.metrics
+                record["metrics"] = dict(outcome.result.metrics)
+                if (arm, seed_index) in self.forecasts:
+                    record["metrics"][CALIBRATION_RECORD] = self.forecasts[(arm, seed_index)]
             else:
                 record |= {"status": outcome.status, "reason": outcome.reason}
         self.state(arm, outcome.status)
@@ -153,10 +204,10 @@ class ArmRunner:
         if self.watchers.on_arm is not None:
             self.watchers.on_arm(arm, state)
 
-    def _outcome(self, arm: str, folder: Path) -> ArmOutcome:
+    def _outcome(self, arm: str, folder: Path, seed_index: int = 0) -> ArmOutcome:
 
         try:
-            produced = get_arm(arm).run(ArmRun(self, arm, folder))
+            produced = get_arm(arm).run(ArmRun(self, arm, folder, seed_index))
         except InterruptionError as exc:  # the user stopped the comparison, not just this arm
             raise InterruptionError(
                 f"{arm}: stopped; run the same command again to continue: the arms that finished are reused and "
@@ -184,22 +235,32 @@ class ArmRunner:
         return answer_token_budget(self.split.train)
 
     def train(
-        self, arm: str, folder: Path, method: str, *, with_examples: bool = False, with_documents: bool = False
+        self,
+        arm: str,
+        folder: Path,
+        method: str,
+        *,
+        with_examples: bool = False,
+        with_documents: bool = False,
+        seed_index: int = 0,
     ) -> ArmOutcome:
         """Train `method` as the arm `arm` (with what retrieval finds first when `with_examples`; on
-        the documents too when `with_documents`), within the budget: the outcome, measured and
-        projected, or skipped."""
+        the documents too when `with_documents`; with its `seed_index`-th training seed), within the
+        budget: the outcome, measured and projected, or skipped. The later questions are answered
+        by the first seed only."""
         from harness.arm import arm_config, run_training_arm
 
         split, sample, retrieval = self.split, self.sample, None
         later = self._later_closed_book(with_documents)
         if with_examples and self.documents is not None:
             split, sample, retrieval, later = self._with_passages(self.documents)
+        if seed_index:
+            later = None
         elif with_examples:
             split, sample, retrieval = self._with_examples()
         if with_documents and self.documents is not None:
             split = self._with_documents(split, self.documents)
-        config = arm_config(split, method, folder, self.plan.overrides, self.advised.get(arm))
+        config = arm_config(split, method, folder, self.plan.overrides, self.advised.get(arm), seed_offset=seed_index)
         rate = "the default" if config.learning_rate is None else f"{config.learning_rate:g}"
         self.log(
             f"{arm}: learning rate {rate}, {config.num_train_epochs:g} epochs, batch "
@@ -237,11 +298,15 @@ class ArmRunner:
             cancel=self.watchers.cancel,
             later=later,
         )
+        if estimate is not None and not result.config.get("resumed"):  # the training alone, whole
+            peak = result.costs.get("peak_gpu_bytes") or result.costs.get("peak_rss_bytes", 0.0)
+            self.forecasts[(arm, seed_index)] = estimate_record(estimate, result.costs["setup_work_seconds"], peak)
         if retrieval is not None:
             result.arm = arm
             result.config |= retrieval.config
-            result.costs["setup_seconds"] += retrieval.seconds
-            result.costs["embedding_seconds"] = retrieval.seconds
+            result.costs["setup_seconds"] += retrieval.spent.wall
+            result.costs["setup_work_seconds"] = result.costs.get("setup_work_seconds", 0.0) + retrieval.spent.work
+            result.costs["embedding_seconds"] = retrieval.spent.wall
             result.costs["disk_bytes"] += retrieval.disk_bytes
         self._priced(result)
         if estimate is not None:
@@ -280,7 +345,7 @@ class ArmRunner:
         from rag.embed import Embedder
         from tunewise.data.documents import as_chat
 
-        started = time.perf_counter()
+        watch = Stopwatch()
         retrieval = choose_retrieval(documents, self.split.validation, Embedder())
         shown = RETRIEVED_EXAMPLES
 
@@ -296,7 +361,7 @@ class ArmRunner:
         split = replace(self.split, train=opened(self.split.train), validation=opened(self.split.validation))
         sample = opened(self.sample)
         config = {"passages_shown": shown, "retriever": retrieval.kind, **retrieval.passages.describe()}
-        setup = _Retrieval(config, time.perf_counter() - started, retrieval.passages.vector_bytes)
+        setup = _Retrieval(config, watch.spent(), retrieval.passages.vector_bytes)
         later = self.later
         if later is None:
             return split, sample, setup, None
@@ -313,7 +378,7 @@ class ArmRunner:
         from rag.answering import ExampleRetriever, with_examples
         from rag.embed import Embedder
 
-        started = time.perf_counter()
+        watch = Stopwatch()
         retriever = ExampleRetriever.of(self.split.train, Embedder())
         shown = RETRIEVED_EXAMPLES
         split = replace(
@@ -323,7 +388,7 @@ class ArmRunner:
         )  # the test set stays as it is: generation arms answer `sample`, below
         sample = with_examples(self.sample, retriever, shown)
         config = {"examples_shown": shown, "embedding_model": retriever.embedder.info.model}
-        return split, sample, _Retrieval(config, time.perf_counter() - started, retriever.vectors_bytes)
+        return split, sample, _Retrieval(config, watch.spent(), retriever.vectors_bytes)
 
     def embeddings(self) -> EmbeddedSplit:
         """The split embedded once, shared by every arm that retrieves."""
@@ -349,6 +414,7 @@ class ArmRun:
     runner: ArmRunner
     name: str
     folder: Path
+    seed_index: int = 0  # which of a trained arm's seeds this run trains
 
     @property
     def split(self) -> FrozenSplit:
@@ -393,16 +459,21 @@ class ArmRun:
 
     def train(self, method: str, *, with_examples: bool = False, with_documents: bool = False) -> ArmOutcome:
         return self.runner.train(
-            self.name, self.folder, method, with_examples=with_examples, with_documents=with_documents
+            self.name,
+            self.folder,
+            method,
+            with_examples=with_examples,
+            with_documents=with_documents,
+            seed_index=self.seed_index,
         )
 
 
 @dataclass
 class _Retrieval:
-    """What retrieval adds to a trained arm: its settings, seconds and index bytes."""
+    """What retrieval adds to a trained arm: its settings, time and index bytes."""
 
     config: dict[str, Any]
-    seconds: float
+    spent: Spent
     disk_bytes: float
 
 
@@ -514,6 +585,7 @@ def run_comparison(
         "overrides": plan.overrides,
         "budget_minutes": plan.budget_minutes,
         "allow_overlap": plan.allow_overlap,
+        "seeds": plan.seeds,
         **({"docs": plan.docs, "new_docs": plan.new_docs, "new_eval": plan.new_eval} if plan.docs else {}),
     }
     artifact = str(out) if out else None
@@ -522,7 +594,7 @@ def run_comparison(
         verdict = results.verdict
         record["metrics"] = {
             key: getattr(verdict, key) if verdict else None
-            for key in ("best", "ship", "significant", "advice", "advice_held")
+            for key in ("best", "ship", "significant", "advice", "advice_held", "advice_fate")
         }
     return results
 

@@ -20,6 +20,7 @@ from tunewise.data.protocol import FrozenSplit
 from tunewise.data.shapes import Dataset, Shape, answer_token_budget
 from tunewise.errors import DataError, InterruptionError
 from tunewise.results import LATENCY_SAMPLE, RunResult, latency_percentiles, later_record
+from tunewise.stopwatch import Stopwatch
 
 if TYPE_CHECKING:
     from harness.callbacks import TrainProgress
@@ -47,11 +48,15 @@ def arm_config(
     folder: Path,
     overrides: list[str] | None = None,
     advised: dict[str, Any] | None = None,
+    *,
+    seed_offset: int = 0,
 ) -> TrainConfig:
     """The resolved training config of one arm, its parts written into `folder`: checked (and
     estimable) before anything trains. `advised` (the advisor's learning rate, epochs, batch and
-    rank for this data) fills what the harness would default; `overrides` win over both."""
-    from harness.config import build_config
+    rank for this data) fills what the harness would default; `overrides` win over both.
+    `seed_offset`: another training seed, counted from the config's own (a seed `--set` names
+    included), so that each of several runs has its own."""
+    from harness.config import MAX_SEED, build_config
 
     if split.train.shape not in TRAINABLE_SHAPES:
         raise DataError(
@@ -69,7 +74,9 @@ def arm_config(
         "output_dir": str(folder / "run"),
         **(advised or {}),
     }
-    return build_config(values, overrides, source=f"the {method} arm's config")
+    config = build_config(values, overrides, source=f"the {method} arm's config")
+    config.seed = (config.seed + seed_offset) % (MAX_SEED + 1)
+    return config
 
 
 def run_training_arm(
@@ -97,9 +104,9 @@ def run_training_arm(
     # An arm stopped mid-training continues from its last sealed checkpoint when run again.
     folder = RunFolder(Path(str(config.output_dir)))
     resume = folder.work.is_dir() and latest_sealed(folder.checkpoints) is not None
-    started = time.perf_counter()
+    watch = Stopwatch()
     outcome = train(config, resume=resume, overwrite=not resume, on_progress=on_progress, cancel=cancel)
-    setup = time.perf_counter() - started
+    setup, work = watch.wall, watch.work
     if outcome.status == "cancelled":
         raise InterruptionError(f"the {method} arm was stopped with a checkpoint; run the comparison again to resume")
 
@@ -127,10 +134,15 @@ def run_training_arm(
         method,
         test,
         predictions,
-        config={**config.to_dict(), "best_checkpoint_step": outcome.metrics.get("best_checkpoint_step")},
+        config={
+            **config.to_dict(),
+            "best_checkpoint_step": outcome.metrics.get("best_checkpoint_step"),
+            "resumed": resume,  # its set-up then counts only what ran after the checkpoint
+        },
         more_metrics={"eval_loss": float(evaluation["loss"])} if "loss" in evaluation else None,
         costs={
             "setup_seconds": setup,
+            "setup_work_seconds": work,
             "seconds_per_example": batched,
             **latency,
             "disk_bytes": float(outcome.metrics.get("model_bytes", 0)),

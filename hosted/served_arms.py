@@ -24,6 +24,7 @@ from tunewise.errors import DataError
 from tunewise.metrics import classification_metrics
 from tunewise.probes import PromptedSignals
 from tunewise.results import CANNOT_ABSORB, RunResult, later_record
+from tunewise.stopwatch import Spent
 
 if TYPE_CHECKING:
     from rag.arms import EmbeddedSplit
@@ -116,7 +117,7 @@ def _result(
     calls_before: dict[str, int],
 ) -> RunResult:
     config = config | served_config(lm, price, calls_before) | {"test_sample": len(test)}
-    costs = served_costs([reply for _, reply in answered], price) | {"setup_seconds": setup, "disk_bytes": disk}
+    costs = served_costs([reply for _, reply in answered], price) | Spent.waited(setup).costs() | {"disk_bytes": disk}
     return RunResult.scored(arm, test, [label for label, _ in answered], config=config, costs=costs)
 
 
@@ -254,6 +255,8 @@ class ServedAsker:
         call in its costs, over every call made (validation and test ask alike)."""
         result.config |= served_config(self.served.lm, self.served.price, self._before)
         result.costs |= served_costs(self.replies, self.served.price)
+        # The set-up waited on the served model: this machine's CPU time would not show that work.
+        result.costs |= Spent.waited(result.costs["setup_seconds"]).costs()
 
 
 PROBE_CALLS = 20  # examples the advice asks a served model about: a minute at most, a few cents at most

@@ -11,7 +11,6 @@ the validation slice, by token F1.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +24,7 @@ from tunewise.errors import DataError
 from tunewise.inference import LocalLM, chat_prompt
 from tunewise.metrics import answer_metrics
 from tunewise.results import CANNOT_ABSORB, RunResult, later_record, one_at_a_time
+from tunewise.stopwatch import Spent, Stopwatch
 
 MAX_NEW_TOKENS = 64
 EXAMPLE_CHOICES = (2, 4)  # answered examples `rag` shows, chosen on validation
@@ -48,7 +48,7 @@ def run_answer_prompting(
         return lm.generate(chat_prompt(lm.tokenizer, conversation(test.shape, record)[:-1]), max_new_tokens)
 
     config = {"model": lm.name, "max_new_tokens": max_new_tokens}
-    result = _scored("prompting", split, test, answer, config, setup=0.0, disk=0.0)
+    result = _scored("prompting", split, test, answer, config, setup=Spent(), disk=0.0)
     if later is not None:
         result.later = later_record(
             later, [answer(r) for r in later.records], absorb_seconds=None, absorbs=CANNOT_ABSORB
@@ -65,14 +65,18 @@ class ExampleRetriever:
     embedder: Embedder
     search: Search
     vectors_bytes: float
-    seconds: float  # embedding the training inputs and building the search
+    spent: Spent  # embedding the training inputs and building the search
+
+    @property
+    def seconds(self) -> float:
+        return self.spent.wall
 
     @classmethod
     def of(cls, train: Dataset, embedder: Embedder) -> ExampleRetriever:
-        started = time.perf_counter()
+        watch = Stopwatch()
         vectors = embedder.encode([input_text(train.shape, r) for r in train.records])
         search = vector_search(vectors)
-        return cls(train, embedder, search, float(vectors.nbytes), time.perf_counter() - started)
+        return cls(train, embedder, search, float(vectors.nbytes), watch.spent())
 
     def turns(
         self, shape: Shape, records: list[dict[str, Any]], shown: int, *, own: bool = False
@@ -116,7 +120,7 @@ def run_answer_rag(
 ) -> RunResult:
     """The nearest answered training examples shown first; how many chosen on validation."""
     _require_generation(split)
-    started = time.perf_counter()
+    watch = Stopwatch()
     retriever = ExampleRetriever.of(split.train, embedder)
 
     def answer(record: dict[str, Any], shown: int) -> str:
@@ -130,7 +134,7 @@ def run_answer_rag(
         for shown in EXAMPLE_CHOICES
     }
     chosen = max(scores, key=lambda shown: scores[shown])  # ties: fewer examples, a shorter prompt
-    setup = time.perf_counter() - started
+    setup = watch.spent()
     config = {
         "model": lm.name,
         "examples_shown": chosen,
@@ -158,7 +162,7 @@ def _scored(
     test: Dataset,
     answer: Callable[[dict[str, Any]], str],
     config: dict[str, Any],
-    setup: float,
+    setup: Spent,
     disk: float,
 ) -> RunResult:
     predictions, timing = one_at_a_time(answer, test.records)
@@ -167,5 +171,5 @@ def _scored(
         test,
         predictions,
         config={**config, "test_sample": len(test), "test_size": len(split.test)},
-        costs={"setup_seconds": setup, **timing, "disk_bytes": disk},
+        costs={**setup.costs(), **timing, "disk_bytes": disk},
     )

@@ -6,6 +6,7 @@ the test set with the shared metric code, and returns the one result record ever
 with its measured costs:
 
     setup_seconds          embedding the training examples + building the index or fitting the head
+    setup_work_seconds     the same as work done (`tunewise.stopwatch`), which load does not stretch
     seconds_per_example    batched inference on the test set, per example
     latency_p50/p95        one example at a time, embedding included (a sample of the test set)
     disk_bytes             what the arm keeps: the index's vectors, or the head's weights
@@ -27,6 +28,7 @@ from tunewise.data.protocol import FrozenSplit
 from tunewise.data.shapes import Shape
 from tunewise.errors import DataError
 from tunewise.results import RunResult, latency_percentiles
+from tunewise.stopwatch import Spent, Stopwatch
 
 
 @dataclass
@@ -38,31 +40,36 @@ class EmbeddedSplit:
     texts: dict[str, list[str]]
     labels: dict[str, list[str]]
     vectors: dict[str, np.ndarray]
-    seconds: dict[str, float]  # embedding time per part
+    spent: dict[str, Spent]  # embedding each part
+
+    @property
+    def seconds(self) -> dict[str, float]:
+        """Embedding each part, in wall seconds."""
+        return {name: spent.wall for name, spent in self.spent.items()}
 
     @classmethod
     def of(cls, split: FrozenSplit, embedder: Embedder) -> EmbeddedSplit:
         if split.train.shape is not Shape.LABELLED:
             raise DataError(f"{split.train.source}: the rag and head arms classify; they need labelled examples")
-        texts, labels, vectors, seconds = {}, {}, {}, {}
+        texts, labels, vectors, spent = {}, {}, {}, {}
         for name, part in split.parts().items():
             texts[name] = [str(r["text"]) for r in part.records]
             labels[name] = [str(r["label"]) for r in part.records]
-            started = time.perf_counter()
+            watch = Stopwatch()
             vectors[name] = embedder.encode(texts[name])
-            seconds[name] = time.perf_counter() - started
-        return cls(split, embedder, texts, labels, vectors, seconds)
+            spent[name] = watch.spent()
+        return cls(split, embedder, texts, labels, vectors, spent)
 
 
 def run_rag(embedded: EmbeddedSplit) -> RunResult:
     """The k-NN vote over the training examples, k chosen on validation, scored once on test."""
-    started = time.perf_counter()
+    watch = Stopwatch()
     train_labels = embedded.labels["train"]
     search = vector_search(embedded.vectors["train"])
     k, validation_accuracy = choose_k(
         embedded.vectors["validation"], embedded.labels["validation"], train_labels, search
     )
-    setup = embedded.seconds["train"] + time.perf_counter() - started
+    setup = embedded.spent["train"] + watch.spent()
 
     def classify(vectors: np.ndarray) -> list[str]:
         return vote_each(*search(vectors, k), train_labels)
@@ -86,12 +93,12 @@ def run_head(embedded: EmbeddedSplit) -> RunResult:
         "validation_accuracy": head.validation_accuracy,
         "embedding_model": embedded.embedder.info.model,
     }
-    setup = embedded.seconds["train"] + embedded.seconds["validation"] + head.fit_seconds
+    setup = embedded.spent["train"] + embedded.spent["validation"] + head.fit
     return _scored("head", config, embedded, head.predict, setup, float(weights))
 
 
 def _scored(
-    arm: str, config: dict[str, Any], embedded: EmbeddedSplit, classify: Any, setup: float, disk: float
+    arm: str, config: dict[str, Any], embedded: EmbeddedSplit, classify: Any, setup: Spent, disk: float
 ) -> RunResult:
     gold = embedded.labels["test"]
     started = time.perf_counter()
@@ -105,7 +112,7 @@ def _scored(
         predictions,
         config=config,
         costs={
-            "setup_seconds": setup,
+            **setup.costs(),
             "seconds_per_example": batched,
             **latency,
             "disk_bytes": disk,

@@ -18,7 +18,6 @@ the passages (timed: what the arm takes to absorb them) and the new questions an
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +30,7 @@ from tunewise.data.protocol import FrozenSplit
 from tunewise.data.shapes import Dataset, gold_answers, input_text
 from tunewise.metrics import normalise_answer, token_f1
 from tunewise.results import RunResult, later_record, one_at_a_time
+from tunewise.stopwatch import Stopwatch
 
 # (tokens, overlap) per chunk, tried in order: whole short entries, then finer windows that
 # put the answer nearer the top of a long document.
@@ -203,7 +203,7 @@ def run_documents_rag(
 ) -> RunResult:
     """The `rag` arm on documents: retrieval and prompt chosen on validation, the test questions
     answered once, and then, given `later`, the new documents absorbed and their questions answered."""
-    started = time.perf_counter()
+    watch = Stopwatch()
     retrieval = choose_retrieval(documents, split.validation, embedder)
     demonstrations = Demonstrations(split.train, retrieval, embedder)
 
@@ -229,7 +229,7 @@ def run_documents_rag(
     shown = within_noise_of_best(by_passages)
     by_demos = {demo_choices[0]: by_passages[shown]} | {d: f1s(validation, shown, d) for d in demo_choices[1:]}
     demos = within_noise_of_best(by_demos)
-    setup = time.perf_counter() - started
+    setup = watch.spent()
 
     replies, timing = _answered(test, shown, demos, answerer)
     config: dict[str, Any] = {
@@ -251,7 +251,7 @@ def run_documents_rag(
         [r.answer for r in replies],
         config=config,
         costs={
-            "setup_seconds": setup,
+            **setup.costs(),
             **timing,
             "disk_bytes": retrieval.passages.vector_bytes,
             "embedding_seconds": retrieval.passages.seconds,

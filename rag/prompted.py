@@ -10,7 +10,6 @@ is answered alone, so the per-example times of the scoring pass are the batch-1 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -25,6 +24,7 @@ from tunewise.errors import DataError
 from tunewise.inference import LocalLM
 from tunewise.metrics import classification_metrics
 from tunewise.results import RunResult, one_at_a_time
+from tunewise.stopwatch import Spent, Stopwatch
 
 VALIDATION_SAMPLE = 40  # validation examples each candidate choice is tried on, by default
 SHOT_CHOICES = (4, 8)  # examples shown to `fewshot`, chosen on validation
@@ -97,7 +97,7 @@ def run_prompting(
     _require_labels(split)
     labels = sorted(set(split.train.labels() or []))
     scorer = LabelScorer(lm)
-    started = time.perf_counter()
+    watch = Stopwatch()
     rules = ("mean", "sum", "mean_calibrated", "sum_calibrated")
     validation = split.validation_sample(choice_sample)
     gold = [str(r["label"]) for r in validation.records]
@@ -110,7 +110,7 @@ def run_prompting(
             chosen = [labels[int(np.argmax(rule_scores(rule, t, n, bias[name])))] for t, n in scored]
             accuracy[name, rule] = classification_metrics(gold, chosen)["accuracy"]
     template, rule = max(accuracy, key=lambda choice: accuracy[choice])  # ties: the first, simplest
-    setup = time.perf_counter() - started
+    setup = watch.spent()
 
     def classify(text: str) -> str:
         totals, lengths = scorer.totals(TEMPLATES[template].prompt(lm, text, labels), labels)
@@ -134,7 +134,7 @@ def run_fewshot(
     how many examples, and whether labels score per token or in total, chosen on validation."""
     split = embedded.split
     _require_labels(split)
-    started = time.perf_counter()
+    watch = Stopwatch()
     train_texts, train_labels = embedded.texts["train"], embedded.labels["train"]
     search = vector_search(embedded.vectors["train"])
     scorer = LabelScorer(lm)
@@ -155,7 +155,7 @@ def run_fewshot(
             chosen = [c[int(np.argmax(rule_scores(rule, t, n)))] for c, t, n in passes]
             accuracy[shots, rule] = classification_metrics(gold, chosen)["accuracy"]
     shots, rule = max(accuracy, key=lambda choice: accuracy[choice])  # ties: the first, fewer examples
-    setup = embedded.seconds["train"] + time.perf_counter() - started
+    setup = embedded.spent["train"] + watch.spent()
 
     def classify(text: str) -> str:
         candidates, totals, lengths = scored(text, shots)
@@ -184,7 +184,7 @@ def _scored(
     test: Dataset,
     classify: Callable[[str], str],
     config: dict[str, object],
-    setup: float,
+    setup: Spent,
     disk: float,
 ) -> RunResult:
     predictions, timing = one_at_a_time(lambda record: classify(str(record["text"])), test.records)
@@ -193,5 +193,5 @@ def _scored(
         test,
         predictions,
         config={**config, "test_sample": len(test), "test_size": len(split.test)},
-        costs={"setup_seconds": setup, **timing, "disk_bytes": disk},
+        costs={**setup.costs(), **timing, "disk_bytes": disk},
     )

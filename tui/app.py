@@ -29,8 +29,11 @@ class TunewiseApp(App[None]):
         lm: LmChoice | None = None,
         served: Served | None = None,
         documents: DocumentsChoice | None = None,
+        *,
+        seeds: int | None = None,
     ) -> None:
         super().__init__()
+        self.seeds = seeds  # training runs per trained arm in a comparison (None: the runner's default)
         self.spec = spec or DataSpec()
         self.lm = lm or LmChoice()
         self.documents = documents or DocumentsChoice()
@@ -38,7 +41,7 @@ class TunewiseApp(App[None]):
         self.stopped_work: list[str] = []  # what a stop signal stopped, for the closing message
 
     def on_mount(self) -> None:
-        self.push_screen(HomeScreen(self.spec, self.lm, self.served, self.documents))
+        self.push_screen(HomeScreen(self.spec, self.lm, self.served, self.documents, seeds=self.seeds))
 
     def stop_and_close(self) -> None:
         """What a stop signal does: running work stops as its `s` key stops it (a checkpoint the

@@ -12,7 +12,7 @@ module level, so `tunewise --help` stays fast.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -50,6 +50,11 @@ class ArmOutcome:
     result: RunResult | None = None
     reason: str = ""
     reused_from: int | None = None  # the registry's run whose recorded result this is
+    # A trained arm trained with further seeds: their results (the same examples scored), the
+    # registry runs they were reused from, and how many seeds were chosen and why, in words.
+    more_seeds: list[RunResult] = field(default_factory=list)
+    more_reused: list[int | None] = field(default_factory=list)
+    seeds_said: str = ""
 
 
 class ArmContext(Protocol):

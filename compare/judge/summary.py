@@ -8,7 +8,7 @@ judgement is the same whichever room an arm came from.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from compare.arms import ArmOutcome, Task, get_arm
@@ -17,6 +17,7 @@ from compare.judge.verdict import ArmScore, decide
 from compare.results import ArmRecord, BreakEven, LaterKnowledge, Pairwise, Results, Split
 from tunewise.data.shapes import Dataset, target_text
 from tunewise.metrics import ANSWER_METRICS, CLASSIFICATION_METRICS
+from tunewise.results import RunResult
 
 
 def primary_metric(classification: bool) -> str:
@@ -27,13 +28,30 @@ def _mean(scores: list[float], _: list[float]) -> float:
     return sum(scores) / len(scores)
 
 
-def _intervals(gold: list[str], predicted: list[str], classification: bool, seed: int) -> dict[str, list[float]]:
+def _intervals(
+    gold: list[str], predicted: list[str], classification: bool, seed: int, more_runs: Sequence[list[str]] = ()
+) -> dict[str, list[float]]:
     """95% intervals of the task's metrics; for answers, of the mean of each example's score
-    (computed once per example, then resampled)."""
+    (computed once per example, then resampled). With `more_runs` (further training seeds), of
+    one run's score, over examples and seeds together."""
     if classification:
-        return {name: i.to_list() for name, i in classification_intervals(gold, predicted, seed=seed).items()}
+        found = classification_intervals(gold, predicted, seed=seed, more_runs=more_runs)
+        return {name: i.to_list() for name, i in found.items()}
     scores = per_example_scores(gold, predicted)
-    return {name: bootstrap_interval(values, values, _mean, seed=seed).to_list() for name, values in scores.items()}
+    others = [per_example_scores(gold, run) for run in more_runs]
+    return {
+        name: bootstrap_interval(values, values, _mean, seed=seed, more_runs=[o[name] for o in others]).to_list()
+        for name, values in scores.items()
+    }
+
+
+def _mean_metrics(runs: Sequence[Mapping[str, float | None]]) -> dict[str, float | None]:
+    """Each metric's mean over the runs (None where a run could not measure it)."""
+    means: dict[str, float | None] = {}
+    for name in runs[0]:
+        values = [run.get(name) for run in runs]
+        means[name] = None if any(v is None for v in values) else sum(float(v or 0.0) for v in values) / len(runs)
+    return means
 
 
 def per_example_scores(gold: list[str], predicted: list[str]) -> dict[str, list[float]]:
@@ -106,12 +124,16 @@ def summarise(
         if outcome.status == "ok" and result is not None:
             if result.eval_ids != test_ids and result.eval_ids != sample_ids:
                 raise ValueError(f"arm {outcome.name} scored other examples than the frozen test set")
+            runs = [result, *outcome.more_seeds]
+            if any(run.eval_ids != result.eval_ids for run in runs):
+                raise ValueError(f"arm {outcome.name}: its seeds scored different examples")
             arm_gold = [gold_of[i] for i in result.eval_ids]
             predicted = [str(p) for p in result.predictions]
+            more_runs = [[str(p) for p in run.predictions] for run in outcome.more_seeds]
             entry |= {
                 "config": result.config,
-                "metrics": result.metrics,
-                "ci95": _intervals(arm_gold, predicted, classification, seed),
+                "metrics": _mean_metrics([run.metrics for run in runs]) if more_runs else result.metrics,
+                "ci95": _intervals(arm_gold, predicted, classification, seed, more_runs),
                 "cost": result.costs,
                 "eval_hash": result.eval_hash,
                 "examples": len(result.eval_ids),
@@ -123,24 +145,35 @@ def summarise(
                 later_gold = [later_gold_of[i] for i in result.later["eval_ids"]]
                 intervals = _intervals(later_gold, result.later["predictions"], classification, seed)
                 entry["later"] = result.later | {"ci95": intervals}
-            if classification:
-                per_example = [1.0 if p == g else 0.0 for p, g in zip(predicted, arm_gold, strict=True)]
-            else:
-                per_example = per_example_scores(arm_gold, predicted)["token_f1"]
-            score, ids = float(result.metrics[primary_metric(classification)]), list(result.eval_ids)
-            clean = [(i, value) for i, value in zip(ids, per_example, strict=True) if i not in overlapping]
-            if overlapping and clean:
-                ids, per_example = [i for i, _ in clean], [value for _, value in clean]
-                score = sum(per_example) / len(per_example)
+            ids = list(result.eval_ids)
+            kept = [position for position, i in enumerate(ids) if i not in overlapping]
+            if overlapping and kept:
+                ids = [ids[position] for position in kept]
+            run_scores = []
+            for run_predictions in (predicted, *more_runs):
+                if classification:
+                    values = [1.0 if p == g else 0.0 for p, g in zip(run_predictions, arm_gold, strict=True)]
+                else:
+                    values = per_example_scores(arm_gold, run_predictions)["token_f1"]
+                run_scores.append([values[position] for position in kept] if overlapping and kept else values)
+            if overlapping and kept:
+                score = sum(sum(values) / len(values) for values in run_scores) / len(run_scores)
                 entry["clean"] = {"examples": len(ids), "metric": primary_metric(classification), "score": score}
+            else:
+                score = sum(float(run.metrics[primary_metric(classification)] or 0.0) for run in runs) / len(runs)
+            if more_runs:
+                entry |= {"seeds": _seed_runs(outcome, runs, run_scores), "seeds_said": outcome.seeds_said}
+            work = [run.costs.get("setup_work_seconds") for run in runs]
             scored.append(
                 ArmScore(
                     outcome.name,
                     score,
-                    per_example,
-                    float(result.costs.get("setup_seconds", 0.0)),
+                    run_scores[0],
+                    sum(float(run.costs.get("setup_seconds", 0.0)) for run in runs) / len(runs),
                     float(result.costs.get("seconds_per_example", 0.0)),
                     ids,
+                    more_seeds=run_scores[1:],
+                    setup_work=None if None in work else sum(float(w or 0.0) for w in work) / len(work),
                 )
             )
         arms.append(ArmRecord.model_validate(entry))
@@ -156,6 +189,23 @@ def summarise(
         pairwise=Pairwise(against=verdict.best, p_values=verdict.p_values) if verdict else None,
         verdict=verdict,
     )
+
+
+def _seed_runs(outcome: ArmOutcome, runs: Sequence[RunResult], scores: Sequence[list[float]]) -> list[dict[str, Any]]:
+    """Each training run of an arm trained with several seeds, as results.json records it."""
+    reused = [outcome.reused_from, *outcome.more_reused]
+    return [
+        {
+            "seed": int(run.config.get("seed", 0)),
+            "score": sum(values) / len(values) if values else 0.0,
+            "metrics": run.metrics,
+            "setup_seconds": float(run.costs.get("setup_seconds", 0.0)),
+            "setup_work_seconds": run.costs.get("setup_work_seconds"),
+            "reused_from": reused[position],
+            "predictions": [str(p) for p in run.predictions] if position else [],
+        }
+        for position, (run, values) in enumerate(zip(runs, scores, strict=True))
+    ]
 
 
 def _references(questions: Dataset) -> dict[str, str]:

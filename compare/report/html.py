@@ -147,8 +147,13 @@ def _interval_chart(arms: list[ArmRecord], verdict: Verdict | None, metric: str)
         colour = _colour(arm.name, verdict)
         axes.errorbar(value, row, xerr=[[value - low], [high - value]], fmt="o", color=colour, capsize=4)
         axes.annotate(f"{value:.3f}", (high, row), xytext=(6, -4), textcoords="offset points", fontsize=9)
+        # Each training seed's own score, as small marks just under the mean: the spread a retrain shows.
+        runs = [float(seed.metrics.get(metric) or 0.0) for seed in arm.seeds]
+        if runs:
+            axes.plot(runs, [row - 0.18] * len(runs), "|", color=colour, markersize=9, markeredgewidth=1.5)
     axes.set_yticks(range(len(arms)), [arm.name for arm in reversed(arms)])
-    axes.set_xlabel(f"{METRIC_TITLES[metric]} on the test set (95% bootstrap interval)")
+    seeded = " | each training seed's score" if any(arm.seeds for arm in arms) else ""
+    axes.set_xlabel(f"{METRIC_TITLES[metric]} on the test set (95% bootstrap interval){seeded}")
     axes.set_xlim(0, 1.05)
     axes.grid(axis="x", alpha=0.3)
     return _svg(figure)

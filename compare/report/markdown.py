@@ -9,14 +9,22 @@ from tunewise.metrics import ANSWER_METRICS, CLASSIFICATION_METRICS, METRIC_TITL
 from tunewise.units import human_bytes
 
 if TYPE_CHECKING:
-    from compare.results import Results
+    from compare.results import ArmRecord, Results, Verdict
 
 
 def _seconds(value: float) -> str:
     return f"{value:.1f} s" if value < 120 else f"{value / 60:.1f} min"
 
 
-ADVICE_FATE = {True: "held", False: "did not hold", None: "could not be checked"}  # by Verdict.advice_held
+FATE_WORDS = {"held": "held", "tied": "tied with what ships, at a higher cost", "missed": "did not hold"}
+
+
+def advice_fate(verdict: Verdict) -> str:
+    """What became of the advice, in words (a file written before fates were told apart has only
+    `advice_held`)."""
+    if verdict.advice_fate is not None:
+        return FATE_WORDS[verdict.advice_fate]
+    return {True: "held", False: "did not hold", None: "could not be checked"}[verdict.advice_held]
 
 
 def verdict_sentences(results: Results) -> tuple[str, str]:
@@ -28,7 +36,7 @@ def verdict_sentences(results: Results) -> tuple[str, str]:
         f"**Ship `{verdict.ship}`.** Best: `{verdict.best}` "
         f"({'significantly ahead of the runner-up' if verdict.significant else 'not significantly ahead'}); "
         f"tied with the best: {', '.join(f'`{name}`' for name in verdict.tied_with_best)}.",
-        f"Advice before any arm ran: `{verdict.advice}`, which {ADVICE_FATE[verdict.advice_held]}: {verdict.reason}.",
+        f"Advice before any arm ran: `{verdict.advice}`, which {advice_fate(verdict)}: {verdict.reason}.",
     )
 
 
@@ -95,10 +103,25 @@ def metric_keys(results: Results) -> tuple[str, ...]:
 EXPECTED = "expected before running"
 
 
+PER_SEED = "per training seed"
+
+
 def columns(results: Results) -> tuple[str, ...]:
     first, *rest = metric_keys(results)
     expected = (EXPECTED,) if results.expected else ()
-    return ("arm", f"{METRIC_TITLES[first]} [95% CI]", *expected, *(METRIC_TITLES[k] for k in rest), *COST_COLUMNS)
+    seeds = (PER_SEED,) if any(arm.seeds for arm in results.arms) else ()
+    metrics = (*(METRIC_TITLES[k] for k in rest),)
+    return ("arm", f"{METRIC_TITLES[first]} [95% CI]", *seeds, *expected, *metrics, *COST_COLUMNS)
+
+
+def seed_cell(arm: ArmRecord) -> str:
+    """Each seed's score and their spread: "0.910 / 0.920 / 0.930 (sd 0.010)"."""
+    scores = [seed.score for seed in arm.seeds]
+    if not scores:
+        return ""
+    mean = sum(scores) / len(scores)
+    spread = (sum((s - mean) ** 2 for s in scores) / (len(scores) - 1)) ** 0.5 if len(scores) > 1 else 0.0
+    return " / ".join(f"{s:.3f}" for s in scores) + f" (sd {spread:.3f})"
 
 
 def arm_rows(results: Results) -> list[dict[str, str]]:
@@ -117,6 +140,8 @@ def arm_rows(results: Results) -> list[dict[str, str]]:
         cost = arm.cost
         low, high = arm.ci95[first]
         row[names[1]] = f"{arm.metric(first):.3f} [{low:.3f}, {high:.3f}]"
+        if PER_SEED in row:
+            row[PER_SEED] = seed_cell(arm)
         expected = results.expected.get(arm.name)
         if expected and EXPECTED in row:
             row[EXPECTED] = f"{expected.mid:.2f} ({expected.low:.2f}-{expected.high:.2f})"
@@ -155,6 +180,14 @@ def method_sentences(results: Results) -> list[str]:
     ]
     if documents_method_sentence(results):
         sentences.append(documents_method_sentence(results))
+    seeded = [arm for arm in results.finished if arm.seeds]
+    if seeded:
+        sentences.append(
+            "Trained with several seeds (the new head's weights, dropout and data order; the split stays): "
+            + "; ".join(f"`{arm.name}` {arm.seeds_said or f'{len(arm.seeds)} seeds'}" for arm in seeded)
+            + ". Their scores are the mean over seeds and their intervals are of one training run, over test "
+            "examples and seeds together; a lead is significant only if it is for every pairing of seeds."
+        )
     if not results.classification and split.prompt_sample < split.test_size:
         sentences.append(
             f"Generating answers takes seconds an example, so every arm answered the same seeded sample of "

@@ -54,6 +54,11 @@ def test_the_page_holds_every_chart_and_fetches_nothing(comparison: Path) -> Non
     assert "<script" not in page
     lora = next(arm for arm in results["arms"] if arm["name"] == "lora")
     assert lora["curves"]["train_loss"] and lora["curves"]["eval_loss"]
+    # lora trains in seconds, so it trained with three seeds: each one's score is in the table and
+    # marked on the interval chart.
+    assert len(lora["seeds"]) == 3 and "per training seed" in page
+    scores = " / ".join(f"{seed['score']:.3f}" for seed in lora["seeds"])
+    assert scores in page and "each training seed" in base64.b64decode(images[0]).decode()
 
 
 def test_many_labels_show_the_top_confusions_as_a_table() -> None:

@@ -20,7 +20,8 @@ def test_a_clear_winner_is_significant_and_shipped() -> None:
     verdict = decide(arms, classification=True, advice="full")
     assert (verdict.best, verdict.ship, verdict.significant) == ("full", "full", True)
     assert verdict.tied_with_best == ["full"]
-    assert verdict.advice_held is True and "cheapest arm tied with the best" in verdict.reason
+    assert verdict.advice_held is True and verdict.advice_fate == "held"
+    assert "cheapest arm tied with the best" in verdict.reason
 
 
 def test_the_cheapest_arm_tied_with_the_best_is_shipped() -> None:
@@ -29,13 +30,25 @@ def test_the_cheapest_arm_tied_with_the_best_is_shipped() -> None:
     verdict = decide(arms, classification=True, advice="full")
     assert verdict.best == "full" and not verdict.significant
     assert verdict.ship == "rag" and set(verdict.tied_with_best) == {"full", "rag"}
-    assert verdict.advice_held is True and "rag reaches the same quality for less" in verdict.reason
+    # Tied is not held: the advice would have cost 60 times what ships for the same quality.
+    assert verdict.advice_held is False and verdict.advice_fate == "tied" and verdict.cost_ratio == 60.0
+    assert "at 60x the set-up of rag" in verdict.reason and "ship rag" in verdict.reason
+
+
+def test_set_up_is_ranked_by_work_done_when_every_arm_measured_it() -> None:
+    # Wall seconds say lora is cheaper (full ran beside another job); the work done says full.
+    full = ArmScore("full", 0.94, [1.0] * 94 + [0.0] * 6, 538.0, setup_work=120.0)
+    lora = ArmScore("lora", 0.94, [1.0] * 94 + [0.0] * 6, 192.0, setup_work=160.0)
+    assert decide([full, lora], classification=True, advice="full").ship == "full"
+    # One arm without the measure (recorded before it existed): wall seconds for all.
+    older = ArmScore("lora", 0.94, [1.0] * 94 + [0.0] * 6, 192.0)
+    assert decide([full, older], classification=True, advice="full").advice_fate == "tied"
 
 
 def test_advice_that_lost_says_why() -> None:
     arms = [_arm("full", 870, 1000, 600.0), _arm("rag", 840, 1000, 13.0, offset=30), _arm("lora", 367, 1000, 300.0)]
     verdict = decide(arms, classification=True, advice="lora")
-    assert verdict.advice_held is False
+    assert verdict.advice_held is False and verdict.advice_fate == "missed"
     assert "lora scored 0.367, below full's 0.870" in verdict.reason
     assert verdict.p_values["lora"] < 1e-6
 
@@ -66,3 +79,21 @@ def test_an_arm_scored_on_a_sample_is_paired_with_the_best_on_that_sample_only()
     assert verdict.p_values["prompting"] == mcnemar_exact([bool(x) for x in prompted_correct], paired_strong)
     with pytest.raises(ValueError, match="scored on different examples"):
         decide([strong, ArmScore("fewshot", 0.5, [1.0], 1.0, ids=["other.csv:2"])], classification=True)
+
+
+def test_a_lead_counts_only_when_it_survives_every_seed() -> None:
+    ids = [f"test.csv:{line}" for line in range(2, 202)]
+
+    def run(correct: int, offset: int = 0) -> list[float]:
+        return [1.0 if (i - offset) % 200 < correct else 0.0 for i in range(200)]
+
+    full = ArmScore("full", 0.70, run(140), 60.0, ids=ids)
+    # lora's first seed is far ahead of full; its second is not: the lead is one run's luck.
+    lucky = ArmScore("lora", (184 + 146) / 400, run(184), 40.0, ids=ids, more_seeds=[run(146, offset=50)])
+    verdict = decide([full, lucky], classification=True, advice="full")
+    assert decide([full, ArmScore("lora", 0.92, run(184), 40.0, ids=ids)], classification=True).significant
+    assert verdict.best == "lora" and not verdict.significant and verdict.ship == "lora"
+    assert verdict.p_values["full"] > 0.05 and verdict.advice_fate == "tied"
+    # Ahead on both seeds: significant across seeds.
+    steady = ArmScore("lora", (184 + 180) / 400, run(184), 40.0, ids=ids, more_seeds=[run(180)])
+    assert decide([full, steady], classification=True).significant

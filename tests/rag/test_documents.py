@@ -111,6 +111,9 @@ def test_a_reply_is_its_first_line_without_citations_and_grounded_only_in_what_i
 
 def test_documents_become_training_pieces_beside_the_questions() -> None:
     assert [len(p) for p in passages_of("x" * 50 + "\n\n" + "y" * 2500, 1000)] == [50, 1000, 1000, 500]
+    sentences = passages_of("Short one.\n\n" + "A sentence of thirty chars ok. " * 40, 100)
+    assert sentences[0] == "Short one." and all(p.endswith("ok.") and len(p) <= 100 for p in sentences[1:])
+    assert sum(p.count("ok.") for p in sentences) == 40  # cut only between sentences, none lost
     questions = to_dataset(open_table(FOLDOC.train))
     documents = load_documents(FOLDOC.docs)
     mixed = with_documents(questions, documents)

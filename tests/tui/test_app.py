@@ -229,7 +229,7 @@ async def test_compare_runs_in_the_app_stops_with_a_checkpoint_and_resumes_to_th
     from tui.screens.run import RunScreen
 
     monkeypatch.chdir(tmp_path)  # comparisons/ is created where the app starts
-    app = TunewiseApp(DataSpec(path=str(sentiment_data)))
+    app = TunewiseApp(DataSpec(path=str(sentiment_data)), seeds=1)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen))
         await pilot.press("c")

@@ -87,8 +87,9 @@ def test_a_trained_arm_chooses_on_validation_and_a_failing_arm_does_not_stop_the
     out = tmp_path / "comparison"
     settings = ["--set", "max_steps=6", "--set", "per_device_train_batch_size=8", "--set", "lora_r=4"]
     result = cli(
-        "compare", "--data", train, "--eval", test, "--arms", "rag,full,lora", *settings, "--out", out, "--json"
-    )
+        "compare", "--data", train, "--eval", test, "--arms", "rag,full,lora", *settings, "--seeds", "2",
+        "--out", out, "--json",
+    )  # fmt: skip
     assert result.code == 0, result.err
     arms = {arm["name"]: arm for arm in json.loads(result.out)["arms"]}
     # lora_r means nothing to full fine-tuning: that arm fails with the harness's own one-line reason.
@@ -104,6 +105,33 @@ def test_a_trained_arm_chooses_on_validation_and_a_failing_arm_does_not_stop_the
     assert lora["learning_rate"] == 5e-4 and lora["num_train_epochs"] == epochs_for(80, n_labels=2)
     assert (Path(lora["output_dir"]) / "metrics.json").is_file()
     assert arms["lora"]["cost"]["disk_bytes"] > 0 and arms["lora"]["cost"]["setup_seconds"] > 0
+    assert arms["lora"]["cost"]["setup_work_seconds"] > 0 and arms["rag"]["cost"]["setup_work_seconds"] > 0
+
+    # Two training seeds, each run scored on the same test set; the arm's metrics are their mean.
+    seeds = arms["lora"]["seeds"]
+    assert [s["seed"] for s in seeds] == [42, 43] and "as --seeds asks" in arms["lora"]["seeds_said"]
+    assert seeds[0]["predictions"] == [] and len(seeds[1]["predictions"]) == len(arms["lora"]["predictions"])
+    mean = sum(s["metrics"]["accuracy"] for s in seeds) / 2
+    assert arms["lora"]["metrics"]["accuracy"] == pytest.approx(mean)
+    # Without --seeds, an arm that trains in seconds gets three: the two recorded are reused, one trains.
+    again = cli("compare", "--data", train, "--eval", test, "--arms", "lora", *settings, "--json")
+    assert again.code == 0, again.err
+    (lora_again,) = json.loads(again.out)["arms"]
+    assert [s["seed"] for s in lora_again["seeds"]] == [42, 43, 44] and "3 seeds" in lora_again["seeds_said"]
+    reused = [s.get("reused_from") for s in lora_again["seeds"]]
+    assert reused[0] is not None and reused[1] is not None and reused[2] is None
+
+    # Each of the three trainings recorded the estimator's forecast beside its measure: enough
+    # for the advice on this machine to use their ratio for lora on this model.
+    calibration = cli("runs", "calibration", "--json")
+    assert calibration.code == 0, calibration.err
+    (row,) = [r for r in json.loads(calibration.out) if r["method"] == "lora"]
+    assert row["runs"] == 3 and row["used"] and row["time"] > 0 and row["model"] == "minilm-l6"
+    advice = cli("recommend", "--from-data", train, "--no-probe", "--detect-hardware", "--json")
+    assert advice.code == 0, advice.err
+    ranking = {r["method"]: r["estimate"] for r in json.loads(advice.out)["ranking"]}
+    assert ranking["lora"]["measured_runs"] == 3 and "from 3 runs here" in ranking["lora"]["notes"][-1]
+    assert ranking["full"]["measured_runs"] == 0  # its one run failed: nothing measured
 
 
 def test_recommended_arms_are_the_advisors_top_runnable_choices_plus_the_cheapest_baseline() -> None:

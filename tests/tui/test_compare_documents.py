@@ -144,7 +144,7 @@ def test_trained_arms_on_documents_answer_closed_book_or_with_passages(
         "compare", "--docs", small_set["docs"], "--data", small_set["data"], "--eval", small_set["eval"],
         "--new-docs", small_set["new_docs"], "--new-eval", small_set["new_eval"],
         "--arms", "lora,lora+docs,rag+lora", "--prompt-sample", "6", "--choice-sample", "3", "--no-probe",
-        *training, "--json",
+        "--seeds", "1", *training, "--json",
     )  # fmt: skip
     assert result.code == 0, result.err
     results = json.loads(result.out)

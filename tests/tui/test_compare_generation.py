@@ -45,7 +45,7 @@ def test_generation_arms_and_a_trained_arm_answer_the_same_sample_and_training_l
     training = ["--set", "max_steps=30", "--set", "learning_rate=0.001", "--set", "per_device_train_batch_size=8"]
     result = cli(
         "compare", "--data", fixed_answer_data, "--arms", "prompting,rag,lora,rag+lora", "--prompt-sample", "4",
-        "--choice-sample", "3", *training, "--out", out, "--json",
+        "--choice-sample", "3", "--seeds", "1", *training, "--out", out, "--json",
     )  # fmt: skip
     assert result.code == 0, result.err
     results = json.loads(result.out)

@@ -17,6 +17,7 @@ from compare.report.workspace import workspace, write_reports
 from tui.commands import numbers
 from tui.commands.document_flags import add_document_arguments, document_flags
 from tui.commands.lm_flags import add_lm_arguments, lm_choice
+from tui.commands.seed_flags import add_seeds_argument
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -73,6 +74,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="skip a training arm the estimator says cannot finish in the time left (default: the answers' "
         "budget_hours, else no limit)",
     )
+    add_seeds_argument(parser)
     parser.add_argument(
         "--answers", type=Path, metavar="FILE", help="your answers (YAML): the declared hardware, price and budget"
     )
@@ -127,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
         overrides=args.overrides,
         answers_file=args.answers,
         budget_minutes=args.budget_minutes,
+        seeds=args.seeds,
         fresh=args.fresh,
         probe=not args.no_probe,
         allow_overlap=args.allow_overlap,
@@ -176,7 +179,7 @@ def render(results: Results, out: Path | None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from compare.report.markdown import ADVICE_FATE, arm_rows, columns
+    from compare.report.markdown import advice_fate, arm_rows, columns
 
     table = Table(title="arms on the frozen test set")
     hidden = ("set-up on declared hardware", "on disk", "p vs best", "per 1,000 predictions")
@@ -191,7 +194,7 @@ def render(results: Results, out: Path | None) -> None:
     if verdict:
         console.print(
             f"best: {verdict.best} ({'significant' if verdict.significant else 'not significant'}); "
-            f"ship: [b]{verdict.ship}[/]; advice {verdict.advice}: {ADVICE_FATE[verdict.advice_held]} "
+            f"ship: [b]{verdict.ship}[/]; advice {verdict.advice}: {advice_fate(verdict)} "
             f"({verdict.reason})"
         )
     from compare.report.markdown import break_even_sentence, overlap_sentence

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tui.commands.lm_flags import add_lm_arguments, lm_choice, served_from
+from tui.commands.seed_flags import add_seeds_argument
 
 DEFAULT_OUT = Path("tunewise-demo")
 PROMPT_SAMPLE = 100  # test examples the prompted arm answers
@@ -47,6 +48,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     parser.add_argument("--fresh", action="store_true", help="run every arm again, even one recorded before")
     add_lm_arguments(parser, "the model the prompted arm asks: a local one (default: smollm2-135m-instruct)")
+    add_seeds_argument(parser)
     parser.set_defaults(run=run)
 
 
@@ -108,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
         choice_sample=QUICK_CHOICE_SAMPLE if args.quick else ComparisonPlan.choice_sample,
         overrides=list(QUICK_TRAINING) if args.quick else [],
         fresh=args.fresh,
+        seeds=args.seeds,
         **lm_choice(args).plan_fields(),
         **documents,
     )

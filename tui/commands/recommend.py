@@ -173,7 +173,8 @@ def render(report: dict[str, Any], detailed: int = 3) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from tunewise.units import human_duration, human_money
+    from advisor.estimate import time_said
+    from tunewise.units import human_money
 
     console = Console()
     model = report["model"]
@@ -197,7 +198,7 @@ def render(report: dict[str, Any], detailed: int = 3) -> None:
         shown = f"{expected['mid']:.2f} ({expected['low']:.2f}-{expected['high']:.2f})" if expected else "-"
         ranking.add_row(
             str(rank), row["method"], f"{row['score']:.0f}", *((shown,) if measured else ()),
-            f"{est['memory_gb']:.1f} GB", human_duration(est["hours"]), human_money(est["cost_usd"]), blocked,
+            f"{est['memory_gb']:.1f} GB", time_said(est), human_money(est["cost_usd"]), blocked,
             style=style,
         )  # fmt: skip
     console.print(ranking)

@@ -7,6 +7,7 @@ import argparse
 from tui.commands.common import add_data_arguments, data_spec
 from tui.commands.document_flags import add_document_arguments, document_flags
 from tui.commands.lm_flags import add_lm_arguments, lm_choice, served_from
+from tui.commands.seed_flags import add_seeds_argument
 from tunewise.errors import InterruptionError
 
 
@@ -20,6 +21,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     add_lm_arguments(
         parser, "the model the advice and the prompted arms ask: a local one (default: smollm2-135m-instruct)"
     )
+    add_seeds_argument(parser)
     parser.set_defaults(run=run)
 
 
@@ -33,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
 
     documents = document_flags(args)
     served = served_from(args)  # before the app opens: one line for a wrong server, key or model
-    app = TunewiseApp(data_spec(args), lm_choice(args), served, documents)
+    app = TunewiseApp(data_spec(args), lm_choice(args), served, documents, seeds=args.seeds)
     stopped = threading.Event()
 
     def close() -> None:

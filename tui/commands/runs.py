@@ -28,6 +28,46 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     show.add_argument("id", type=numbers.whole, metavar="ID")
     show.add_argument("--json", action="store_true", help="print JSON")
     show.set_defaults(run=run_show)
+    calibration = actions.add_parser(
+        "calibration",
+        help="the estimator against this machine: measured over estimated time and memory, by model and method",
+    )
+    calibration.add_argument("--json", action="store_true", help="print JSON")
+    calibration.set_defaults(run=run_calibration)
+
+
+def run_calibration(args: argparse.Namespace) -> int:
+    """Every (model, method, hardware) trained here with a forecast: its runs and median ratios."""
+    from dataclasses import asdict
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from advisor.calibration import MIN_RUNS, machine_history, ratios
+    from tunewise.registry import Registry, check_registry_path
+
+    check_registry_path(Registry().path)
+    found = ratios(machine_history())
+    if args.json:
+        print(json.dumps([asdict(ratio) | {"used": ratio.runs >= MIN_RUNS} for ratio in found], indent=2))
+        return 0
+    if not found:
+        print(
+            "no training with a forecast recorded on this machine yet: the trained arms of `tunewise compare` record one"
+        )
+        return 0
+    table = Table(title="measured / estimated on this machine (medians; the advice uses a row from "
+                        f"{MIN_RUNS} runs)")  # fmt: skip
+    for column in ("model", "method", "hardware", "runs", "time", "memory", "advice"):
+        table.add_column(column)
+    for ratio in found:
+        table.add_row(
+            ratio.model, ratio.method, ratio.hardware, str(ratio.runs), f"{ratio.time:.2f}x",
+            f"{ratio.memory:.2f}x" if ratio.memory is not None else "-",
+            "uses it" if ratio.runs >= MIN_RUNS else f"needs {MIN_RUNS - ratio.runs} more",
+        )  # fmt: skip
+    Console().print(table)
+    return 0
 
 
 def run_list(args: argparse.Namespace) -> int:

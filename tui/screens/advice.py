@@ -102,7 +102,8 @@ class AdviceScreen(Screen[RunChoice | None]):
         )
 
     def _fill_options(self) -> None:
-        from tunewise.units import human_duration, human_money
+        from advisor.estimate import time_said
+        from tunewise.units import human_money
 
         table = self.query_one("#options", DataTable)
         table.add_columns("option", "score", "memory", "time", "cost", "expected")
@@ -111,7 +112,7 @@ class AdviceScreen(Screen[RunChoice | None]):
             shown = f"{expected['low']:.2f}-{expected['high']:.2f}" if expected else "-"
             name = row["method"] if row["feasible"] else f"[red]{row['method']} (blocked)[/]"
             table.add_row(
-                name, f"{row['score']:.0f}", f"{est['memory_gb']:.1f} GB", human_duration(est["hours"]),
+                name, f"{row['score']:.0f}", f"{est['memory_gb']:.1f} GB", time_said(est),
                 human_money(est["cost_usd"]), shown, key=row["method"],
             )  # fmt: skip
 

@@ -57,9 +57,12 @@ class HomeScreen(ReportsWorkerErrors, Screen[None]):
         lm: LmChoice | None = None,
         served: Served | None = None,
         documents: DocumentsChoice | None = None,
+        *,
+        seeds: int | None = None,
     ) -> None:
         super().__init__()
         self.spec = spec
+        self.seeds = seeds
         self.lm = lm or LmChoice()
         self.documents = documents or DocumentsChoice()  # the answers draw on these (`--docs`)
         self.served = served
@@ -219,6 +222,7 @@ class HomeScreen(ReportsWorkerErrors, Screen[None]):
             arms=arms,
             overrides=overrides,
             answer_values=values,
+            seeds=self.seeds,
             **self.lm.plan_fields(),
             **self.documents.plan_fields(),
         )

@@ -121,7 +121,7 @@ class PastComparisonsScreen(Screen[None]):
         self.runs = Registry().runs(limit=200, kind="comparison")
         for run in self.runs:
             metrics = run.metrics or {}
-            held = {True: "yes", False: "no", None: "-"}[metrics.get("advice_held")]
+            held = metrics.get("advice_fate") or {True: "held", False: "no", None: "-"}[metrics.get("advice_held")]
             table.add_row(
                 str(run.id), run.name, run.shown_status, str(metrics.get("ship") or "-"),
                 str(metrics.get("advice") or "-"), held, run.artifact or "-", key=str(run.id),

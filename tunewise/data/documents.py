@@ -69,34 +69,32 @@ def load_later(docs: str, questions: str, like: Dataset) -> Later:
 def passages_of(text: str, max_chars: int = PASSAGE_CHARS) -> list[str]:
     """`text` in pieces of whole paragraphs up to `max_chars` (a longer paragraph is cut at
     sentence ends, and a longer sentence at the limit): what a model is trained on, a piece at a time."""
-    pieces: list[str] = []
-    current = ""
-    for paragraph in (p.strip() for p in text.split("\n\n")):
-        for part in _fitting(paragraph, max_chars):
-            if current and len(current) + 2 + len(part) > max_chars:
-                pieces.append(current)
-                current = ""
-            current = f"{current}\n\n{part}" if current else part
-    if current:
-        pieces.append(current)
-    return pieces
+    parts = [part for p in text.split("\n\n") for part in _fitting(p.strip(), max_chars)]
+    return _packed(parts, max_chars, "\n\n")
 
 
 def _fitting(paragraph: str, max_chars: int) -> list[str]:
+    """`paragraph` whole when it fits, else its sentences packed (a sentence longer than the limit cut at it)."""
     if len(paragraph) <= max_chars:
         return [paragraph] if paragraph else []
-    parts, current = [], ""
+    cut: list[str] = []
     for sentence in re.split(r"(?<=[.!?])\s+", paragraph):
-        while len(sentence) > max_chars:
-            parts.append(sentence[:max_chars])
-            sentence = sentence[max_chars:]
-        if current and len(current) + 1 + len(sentence) > max_chars:
-            parts.append(current)
+        cut.extend(sentence[start : start + max_chars] for start in range(0, len(sentence), max_chars))
+    return _packed(cut, max_chars, " ")
+
+
+def _packed(parts: list[str], max_chars: int, joiner: str) -> list[str]:
+    """Consecutive `parts` joined by `joiner` into as few pieces as keep each within `max_chars`."""
+    pieces: list[str] = []
+    current = ""
+    for part in parts:
+        if current and len(current) + len(joiner) + len(part) > max_chars:
+            pieces.append(current)
             current = ""
-        current = f"{current} {sentence}" if current else sentence
+        current = f"{current}{joiner}{part}" if current else part
     if current:
-        parts.append(current)
-    return parts
+        pieces.append(current)
+    return pieces
 
 
 def as_chat(dataset: Dataset, asked: list[list[dict[str, str]]] | None = None) -> Dataset:
