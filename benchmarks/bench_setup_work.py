@@ -1,12 +1,14 @@
-"""Set-up cost under load: wall seconds against the work done (CPU seconds per compute thread).
+"""Set-up cost under load: wall seconds against the work done (CPU seconds per compute thread),
+with OpenMP's threads spinning while they wait (its default) and waiting passively (tunewise's).
 
-    python benchmarks/bench_setup_work.py [--steps 30] [--method full]
+    python benchmarks/bench_setup_work.py [--steps 40] [--method full]
 
-Trains the built-in demo set (MiniLM) for a fixed number of steps three times in one invocation:
-alone, beside one busy process, and beside one busy process per core. Each training runs in its
-own process; the busy ones spin in pure Python (no OpenMP of their own). It prints each measure's
-ratio to the idle run: a verdict that ranks set-up cost by the measure near 1.0 ranks the same
-whatever else the machine was doing. Run it on an otherwise idle machine.
+Trains the built-in demo set (MiniLM) for a fixed number of steps, for each wait policy: alone,
+beside one busy process, and beside one busy process per core. Each training runs in its own
+process; the busy ones spin in pure Python (no OpenMP of their own). It prints each measure's
+ratio to the idle run of the same policy (a verdict that ranks set-up cost by a measure near 1.0
+ranks the same whatever else the machine was doing), and the idle cost of waiting passively.
+Run it on an otherwise idle machine.
 """
 
 from __future__ import annotations
@@ -39,7 +41,11 @@ def side(steps: int, method: str, out: str) -> dict[str, float]:
     return {"wall": watch.wall, "work": watch.work, "cpu": watch.cpu, "threads": float(compute_threads())}
 
 
-def measured(steps: int, method: str, busy: int) -> dict[str, float]:
+def measured(steps: int, method: str, busy: int, policy: str | None = None) -> dict[str, float]:
+    """One training beside `busy` spinning processes, with OMP_WAIT_POLICY `policy` (None: unset)."""
+    environment = {key: value for key, value in os.environ.items() if key != "OMP_WAIT_POLICY"}
+    if policy is not None:
+        environment["OMP_WAIT_POLICY"] = policy
     spinners = [subprocess.Popen([sys.executable, "-c", SPIN]) for _ in range(busy)]
     try:
         with tempfile.TemporaryDirectory() as out:
@@ -49,7 +55,7 @@ def measured(steps: int, method: str, busy: int) -> dict[str, float]:
             )
             done = subprocess.run(
                 [sys.executable, "-c", code, str(REPO), str(steps), method, out],
-                capture_output=True, text=True, check=True, cwd=REPO,
+                capture_output=True, text=True, check=True, cwd=REPO, env=environment,
             )  # fmt: skip
         row: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
         return row
@@ -60,21 +66,24 @@ def measured(steps: int, method: str, busy: int) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--method", default="full", choices=("full", "lora"))
     args = parser.parse_args()
     cores = len(os.sched_getaffinity(0))
     print(f"{args.method}, {args.steps} steps of the demo set; {cores} cores")
-    idle = measured(args.steps, args.method, 0)
-    print(f"{'beside':>22} {'wall s':>8} {'work s':>8} {'wall x':>7} {'work x':>7}")
-    rows = [("nothing (idle)", idle)]
-    for busy in sorted({1, cores}):
-        rows.append((f"{busy} busy process(es)", measured(args.steps, args.method, busy)))
-    for name, row in rows:
-        print(
-            f"{name:>22} {row['wall']:8.1f} {row['work']:8.1f} "
-            f"{row['wall'] / idle['wall']:7.2f} {row['work'] / idle['work']:7.2f}"
-        )
+    print(f"{'wait policy':>12} {'beside':>20} {'wall s':>8} {'work s':>8} {'wall x':>7} {'work x':>7}")
+    idle: dict[str, dict[str, float]] = {}
+    for name, policy in (("spin", None), ("passive", "PASSIVE")):
+        for busy in sorted({0, 1, cores}):
+            row = measured(args.steps, args.method, busy, policy)
+            base = idle.setdefault(name, row)
+            beside = "nothing (idle)" if busy == 0 else f"{busy} busy process(es)"
+            print(
+                f"{name:>12} {beside:>20} {row['wall']:8.1f} {row['work']:8.1f} "
+                f"{row['wall'] / base['wall']:7.2f} {row['work'] / base['work']:7.2f}",
+                flush=True,
+            )
+    print(f"idle, passive over spin: wall {idle['passive']['wall'] / idle['spin']['wall']:.2f}x")
 
 
 if __name__ == "__main__":

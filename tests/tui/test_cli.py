@@ -43,3 +43,17 @@ def test_generate_refuses_an_encoder(cli: Callable[..., CliResult]) -> None:
     result = cli("generate", "hello", "--model", "minilm-l6")
     assert result.code == 2
     assert "encoder" in result.err
+
+
+def test_threads_wait_passively_unless_the_user_chose(
+    cli: Callable[..., CliResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    monkeypatch.setenv("OMP_WAIT_POLICY", "unset")  # remembered, so the test leaves the environment as it was
+    monkeypatch.delenv("OMP_WAIT_POLICY")
+    assert cli("runs", "list").code == 0
+    assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    assert cli("runs", "list").code == 0
+    assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
