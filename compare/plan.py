@@ -25,6 +25,7 @@ CHEAPEST_BASELINE = "rag"  # seconds to build, and the yardstick every other arm
 TOP_CHOICES = 2  # the advisor's options that `--arms recommended` runs
 DEFAULT_PROMPT_SAMPLE = 300
 MAX_SEEDS = 20  # each seed is a whole training run
+GENERAL_SAMPLE = 40  # general questions each trained answer model and its base answer: a minute or two on a CPU
 # Without --seeds, a trained arm is trained this many times when the further runs take no more
 # than AUTO_SEED_MINUTES in all (by the first run's time): enough to see whether a lead survives
 # another seed, at a cost measured in minutes; an arm that trains for hours is trained once.
@@ -105,6 +106,7 @@ class ComparisonPlan:
     new_docs: str | None = None  # documents that arrive after the arms were built
     new_eval: str | None = None  # and questions only they answer
     seeds: int | None = None  # training runs per trained arm; None: several when they are cheap (the runner)
+    general_sample: int = GENERAL_SAMPLE  # general questions a trained answer model answers (0: none)
 
     def check(self) -> None:
         """Refuse a bad plan before any data is read."""
@@ -119,6 +121,8 @@ class ComparisonPlan:
             raise ConfigError(f"{given} needs {missing}: the new documents and the questions only they answer")
         if self.new_docs is not None and self.docs is None:
             raise ConfigError("--new-docs adds to the documents that --docs names; give --docs too")
+        if self.general_sample < 0:
+            raise ConfigError(f"--general-sample must be 0 (none) or more, got {self.general_sample}")
         if self.seeds is not None and not 1 <= self.seeds <= MAX_SEEDS:
             raise ConfigError(f"--seeds must be between 1 and {MAX_SEEDS}, got {self.seeds}")
         if self.lm_concurrency < 1:

@@ -134,6 +134,30 @@ class LaterKnowledge(_Record):
     verdict: Verdict | None = None
 
 
+class GeneralSet(_Record):
+    """The general questions trained answer models also answered (`tunewise.data.general`), with
+    what each base model answered before any training."""
+
+    source: str
+    ids: list[str]
+    references: list[str]
+    base: dict[str, list[str]]  # base model -> its answer to each question
+
+
+class GeneralKept(_Record):
+    """What a trained answer model kept of general knowledge: its token F1 on the general
+    questions against its base model's, the change, and whether it is more than chance."""
+
+    base_model: str
+    questions: int
+    token_f1: float
+    base_token_f1: float
+    change: float  # token_f1 - base_token_f1: below 0, forgotten
+    p_value: float  # paired bootstrap of the two, question by question
+    chrf_to_base: float  # how close its answers stay to the base model's own (100: the same)
+    predictions: list[str] = Field(default_factory=list)
+
+
 class SeedRun(_Record):
     """One training run of a trained arm trained with several seeds: the same test examples scored."""
 
@@ -167,6 +191,7 @@ class ArmRecord(_Record):
     # `ci95` is of one run, over test examples and seeds together.
     seeds: list[SeedRun] = Field(default_factory=list)
     seeds_said: str = ""  # how many seeds, and why, in words
+    general: GeneralKept | None = None  # a trained answer model: what it kept of general knowledge
 
     @property
     def ok(self) -> bool:
@@ -254,6 +279,7 @@ class Results(_Record):
     new_docs: str | None = None  # documents that arrived after the arms were built
     new_eval: str | None = None
     later: LaterKnowledge | None = None
+    general: GeneralSet | None = None
 
     @model_validator(mode="after")
     def _arms_agree(self) -> Results:

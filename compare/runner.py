@@ -27,7 +27,7 @@ from compare.advise import advise
 from compare.arms import ArmOutcome, ArmState, Task, arm_names, get_arm, task_of
 from compare.judge.summary import summarise
 from compare.plan import AUTO_SEED_MINUTES, AUTO_SEEDS, ComparisonPlan, Watchers, choose_arms
-from compare.results import HardwareRecord, Leakage, Results
+from compare.results import GeneralSet, HardwareRecord, Leakage, Results
 from hosted.served_arms import Served, connect
 from tunewise import __version__
 from tunewise.data.documents import Later
@@ -96,6 +96,7 @@ class ArmRunner:
         self.forecasts: dict[tuple[str, int], dict[str, Any]] = {}
         self._embedded: EmbeddedSplit | None = None
         self._lm: LocalLM | None = None
+        self._general: Dataset | bool | None = False  # not built yet
 
         self.recorder = Recorder()
         known = [*split.parts().values(), *([documents] if documents is not None else [])]
@@ -128,6 +129,8 @@ class ArmRunner:
             settings["advised"] = self.advised.get(arm)
             if seed_index:
                 settings["seed_offset"] = seed_index
+            if not self.classification:  # an answer model also answers the general questions
+                settings["general_sample"] = self.plan.general_sample
         return settings
 
     def run(self, arm: str) -> ArmOutcome:
@@ -151,7 +154,8 @@ class ArmRunner:
         """How many times to train an arm whose first run is `first`, and why, in words: what
         --seeds asks, else several when the further runs take minutes (by the first one's time);
         never more than the rest of the budget holds."""
-        took = float(first.costs.get("setup_seconds", 0.0))
+        # The work, where measured: a first run slowed by another job does not cost the arm its seeds.
+        took = float(first.costs.get("setup_work_seconds") or first.costs.get("setup_seconds", 0.0))
         each = human_duration(took / 3600)
         if self.plan.seeds is not None:
             wanted, said = self.plan.seeds, f"{self.plan.seeds} seed(s), as --seeds asks"
@@ -254,8 +258,9 @@ class ArmRunner:
         later = self._later_closed_book(with_documents)
         if with_examples and self.documents is not None:
             split, sample, retrieval, later = self._with_passages(self.documents)
-        if seed_index:
-            later = None
+        general = self.general_questions()
+        if seed_index:  # the first seed answers the later and the general questions
+            later, general = None, None
         elif with_examples:
             split, sample, retrieval = self._with_examples()
         if with_documents and self.documents is not None:
@@ -297,6 +302,7 @@ class ArmRunner:
             on_progress=self.watchers.on_progress,
             cancel=self.watchers.cancel,
             later=later,
+            general=general,
         )
         if estimate is not None and not result.config.get("resumed"):  # the training alone, whole
             peak = result.costs.get("peak_gpu_bytes") or result.costs.get("peak_rss_bytes", 0.0)
@@ -389,6 +395,40 @@ class ArmRunner:
         sample = with_examples(self.sample, retriever, shown)
         config = {"examples_shown": shown, "embedding_model": retriever.embedder.info.model}
         return split, sample, _Retrieval(config, watch.spent(), retriever.vectors_bytes)
+
+    def general_questions(self) -> Dataset | None:
+        """General questions the trained answer models also answer, for what training cost them
+        in general (`tunewise.data.general`); None for labels, built once."""
+        if self.classification or self.plan.general_sample == 0:
+            return None
+        if self._general is False:
+            from tunewise.data.general import general_questions
+
+            parts = [self.split.train, self.split.validation]
+            self._general = general_questions(parts, self.plan.general_sample, seed=self.split.seed)
+        return self._general if isinstance(self._general, Dataset) else None
+
+    def general_baseline(self, outcomes: list[ArmOutcome]) -> GeneralSet | None:
+        """The general questions with the answers of each base model that a trained arm answering
+        them started from: what the arms kept or lost is measured against them."""
+        questions = self.general_questions()
+        answered = [o.result for o in outcomes if o.result is not None and o.result.general]
+        if questions is None or not answered:
+            return None
+        from harness.predict import generate_answers
+        from tunewise.names import default_model
+
+        # The base model answers as the trained ones did: greedily, within their answer budget.
+        budget = int(answered[0].config.get("max_new_tokens") or answer_token_budget(questions))
+        base: dict[str, list[str]] = {}
+        for result in answered:
+            model = str(result.config.get("base_model") or default_model("generation"))
+            if model not in base:
+                self.log(f"general knowledge: {model} answers {len(questions)} questions, as before any training")
+                lm = self.model() if model == (self.plan.lm or default_model("generation")) else LocalLM(model)
+                base[model] = generate_answers(lm.model, lm.tokenizer, questions.shape, questions.records, budget)
+        references = [target_text(questions.shape, r) for r in questions.records]
+        return GeneralSet(source=questions.source, ids=ids_of(questions), references=references, base=base)
 
     def embeddings(self) -> EmbeddedSplit:
         """The split embedded once, shared by every arm that retrieves."""
@@ -652,6 +692,7 @@ def _compare(plan: ComparisonPlan, log: Callable[[str], None], watchers: Watcher
     for arm in arms:
         runner.state(arm, "waiting")
     outcomes = [runner.run(arm) for arm in arms]
+    general = runner.general_baseline(outcomes)
 
     gold = [target_text(split.test.shape, r) for r in split.test.records]
     results = summarise(
@@ -665,6 +706,7 @@ def _compare(plan: ComparisonPlan, log: Callable[[str], None], watchers: Watcher
         task=task,
         overlapping=overlap.overlapping_ids,
         later=later.questions if later is not None else None,
+        general=general,
     )
     expected = {r.method: r.expected.rounded() for r in recommendation.ranking if r.expected is not None}
     hardware = HardwareRecord(

@@ -19,7 +19,7 @@ from harness.config import TrainConfig
 from tunewise.data.protocol import FrozenSplit
 from tunewise.data.shapes import Dataset, Shape, answer_token_budget
 from tunewise.errors import DataError, InterruptionError
-from tunewise.results import LATENCY_SAMPLE, RunResult, latency_percentiles, later_record
+from tunewise.results import LATENCY_SAMPLE, RunResult, answers_record, latency_percentiles, later_record
 from tunewise.stopwatch import Stopwatch
 
 if TYPE_CHECKING:
@@ -87,13 +87,15 @@ def run_training_arm(
     on_progress: Callable[[TrainProgress], None] | None = None,
     cancel: threading.Event | None = None,
     later: LaterQuestions | None = None,
+    general: Dataset | None = None,
 ) -> RunResult:
     """Train on the split's training part, choosing on validation; label or answer `test` (the
     frozen test set, or the comparison's sample of it) once. `cancel` stops training at the next
     step with a checkpoint (an `InterruptionError`: running the arm again resumes). `later`, given
     the training's seconds, hands over questions on knowledge that arrived after training, as
     the model is to see them, with what absorbing that knowledge costs: they are answered after
-    the test set, into `RunResult.later`."""
+    the test set, into `RunResult.later`. `general`: questions from another domain, answered into
+    `RunResult.general` (what training cost the model in general)."""
     from harness.checkpoints import latest_sealed
     from harness.predict import classify, generate_answers, load_trained
     from harness.report import loss_points, read_log
@@ -161,4 +163,6 @@ def run_training_arm(
         result.later = later_record(
             questions, answers_to(questions)(questions.records), absorb_seconds=absorb_seconds, absorbs=absorbs
         )
+    if general is not None and test.shape is not Shape.LABELLED:
+        result.general = answers_record(general, answers_to(general)(general.records))
     return result

@@ -36,6 +36,9 @@ class RunResult:
     # Knowledge that arrived after the arm was built: its questions' ids, predictions and metrics,
     # and `absorb_seconds`, what taking the new documents in cost (indexing, or training again).
     later: dict[str, Any] = field(default_factory=dict)
+    # A trained answer model on general questions it was not trained on (`tunewise.data.general`):
+    # their ids, its predictions and metrics, for what fine-tuning cost it in general.
+    general: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.eval_hash:
@@ -112,14 +115,19 @@ def later_record(
     """`RunResult.later`: what an arm scored on questions about knowledge that arrived after it
     was built, and what taking that knowledge in costs it (`absorb_seconds`, None where it cannot:
     a prompted model knows what it knows), said in words (`absorbs`)."""
+    answered = answers_record(questions, predictions)
+    answered["metrics"] |= more_metrics or {}
+    return answered | {"absorb_seconds": absorb_seconds, "absorbs": absorbs}
+
+
+def answers_record(questions: Dataset, predictions: Sequence[Any]) -> dict[str, Any]:
+    """Questions beside the test set that an arm answered: their ids, its answers, their metrics."""
     from tunewise.data.protocol import ids_of
 
     return {
         "eval_ids": ids_of(questions),
         "predictions": [str(p) for p in predictions],
-        "metrics": task_metrics(questions, predictions) | (more_metrics or {}),
-        "absorb_seconds": absorb_seconds,
-        "absorbs": absorbs,
+        "metrics": task_metrics(questions, predictions),
     }
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from compare.arms import ArmOutcome, Task, get_arm
 from compare.judge.statistics import bootstrap_interval, classification_intervals
 from compare.judge.verdict import ArmScore, decide
-from compare.results import ArmRecord, BreakEven, LaterKnowledge, Pairwise, Results, Split
+from compare.results import ArmRecord, BreakEven, GeneralSet, LaterKnowledge, Pairwise, Results, Split
 from tunewise.data.shapes import Dataset, target_text
 from tunewise.metrics import ANSWER_METRICS, CLASSIFICATION_METRICS
 from tunewise.results import RunResult
@@ -101,6 +101,7 @@ def summarise(
     task: Task = "classification",
     overlapping: Collection[str] = (),
     later: Dataset | None = None,
+    general: GeneralSet | None = None,
 ) -> Results:
     """The comparison as `results.json` holds it (documented in docs/compare.md).
 
@@ -110,7 +111,9 @@ def summarise(
     also occur in train: they are scored apart (each arm's `clean` score leaves them out) and the
     verdict rests on the other examples, since an arm that remembers train would win on them.
     `later`: the questions on knowledge that arrived after the arms were built; the arms that
-    answered them are judged on them apart (`Results.later`).
+    answered them are judged on them apart (`Results.later`). `general`: the general questions
+    and their base models' answers, against which each trained answer model's own are judged
+    (`ArmRecord.general`: what training cost it in general).
     """
     classification = task == "classification"
     overlapping = set(overlapping)
@@ -163,6 +166,8 @@ def summarise(
                 score = sum(float(run.metrics[primary_metric(classification)] or 0.0) for run in runs) / len(runs)
             if more_runs:
                 entry |= {"seeds": _seed_runs(outcome, runs, run_scores), "seeds_said": outcome.seeds_said}
+            if result.general and general is not None:
+                entry["general"] = _general_kept(result, general)
             work = [run.costs.get("setup_work_seconds") for run in runs]
             scored.append(
                 ArmScore(
@@ -182,6 +187,7 @@ def summarise(
         break_even=break_even(arms),
         task=task,
         later=_later_summary(arms, later, classification) if later is not None else None,
+        general=general,
         primary_metric=primary_metric(classification),
         split=Split.model_validate(split),
         test_labels=gold,
@@ -189,6 +195,32 @@ def summarise(
         pairwise=Pairwise(against=verdict.best, p_values=verdict.p_values) if verdict else None,
         verdict=verdict,
     )
+
+
+def _general_kept(result: RunResult, general: GeneralSet) -> dict[str, Any] | None:
+    """What a trained answer model kept of general knowledge, against the model it started from."""
+    from compare.judge.statistics import paired_bootstrap
+    from tunewise.metrics import chrf
+    from tunewise.names import default_model
+
+    model = str(result.config.get("base_model") or default_model("generation"))
+    base = general.base.get(model)
+    if base is None or result.general.get("eval_ids") != general.ids:
+        return None  # answered other questions (an older record): nothing to set it against
+    predicted = [str(p) for p in result.general["predictions"]]
+    own = per_example_scores(general.references, predicted)["token_f1"]
+    before = per_example_scores(general.references, base)["token_f1"]
+    score, base_score = sum(own) / len(own), sum(before) / len(before)
+    return {
+        "base_model": model,
+        "questions": len(own),
+        "token_f1": score,
+        "base_token_f1": base_score,
+        "change": score - base_score,
+        "p_value": paired_bootstrap(own, before),
+        "chrf_to_base": sum(chrf(p, [b]) for p, b in zip(predicted, base, strict=True)) / len(predicted),
+        "predictions": predicted,
+    }
 
 
 def _seed_runs(outcome: ArmOutcome, runs: Sequence[RunResult], scores: Sequence[list[float]]) -> list[dict[str, Any]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from compare.report.documents import documents_method_sentence, markdown_sections
+from compare.report.general import general_markdown
 from tunewise.metrics import ANSWER_METRICS, CLASSIFICATION_METRICS, METRIC_TITLES
 from tunewise.units import human_bytes
 
@@ -244,6 +245,7 @@ def markdown_report(results: Results) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
     lines += markdown_sections(results)
+    lines += general_markdown(results)
     for sentence in method_sentences(results):
         lines += [sentence, ""]
     return "\n".join(lines)

@@ -74,6 +74,32 @@ def test_generation_arms_and_a_trained_arm_answer_the_same_sample_and_training_l
     assert (out / "report.html").read_text().count("<img") == 3  # intervals, cost, loss: no confusion matrix
 
 
+@pytest.mark.slow
+def test_a_trained_answer_model_is_scored_on_general_questions_against_its_base_model(
+    fixed_answer_data: Path, tmp_path: Path, cli: Callable[..., CliResult], smollm2: Path
+) -> None:
+    # Trained hard on one fixed answer, the model says it to everything: it forgets what it knew.
+    training = ["--set", "max_steps=16", "--set", "learning_rate=0.003", "--set", "per_device_train_batch_size=8"]
+    out = tmp_path / "comparison"
+    result = cli(
+        "compare", "--data", fixed_answer_data, "--arms", "lora", "--prompt-sample", "2", "--seeds", "1",
+        "--general-sample", "6", "--no-probe", *training, "--out", out, "--json",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    results = json.loads(result.out)
+    general, (lora,) = results["general"], results["arms"]
+    assert len(general["ids"]) == 6 and "trivia" in general["source"]
+    kept = lora["general"]
+    assert kept["base_model"] == "smollm2-135m-instruct" and kept["questions"] == 6
+    base = general["base"][kept["base_model"]]
+    assert len(base) == 6 and base != kept["predictions"]
+    assert sum(ANSWER in p for p in kept["predictions"]) >= 4, kept["predictions"]
+    assert kept["change"] == pytest.approx(kept["token_f1"] - kept["base_token_f1"]) and kept["change"] <= 0
+    assert 0 <= kept["chrf_to_base"] < 0.5 and 0 <= kept["p_value"] <= 1
+    report = (out / "report.md").read_text()
+    assert "| `lora` |" in report.split("## What training cost in general")[1]
+
+
 def test_an_arm_that_only_classifies_is_refused_for_generation_data(
     fixed_answer_data: Path, cli: Callable[..., CliResult]
 ) -> None:

@@ -76,6 +76,14 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     add_seeds_argument(parser)
     parser.add_argument(
+        "--general-sample",
+        type=numbers.whole,
+        default=ComparisonPlan.general_sample,
+        metavar="N",
+        help="answer data: general questions (trivia, none in the data) each trained model and its base model "
+        f"answer, for what training cost it in general; 0 for none (default: {ComparisonPlan.general_sample})",
+    )
+    parser.add_argument(
         "--answers", type=Path, metavar="FILE", help="your answers (YAML): the declared hardware, price and budget"
     )
     add_lm_arguments(parser, "the model the prompted arms ask: a local one (default: smollm2-135m-instruct)")
@@ -130,6 +138,7 @@ def run(args: argparse.Namespace) -> int:
         answers_file=args.answers,
         budget_minutes=args.budget_minutes,
         seeds=args.seeds,
+        general_sample=args.general_sample,
         fresh=args.fresh,
         probe=not args.no_probe,
         allow_overlap=args.allow_overlap,
@@ -148,6 +157,24 @@ def run(args: argparse.Namespace) -> int:
     else:
         render(results, out)
     return 0
+
+
+def render_general(console: Console, results: Results) -> None:
+    """What each trained answer model kept of general knowledge, beside its score on the task."""
+    from rich.table import Table
+
+    from compare.report.general import GENERAL_COLUMNS, general_rows, general_sentence
+
+    rows = general_rows(results)
+    if not rows:
+        return
+    table = Table(title="what training cost in general")
+    for name in GENERAL_COLUMNS:
+        table.add_column(name)
+    for row in rows:
+        table.add_row(*(row[name] for name in GENERAL_COLUMNS))
+    console.print(table)
+    console.print(general_sentence(results).replace("**", "").replace("`", ""), markup=False)
 
 
 def render_documents(console: Console, results: Results) -> None:
@@ -204,5 +231,6 @@ def render(results: Results, out: Path | None) -> None:
     if overlap_sentence(results):
         console.print("[yellow]" + overlap_sentence(results).replace("**", "").replace("`", "") + "[/]")
     render_documents(console, results)
+    render_general(console, results)
     if out is not None:
         console.print(f"results: {out / 'results.json'}; report: {out / 'report.html'} (and report.md)")

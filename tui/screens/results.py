@@ -14,8 +14,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Footer, Header, Markdown, Static
 
+from compare.report.general import general_markdown
 from tui.screens.error_modal import ErrorModal
 from tui.widgets.interval_chart import Interval, IntervalChart
 
@@ -59,12 +60,12 @@ class ResultsScreen(Screen[None]):
             yield DataTable(id="arms", zebra_stripes=True, cursor_type="row")
             yield IntervalChart(_intervals(self.results), self.results.primary_metric, self._shipped(), id="chart")
             if self.results.on_documents:
-                from textual.widgets import Markdown
-
                 from compare.report.documents import markdown_sections
 
                 # The reports' own tables: retrieval by retriever, and each arm on later knowledge.
                 yield Markdown("\n".join(markdown_sections(self.results)), id="documents")
+            if general_markdown(self.results):
+                yield Markdown("\n".join(general_markdown(self.results)), id="general")
             yield Static(_plain(" ".join(method_sentences(self.results))), id="method")
         yield Footer(compact=True, show_command_palette=False)
 

@@ -38,7 +38,7 @@ def corpus_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "data" / "english"
 
 
-def _conversations() -> list[tuple[str, str, str, Path]]:
+def conversations() -> list[tuple[str, str, str, Path]]:
     """(topic, question, first answer, file) for every two-or-more-turn conversation."""
     import yaml
 
@@ -61,7 +61,7 @@ def load_demo(name: str) -> RawTable:
     """The built-in data set `name` (see `DEMO_DATASETS`) as rows."""
     if name not in DEMO_DATASETS:
         raise DataError(f"unknown demo data set '{name}'; choose one of {', '.join(DEMO_DATASETS)}")
-    pairs = _conversations()
+    pairs = conversations()
     topics_of: dict[str, set[str]] = defaultdict(set)
     for topic, question, _, _ in pairs:
         topics_of[question].add(topic)
