@@ -161,7 +161,11 @@ class PastComparisonsScreen(Screen[None]):
 def _intervals(results: Results) -> list[Interval]:
     """The primary metric of every arm that finished, with its bootstrap interval."""
     metric = results.primary_metric
-    return [Interval(arm.name, arm.metric(metric), *arm.ci95[metric]) for arm in results.finished if metric in arm.ci95]
+    return [
+        Interval(arm.name, arm.metric(metric), *arm.ci95[metric], tuple(seed.score for seed in arm.seeds))
+        for arm in results.finished
+        if metric in arm.ci95
+    ]
 
 
 def _shown(path: Path) -> str:

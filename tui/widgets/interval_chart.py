@@ -1,8 +1,8 @@
 """Each arm's score and its 95% interval on one shared axis (a forest plot), in text.
 
 The verdict rests on whether intervals overlap, so that is what the chart shows: a bar for the
-interval, a dot for the score, and the axis spanning only the scores' range, so that close arms
-are told apart.
+interval, a dot for the score (the mean of a trained arm's seeds, each seed's own score a `│` on
+the bar), and the axis spanning only the scores' range, so that close arms are told apart.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ class Interval:
     value: float
     low: float
     high: float
+    seeds: tuple[float, ...] = ()  # each training seed's score, for an arm trained with several
 
 
 class IntervalChart(Widget):
@@ -57,6 +58,8 @@ class IntervalChart(Widget):
             for i in range(column(row.low), column(row.high) + 1):
                 cells[i] = "─"
             cells[column(row.low)], cells[column(row.high)] = "├", "┤"
+            for seed in row.seeds:
+                cells[column(min(max(seed, low), high))] = "│"
             cells[column(row.value)] = "●"
             style = "bold" if row.name == self.highlight else ""
             chart.append(f"{row.name:<{name_width}}", style=style)
@@ -65,5 +68,6 @@ class IntervalChart(Widget):
         axis_low, axis_high = f"{low:.2f}", f"{high:.2f}"
         gap = max(1, bar_width - len(axis_low) - len(axis_high))
         chart.append(" " * name_width + axis_low + " " * gap + axis_high + "\n", style="dim")
-        chart.append(" " * name_width + f"{self.metric}, 95% intervals", style="dim")
+        seeded = ", │ each training seed" if any(row.seeds for row in self.rows) else ""
+        chart.append(" " * name_width + f"{self.metric}, 95% intervals{seeded}", style="dim")
         return chart
