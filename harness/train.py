@@ -368,6 +368,7 @@ def _evaluate(
         "tokenization_cached": examples.cache_hit,
         "train_samples_per_second": float(train_metrics.get("train_samples_per_second", 0.0)),
         "train_tokens_per_second": tokens / max(step_seconds, 1e-9),  # inside optimizer steps
+        "tokens_seen": tokens,
         "trainable_params": loaded.trainable_params,
         "total_params": loaded.total_params,
         "warnings": examples.warnings,

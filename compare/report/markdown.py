@@ -223,6 +223,15 @@ def method_sentences(results: Results) -> list[str]:
             f"The advice was fixed before any arm ran, on a probe of the {probe.n_examples:,} training and validation "
             f"examples (never the test set): {figures}."
         )
+    forecast = [arm for arm in results.finished if arm.cost.extras().get("estimated_setup_seconds")]
+    if forecast:
+        sentences.append(
+            "The estimator against this machine (its forecast of each training, and the training's work "
+            "measured): "
+            + "; ".join(_forecast_said(arm) for arm in forecast)
+            + "; `tunewise runs calibration` shows the ratio over every run here, which the advice uses from "
+            "3 runs of a model and method."
+        )
     hardware = results.hardware
     if hardware:
         sentences.append(
@@ -230,6 +239,13 @@ def method_sentences(results: Results) -> list[str]:
             f"at ${hardware.price_per_gpu_hour:g} per GPU-hour."
         )
     return sentences
+
+
+def _forecast_said(arm: ArmRecord) -> str:
+    extras = arm.cost.extras()
+    forecast = extras["estimated_setup_seconds"]
+    measured = extras.get("setup_work_seconds") or arm.cost.setup_seconds
+    return f"`{arm.name}` {_seconds(forecast)} forecast, {_seconds(measured)} measured ({measured / forecast:.2g}x)"
 
 
 def markdown_report(results: Results) -> str:

@@ -72,6 +72,13 @@ def test_resume_and_overwrite_protect_runs(sentiment_data: Path, tmp_path: Path,
     assert cli(*args, "--overwrite").code == 0
     assert (out / "metrics.json").read_text() != before  # a new run (its timings differ), in the same place
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("run")) == ["run"]
+    # Each finished run recorded the estimator's forecast for its config beside the work it measured.
+    import json
+
+    shown = cli("runs", "list", "--kind", "train", "--json")
+    forecasts = [run["metrics"]["estimate"] for run in json.loads(shown.out) if run["status"] == "ok"]
+    assert len(forecasts) == 2 and all(f["method"] == "lora" and f["model"] == "minilm-l6" for f in forecasts)
+    assert all(f["estimated_seconds"] > 0 and f["seconds"] > 0 and f["peak_bytes"] > 0 for f in forecasts)
 
 
 def test_resume_refuses_a_changed_config(sentiment_data: Path, tmp_path: Path) -> None:

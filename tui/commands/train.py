@@ -106,7 +106,10 @@ def run(args: argparse.Namespace) -> int:
             flush=True,
         )
 
+    from tunewise.stopwatch import Stopwatch
+
     with graceful_stop(cancel, stopping), _recorded(config) as record:
+        watch = Stopwatch()
         outcome = train(
             config,
             resume=args.resume,
@@ -115,9 +118,15 @@ def run(args: argparse.Namespace) -> int:
             cancel=cancel,
             on_stage=None if quiet else (lambda text: print(f"{text}...", file=sys.stderr, flush=True)),
         )
-        record |= {"metrics": outcome.metrics.get("eval", {}), "artifact": str(outcome.run_dir)}
+        record |= {"metrics": dict(outcome.metrics.get("eval", {})), "artifact": str(outcome.run_dir)}
         if outcome.status == "cancelled":
             record["status"] = "interrupted"
+        elif not args.resume:  # a resumed run's time is only its last part: no measure of the whole
+            from advisor.calibration import RECORD
+
+            forecast = _forecast(config.to_dict(), outcome.metrics, watch.work)
+            if forecast is not None:
+                record["metrics"][RECORD] = forecast
     if not distributed.is_main():
         return 0
     if outcome.status == "cancelled":
@@ -135,6 +144,36 @@ def run(args: argparse.Namespace) -> int:
         f"peak memory {outcome.metrics.get('peak_rss_bytes', 0) / 2**30:.2f} GiB"
     )
     return 0
+
+
+def _forecast(config: dict[str, Any], metrics: dict[str, Any], work_seconds: float) -> dict[str, Any] | None:
+    """What this run keeps for the estimator's calibration (`advisor.calibration`): the forecast
+    for its resolved config on this machine, from the examples and tokens it trained on, beside
+    the work it measured; None where the estimator cannot size the model."""
+    from advisor.answers import build_answers
+    from advisor.calibration import estimate_record
+    from advisor.hardware import detect_hardware
+    from advisor.projection import training_estimate
+    from advisor.recommend import hardware_of
+    from tunewise.errors import ConfigError
+
+    examples = int(metrics.get("train_examples") or 0)
+    epochs = float(metrics.get("epochs") or config.get("num_train_epochs") or 1.0)
+    tokens = float(metrics.get("tokens_seen") or 0)
+    per_example = round(tokens / (examples * epochs)) if examples and tokens else None
+    resolved = config | {"max_length": metrics.get("max_length") or config.get("max_length")}
+    try:
+        estimate = training_estimate(
+            resolved,
+            n_examples=examples,
+            n_labels=None,
+            tokens_per_example=per_example,
+            hardware=hardware_of(build_answers(detect_hardware().answers())),
+        )
+    except ConfigError:
+        return None
+    peak = float(metrics.get("peak_gpu_bytes") or metrics.get("peak_rss_bytes") or 0.0)
+    return estimate_record(estimate, work_seconds, peak)
 
 
 def _resume_command() -> str:
