@@ -402,10 +402,15 @@ def measured_quality(ctx: Context) -> Iterator[Finding]:
     tied = [m for m in expected if top - expected[m].mid <= margin(m)]
     cheapest = min(tied, key=lambda m: (ctx.estimates[m].hours, ctx.estimates[m].cost_usd))
     floor = expected[cheapest].mid
+    # Worth checking only if even its best case could pass the test that would have to tell it from
+    # the cheapest tied arm: near the ceiling, the room left is within what a test of this size
+    # leaves to chance, and the training would cost time to come out tied.
     quick = [
         m
         for m in expected
-        if m in ADAPTERS and ctx.estimates[m].hours * 60 <= CHEAP_TRAINING_MINUTES and expected[m].high > floor
+        if m in ADAPTERS
+        and ctx.estimates[m].hours * 60 <= CHEAP_TRAINING_MINUTES
+        and expected[m].high - floor > tie_margin(floor, expected[m].high, ctx.test_size)
     ]
     for method, e in expected.items():
         said = f"expected {e.mid:.2f} ({e.low:.2f}-{e.high:.2f}; {e.basis})"

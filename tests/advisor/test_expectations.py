@@ -77,6 +77,17 @@ def test_on_small_data_a_few_minutes_of_training_is_checked_rather_than_guessed(
     assert tie_margin(0.8, 0.85, 80) > tie_margin(0.8, 0.85, 8000) * 5
 
 
+def test_near_the_ceiling_training_is_not_checked_when_its_best_case_would_come_out_tied() -> None:
+    # The head is at 0.985 on small data: even a perfect fine-tuned model would be 1.5 points above
+    # it, which 100 test examples cannot tell from chance. The cheapest tied arm stays the advice.
+    probe = labelled_probe(knn=0.985, head=0.985, curve=(0.98, 0.984, 0.985), n=400)
+    result = recommend(classification(400), probe=probe, test_size=100)
+    full = next(r for r in result.ranking if r.method == "full")
+    assert full.expected is not None and full.expected.high - 0.985 < tie_margin(0.985, full.expected.high, 100)
+    assert "cheap to check" not in [reason.criterion for reason in full.reasons]
+    assert result.recommended in ("rag", "head")
+
+
 def test_expectations_are_ranges_around_their_middle() -> None:
     probe = labelled_probe(knn=0.7, head=0.75, curve=(0.7, 0.73, 0.75))
     for arm, expected in expected_quality(probe, 500).items():
