@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from compare.arms import DEFAULT_ARMS, arm_names
+from compare.seeds import MAX_SEEDS
 from hosted.prices import token_price
 from hosted.served import Endpoint, endpoint_of
 from tunewise.errors import ConfigError
@@ -24,13 +25,7 @@ if TYPE_CHECKING:
 CHEAPEST_BASELINE = "rag"  # seconds to build, and the yardstick every other arm must beat
 TOP_CHOICES = 2  # the advisor's options that `--arms recommended` runs
 DEFAULT_PROMPT_SAMPLE = 300
-MAX_SEEDS = 20  # each seed is a whole training run
 GENERAL_SAMPLE = 40  # general questions each trained answer model and its base answer: a minute or two on a CPU
-# Without --seeds, a trained arm is trained this many times when the further runs take no more
-# than AUTO_SEED_MINUTES in all (by the first run's time): enough to see whether a lead survives
-# another seed, at a cost measured in minutes; an arm that trains for hours is trained once.
-AUTO_SEEDS = 3
-AUTO_SEED_MINUTES = 10.0
 
 
 @dataclass

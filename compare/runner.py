@@ -26,8 +26,9 @@ from advisor.recommend import hardware_of
 from compare.advise import advise
 from compare.arms import ArmOutcome, ArmState, Task, arm_names, get_arm, task_of
 from compare.judge.summary import summarise
-from compare.plan import AUTO_SEED_MINUTES, AUTO_SEEDS, ComparisonPlan, Watchers, choose_arms
+from compare.plan import ComparisonPlan, Watchers, choose_arms
 from compare.results import GeneralSet, HardwareRecord, Leakage, Results
+from compare.seeds import seed_count
 from hosted.served_arms import Served, connect
 from tunewise import __version__
 from tunewise.data.documents import Later
@@ -151,26 +152,12 @@ class ArmRunner:
         return outcome
 
     def seed_count(self, first: RunResult) -> tuple[int, str]:
-        """How many times to train an arm whose first run is `first`, and why, in words: what
-        --seeds asks, else several when the further runs take minutes (by the first one's time);
-        never more than the rest of the budget holds."""
+        """How many times to train an arm whose first run is `first`, and why (`compare.seeds`)."""
         # The work, where measured: a first run slowed by another job does not cost the arm its seeds.
         took = float(first.costs.get("setup_work_seconds") or first.costs.get("setup_seconds", 0.0))
-        each = human_duration(took / 3600)
-        if self.plan.seeds is not None:
-            wanted, said = self.plan.seeds, f"{self.plan.seeds} seed(s), as --seeds asks"
-        elif took * (AUTO_SEEDS - 1) <= AUTO_SEED_MINUTES * 60:
-            wanted = AUTO_SEEDS
-            said = f"{AUTO_SEEDS} seeds: each trains in about {each} (--seeds 1 trains once)"
-        else:
-            wanted = 1
-            said = f"one seed: it trains in {each}, too long to repeat by default (--seeds N trains N)"
-        if self.plan.budget_minutes is not None and wanted > 1 and took > 0:
-            left = self.plan.budget_minutes * 60 - (time.perf_counter() - self.started)
-            fits = 1 + max(0, int(left // took))
-            if fits < wanted:
-                wanted, said = fits, f"{said}; {fits} fit the rest of --budget-minutes {self.plan.budget_minutes:g}"
-        return wanted, said
+        budget = self.plan.budget_minutes
+        left = None if budget is None else budget * 60 - (time.perf_counter() - self.started)
+        return seed_count(took, self.plan.seeds, left)
 
     def _run_seed(self, arm: str, seed_index: int) -> ArmOutcome:
         """One run of `arm` (a trained arm's `seed_index`-th seed), or its recorded result."""

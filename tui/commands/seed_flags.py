@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from compare.plan import AUTO_SEED_MINUTES, AUTO_SEEDS, MAX_SEEDS
+from compare.seeds import AUTO_SEED_MINUTES, AUTO_SEEDS, MAX_SEEDS
 from tui.commands import numbers
 
 
