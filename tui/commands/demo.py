@@ -21,6 +21,7 @@ PROMPT_SAMPLE = 100  # test examples the prompted arm answers
 DOCUMENTS_SAMPLE = 40  # on documents every arm generates, for the old questions and the later ones
 QUICK_PROMPT_SAMPLE = 12
 QUICK_CHOICE_SAMPLE = 8  # validation examples per prompt template
+QUICK_GENERAL_SAMPLE = 8  # answer data: general questions the trained model and its base answer
 QUICK_TRAINING = ["max_steps=6", "per_device_train_batch_size=8"]  # enough steps to prove the loop
 FALLBACK_TRAINED_ARM = "lora"
 
@@ -111,6 +112,7 @@ def run(args: argparse.Namespace) -> int:
         overrides=list(QUICK_TRAINING) if args.quick else [],
         fresh=args.fresh,
         seeds=args.seeds,
+        general_sample=QUICK_GENERAL_SAMPLE if args.quick else ComparisonPlan.general_sample,
         **lm_choice(args).plan_fields(),
         **documents,
     )
