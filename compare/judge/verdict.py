@@ -82,9 +82,9 @@ def _paired(
 
 
 def set_up_cost(arms: Sequence[ArmScore]) -> dict[str, float]:
-    """What each arm's set-up cost, on one scale for all: the work done (CPU seconds per thread)
-    when every arm measured it, else wall seconds (an arm recorded before work was measured, or
-    one that waited on a served model, has only those)."""
+    """What each arm's set-up cost, on one scale for all of `arms`: the work done (CPU seconds per
+    thread) when every one of them measured it, else wall seconds (an arm recorded before work
+    was measured has only those)."""
     if all(arm.setup_work is not None for arm in arms):
         return {arm.name: float(arm.setup_work or 0.0) for arm in arms}
     return {arm.name: arm.setup_seconds for arm in arms}
@@ -94,11 +94,11 @@ def decide(arms: Sequence[ArmScore], *, classification: bool, advice: str | None
     """The verdict over the arms that ran (at least one)."""
     if not arms:
         raise ValueError("no arm finished, so there is nothing to compare")
-    cost = set_up_cost(arms)
-    ranked = sorted(arms, key=lambda arm: (-arm.score, cost[arm.name]))
+    ranked = sorted(arms, key=lambda arm: (-arm.score, arm.setup_seconds))
     best = ranked[0]
     p_values = {arm.name: 1.0 if arm is best else p_value(arm, best, classification) for arm in ranked}
     tied = [arm for arm in ranked if p_values[arm.name] >= ALPHA]
+    cost = set_up_cost(tied)  # only the tied arms' costs decide: one scale for them all
     ship = min(tied, key=lambda arm: (cost[arm.name], arm.seconds_per_example, -arm.score))
     significant = len(ranked) > 1 and p_values[ranked[1].name] < ALPHA
     verdict = Verdict(

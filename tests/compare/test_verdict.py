@@ -40,9 +40,12 @@ def test_set_up_is_ranked_by_work_done_when_every_arm_measured_it() -> None:
     full = ArmScore("full", 0.94, [1.0] * 94 + [0.0] * 6, 538.0, setup_work=120.0)
     lora = ArmScore("lora", 0.94, [1.0] * 94 + [0.0] * 6, 192.0, setup_work=160.0)
     assert decide([full, lora], classification=True, advice="full").ship == "full"
-    # One arm without the measure (recorded before it existed): wall seconds for all.
+    # One tied arm without the measure (recorded before it existed): wall seconds for the tied.
     older = ArmScore("lora", 0.94, [1.0] * 94 + [0.0] * 6, 192.0)
     assert decide([full, older], classification=True, advice="full").advice_fate == "tied"
+    # An arm far below them, without the measure, changes nothing: only the tied arms are weighed.
+    below = ArmScore("rag", 0.50, [1.0] * 50 + [0.0] * 50, 1.0)
+    assert decide([full, lora, below], classification=True, advice="full").ship == "full"
 
 
 def test_advice_that_lost_says_why() -> None:
