@@ -25,6 +25,10 @@ from compare.results import Verdict
 from tunewise.units import human_duration
 
 ALPHA = 0.05  # below this p-value, two arms are told apart
+# Set-up costs within this ratio of each other are the same cost: the work measure moves by up to
+# a tenth with the load beside it (docs/benchmarks.md), and two trainings of one config by as much.
+# Among tied arms that cost the same, the higher score ships.
+SAME_COST = 1.25
 
 
 @dataclass
@@ -99,7 +103,9 @@ def decide(arms: Sequence[ArmScore], *, classification: bool, advice: str | None
     p_values = {arm.name: 1.0 if arm is best else p_value(arm, best, classification) for arm in ranked}
     tied = [arm for arm in ranked if p_values[arm.name] >= ALPHA]
     cost = set_up_cost(tied)  # only the tied arms' costs decide: one scale for them all
-    ship = min(tied, key=lambda arm: (cost[arm.name], arm.seconds_per_example, -arm.score))
+    cheapest = min(cost[arm.name] for arm in tied)
+    as_cheap = [arm for arm in tied if cost[arm.name] <= cheapest * SAME_COST or cost[arm.name] == cheapest]
+    ship = min(as_cheap, key=lambda arm: (-arm.score, arm.seconds_per_example, cost[arm.name]))
     significant = len(ranked) > 1 and p_values[ranked[1].name] < ALPHA
     verdict = Verdict(
         best=best.name,
@@ -126,14 +132,15 @@ def _judge_advice(verdict: Verdict, by_name: dict[str, ArmScore], advice: str, c
     elif advice in verdict.tied_with_best:
         verdict.advice_held, verdict.advice_fate = False, "tied"
         verdict.cost_ratio = cost[advice] / cost[ship.name] if cost[ship.name] > 0 else None
-        dearer = (
-            f"at {verdict.cost_ratio:.3g}x the set-up of {ship.name}"
-            if verdict.cost_ratio is not None
-            else f"with {human_duration(cost[advice] / 3600)} of set-up where {ship.name} needs none"
-        )
+        if verdict.cost_ratio is None:
+            dearer = f"with {human_duration(cost[advice] / 3600)} of set-up where {ship.name} needs none"
+        elif verdict.cost_ratio <= SAME_COST:
+            dearer = f"at about the set-up of {ship.name} ({verdict.cost_ratio:.2g}x), which scored higher"
+        else:
+            dearer = f"at {verdict.cost_ratio:.3g}x the set-up of {ship.name}, which reaches the same quality"
         verdict.reason = (
-            f"{advice} is tied with the best ({advised.score:.3f} against {best.score:.3f}) {dearer}, "
-            f"which reaches the same quality: ship {ship.name}"
+            f"{advice} is tied with the best ({advised.score:.3f} against {best.score:.3f}) {dearer}: "
+            f"ship {ship.name}"
         )
     else:
         verdict.advice_held, verdict.advice_fate = False, "missed"

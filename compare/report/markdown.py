@@ -17,7 +17,7 @@ def _seconds(value: float) -> str:
     return f"{value:.1f} s" if value < 120 else f"{value / 60:.1f} min"
 
 
-FATE_WORDS = {"held": "held", "tied": "tied with what ships, at a higher cost", "missed": "did not hold"}
+FATE_WORDS = {"held": "held", "tied": "tied with what ships", "missed": "did not hold"}
 
 
 def advice_fate(verdict: Verdict) -> str:

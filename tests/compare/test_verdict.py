@@ -100,3 +100,15 @@ def test_a_lead_counts_only_when_it_survives_every_seed() -> None:
     # Ahead on both seeds: significant across seeds.
     steady = ArmScore("lora", (184 + 180) / 400, run(184), 40.0, ids=ids, more_seeds=[run(180)])
     assert decide([full, steady], classification=True).significant
+
+
+def test_tied_arms_that_cost_about_the_same_ship_the_higher_score() -> None:
+    ids = [f"t.csv:{i}" for i in range(200)]
+    full = ArmScore("full", 0.87, [0.0] * 26 + [1.0] * 174, 185.0, ids=ids, setup_work=71.0)
+    lora = ArmScore("lora", 0.90, [1.0] * 180 + [0.0] * 20, 150.0, ids=ids, setup_work=70.5)
+    verdict = decide([full, lora], classification=True, advice="full")
+    assert verdict.ship == "lora" and verdict.advice_fate == "tied"
+    assert "at about the set-up of lora (1x), which scored higher" in verdict.reason
+    # Dearer beyond the noise of the measure: the cheaper one ships even a little lower.
+    cheap = ArmScore("full", 0.87, [0.0] * 26 + [1.0] * 174, 185.0, ids=ids, setup_work=40.0)
+    assert decide([cheap, lora], classification=True).ship == "full"
