@@ -1,5 +1,6 @@
 """Set-up cost under load: wall seconds against the work done (CPU seconds per compute thread),
-with OpenMP's threads spinning while they wait (its default) and waiting passively (tunewise's).
+with OpenMP's threads spinning while they wait (its default), waiting passively, and as tunewise
+sets them (`tunewise.threads`).
 
     python benchmarks/bench_setup_work.py [--steps 40] [--method full]
 
@@ -41,11 +42,11 @@ def side(steps: int, method: str, out: str) -> dict[str, float]:
     return {"wall": watch.wall, "work": watch.work, "cpu": watch.cpu, "threads": float(compute_threads())}
 
 
-def measured(steps: int, method: str, busy: int, policy: str | None = None) -> dict[str, float]:
-    """One training beside `busy` spinning processes, with OMP_WAIT_POLICY `policy` (None: unset)."""
-    environment = {key: value for key, value in os.environ.items() if key != "OMP_WAIT_POLICY"}
-    if policy is not None:
-        environment["OMP_WAIT_POLICY"] = policy
+def measured(steps: int, method: str, busy: int, settings: dict[str, str]) -> dict[str, float]:
+    """One training beside `busy` spinning processes, with these OpenMP variables (none: the library's defaults)."""
+    from tunewise.threads import USER_KEYS
+
+    environment = {key: value for key, value in os.environ.items() if key not in USER_KEYS} | settings
     spinners = [subprocess.Popen([sys.executable, "-c", SPIN]) for _ in range(busy)]
     try:
         with tempfile.TemporaryDirectory() as out:
@@ -73,9 +74,15 @@ def main() -> None:
     print(f"{args.method}, {args.steps} steps of the demo set; {cores} cores")
     print(f"{'wait policy':>12} {'beside':>20} {'wall s':>8} {'work s':>8} {'wall x':>7} {'work x':>7}")
     idle: dict[str, dict[str, float]] = {}
-    for name, policy in (("spin", None), ("passive", "PASSIVE")):
+    from tunewise.threads import openmp_settings
+
+    for name, settings in (
+        ("spin", {}),
+        ("passive", {"OMP_WAIT_POLICY": "PASSIVE"}),
+        ("tunewise", openmp_settings({})),
+    ):
         for busy in sorted({0, 1, cores}):
-            row = measured(args.steps, args.method, busy, policy)
+            row = measured(args.steps, args.method, busy, settings)
             base = idle.setdefault(name, row)
             beside = "nothing (idle)" if busy == 0 else f"{busy} busy process(es)"
             print(
@@ -83,7 +90,8 @@ def main() -> None:
                 f"{row['wall'] / base['wall']:7.2f} {row['work'] / base['work']:7.2f}",
                 flush=True,
             )
-    print(f"idle, passive over spin: wall {idle['passive']['wall'] / idle['spin']['wall']:.2f}x")
+    for name in ("passive", "tunewise"):
+        print(f"idle, {name} over spin: wall {idle[name]['wall'] / idle['spin']['wall']:.2f}x")
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ from tunewise import __version__
 from tunewise.disk_space import NO_SPACE
 from tunewise.errors import InterruptionError, TunewiseError
 from tunewise.paths import check_home
-from tunewise.stopwatch import wait_passively
+from tunewise.threads import share_the_cores
 from tunewise.trust import set_trust_remote_code
 
 COMMANDS = (
@@ -110,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         args = parser.parse_args([*(argv if argv is not None else sys.argv[1:]), "tui"])
     set_trust_remote_code(args.trust_remote_code)  # the one place the policy is set, for every loader
-    wait_passively()  # before any command loads torch: threads that wait sleep, and share the cores
+    share_the_cores()  # before any command loads torch: threads that wait soon sleep, and leave the cores to others
     if not args.debug:
         quiet_libraries()
     with stop_signals_interrupt():  # around the handlers too: a second signal must not cut the message short

@@ -1,10 +1,10 @@
-"""How long something took, and how much work it was; and threads that wait without spinning.
+"""How long something took, and how much work it was.
 
 Wall seconds are what a user waits, but another job on the machine stretches them: two arms that
 trained beside different neighbours cannot be ranked by them (one measured 538 s sharing the
 cores, 2.3 times its idle figure). The CPU time of this process, spread over the threads it
-computes with, stays near the idle wall time under load, provided its threads do not spin while
-they wait for each other (`wait_passively`): it is the set-up cost a verdict ranks by. On a
+computes with, stays near the idle wall time under load, provided its threads do not spin long
+while they wait for each other (`tunewise.threads`): it is the set-up cost a verdict ranks by. On a
 machine with an accelerator the work is done there, not in CPU time, so the wall clock stands
 for it (an accelerator is rarely shared the way cores are).
 """
@@ -15,18 +15,6 @@ import os
 import sys
 import time
 from dataclasses import dataclass
-
-
-def wait_passively() -> None:
-    """Let this process's OpenMP threads sleep while they wait, instead of spinning (the library's
-    default), unless the user chose otherwise. Set before torch loads, or it has no effect.
-
-    A spinning thread holds a core while it waits at a barrier for a sibling that another job
-    pushed off its core: one busy neighbour made 40 training steps of MiniLM 2.9x slower on 2
-    cores, and their CPU time 2.1x larger; waiting passively, 1.4x and 0.92x, for 8% of the idle
-    speed (`benchmarks/bench_setup_work.py`, docs/benchmarks.md).
-    """
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def compute_threads() -> int:

@@ -45,15 +45,21 @@ def test_generate_refuses_an_encoder(cli: Callable[..., CliResult]) -> None:
     assert "encoder" in result.err
 
 
-def test_threads_wait_passively_unless_the_user_chose(
+def test_threads_spin_briefly_unless_the_user_chose(
     cli: Callable[..., CliResult], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import os
 
-    monkeypatch.setenv("OMP_WAIT_POLICY", "unset")  # remembered, so the test leaves the environment as it was
-    monkeypatch.delenv("OMP_WAIT_POLICY")
+    from tunewise.threads import USER_KEYS, openmp_settings
+
+    for key in USER_KEYS:
+        monkeypatch.setenv(key, "unset")  # remembered, so the test leaves the environment as it was
+        monkeypatch.delenv(key)
     assert cli("runs", "list").code == 0
-    assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
+    chosen = openmp_settings({})
+    assert chosen and all(os.environ[key] == value for key, value in chosen.items())
+    for key in USER_KEYS:
+        monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
     assert cli("runs", "list").code == 0
-    assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
+    assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE" and "GOMP_SPINCOUNT" not in os.environ
