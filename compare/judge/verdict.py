@@ -139,8 +139,7 @@ def _judge_advice(verdict: Verdict, by_name: dict[str, ArmScore], advice: str, c
         else:
             dearer = f"at {verdict.cost_ratio:.3g}x the set-up of {ship.name}, which reaches the same quality"
         verdict.reason = (
-            f"{advice} is tied with the best ({advised.score:.3f} against {best.score:.3f}) {dearer}: "
-            f"ship {ship.name}"
+            f"{advice} is tied with the best ({advised.score:.3f} against {best.score:.3f}) {dearer}: ship {ship.name}"
         )
     else:
         verdict.advice_held, verdict.advice_fate = False, "missed"
