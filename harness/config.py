@@ -26,8 +26,10 @@ from tunewise.yaml_files import read_yaml_mapping
 Scheduler = Literal["linear", "cosine", "constant", "constant_with_warmup"]
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
 Tracker = Literal["tensorboard", "mlflow", "wandb"]
+Attention = Literal["sdpa", "eager", "flash_attention_2"]
 SCHEDULERS: tuple[Scheduler, ...] = get_args(Scheduler)
 PRECISIONS: tuple[Precision, ...] = get_args(Precision)
+ATTENTIONS: tuple[Attention, ...] = get_args(Attention)
 REPORT_TO: tuple[Tracker, ...] = get_args(Tracker)
 
 # Other tools' names for our keys (Axolotl, LLaMA-Factory, peft, sentence-transformers).
@@ -132,6 +134,20 @@ class TrainConfig:
     use_cpu: bool = _key(False, "train on the CPU even when a GPU is present")
     torch_compile: bool = _key(
         False, "compile the model with torch.compile (minutes of compiling; can pay off on a GPU)"
+    )
+    fit_batch: bool = _key(
+        True,
+        "on a GPU: as many rows per step as the memory estimate fits on the card, up to the effective batch "
+        "(per_device_train_batch_size x gradient_accumulation_steps), accumulation making up the rest; "
+        "a first step out of memory is retried once at half the rows",
+    )
+    attention: Attention = _key(
+        "sdpa",
+        "attention kernels: sdpa (PyTorch's, where the model has them), eager, or flash_attention_2 "
+        "(a GPU with flash-attn installed)",
+    )
+    liger_kernel: bool = _key(
+        False, "Liger's fused kernels (RMSNorm, RoPE, SwiGLU, linear cross-entropy) on a GPU; needs liger-kernel"
     )
     init_adapter: str | None = _key(None, "continue training from this saved LoRA adapter (RUN/model)")
     eval_generate: int = _key(64, "generation: eval examples answered at the end for exact match and token F1")
@@ -279,6 +295,8 @@ def validate(config: TrainConfig) -> None:
             raise ConfigError(f"report_to: '{target}' is not one of {', '.join(REPORT_TO)}")
     if config.precision not in PRECISIONS:
         raise ConfigError(f"precision: '{config.precision}' is not one of {', '.join(PRECISIONS)}")
+    if config.attention not in ATTENTIONS:
+        raise ConfigError(f"attention: '{shorten(config.attention)}' is not one of {', '.join(ATTENTIONS)}")
     for key, count in (("early_stopping_patience", config.early_stopping_patience), ("save_steps", config.save_steps)):
         if count is not None and count < 1:
             raise ConfigError(f"{key}: {count} must be at least 1")
@@ -321,6 +339,12 @@ def check_runnable(config: TrainConfig) -> None:
             f"init_adapter: {config.init_adapter} holds no adapter_config.json; give the adapter folder of a run "
             "(RUN/model)"
         )
+    if config.attention == "flash_attention_2" and importlib.util.find_spec("flash_attn") is None:
+        raise ConfigError(
+            "attention: flash_attention_2 needs the flash-attn package on a CUDA GPU; install it or use attention: sdpa"
+        )
+    if config.liger_kernel and importlib.util.find_spec("liger_kernel") is None:
+        raise ConfigError("liger_kernel: true needs the liger-kernel package on a CUDA GPU; install it or set it false")
     if config.method == "qlora" and importlib.util.find_spec("bitsandbytes") is None:
         raise ConfigError(
             "method: qlora needs bitsandbytes; install the quant extra (pip install 'tunewise[quant]') or use method: lora"

@@ -134,6 +134,8 @@ def load_for_training(
     kwargs: dict[str, Any] = {"trust_remote_code": trust}
     if config.method == "qlora":
         kwargs |= _quantization_kwargs(config, device_type)
+    if config.attention != "sdpa":  # sdpa is transformers' own default, where the model has it
+        kwargs["attn_implementation"] = config.attention
     base_dtype = frozen_base_dtype(config, device_type)
     if base_dtype is not None:
         kwargs["dtype"] = base_dtype
@@ -156,6 +158,11 @@ def load_for_training(
             # detects packed rows without one) would let packed examples attend to each other.
             model.config.use_cache = False
     except ValueError as exc:
+        if config.attention != "sdpa" and "attn" in str(exc).lower():
+            raise ModelError(
+                f"attention: '{resolved.name}' cannot use {config.attention} ({str(exc).splitlines()[0]}); "
+                "use attention: sdpa"
+            ) from exc
         if "Unrecognized configuration class" in str(exc):
             raise ModelError(
                 f"base_model: '{resolved.name}' has no {'sequence classification' if task == 'classification' else 'causal LM'} "

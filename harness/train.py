@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import distributed
+from harness.batch_fit import applied, fitted_split, halved
 from harness.callbacks import CheckpointSealer, OnProgress, ProgressReporter
 from harness.checkpoints import latest_sealed, remove_unsealed
 from harness.config import TrainConfig, check_runnable
@@ -49,7 +50,7 @@ from harness.run_folder import RunFolder, default_output_dir, run_inputs
 from tunewise.atomic import atomic_write_json
 from tunewise.data.task import TaskData
 from tunewise.disk_space import free_bytes, is_disk_full
-from tunewise.errors import InterruptionError, StorageError
+from tunewise.errors import ConfigError, InterruptionError, ModelError, StorageError
 from tunewise.metrics import answer_metrics, classification_metrics
 from tunewise.models import ResolvedModel
 from tunewise.paths import folder_size
@@ -166,22 +167,48 @@ def _train_in(
     stage("tokenising")
     examples = encode(config, data, loaded.tokenizer, resolved.path, position_limit(resolved.path))
 
-    trainer = _build_trainer(config, task, loaded, examples, folder, device_type)
-    reporter = ProgressReporter(on_progress, cancel)
-    trainer.add_callback(reporter)
-    sealer = CheckpointSealer()
-    trainer.add_callback(sealer)
+    if config.liger_kernel and device_type != "cuda":
+        raise ConfigError(
+            "liger_kernel: true needs a CUDA GPU (its kernels are Triton's); set it false on this machine"
+        )
+    if device_type == "cuda" and config.fit_batch:
+        config = _fitted_to_card(config, task, examples, stage)
     distributed.barrier()
     if resume and not distributed.is_main():
         resume_from = latest_sealed(folder.checkpoints)
 
     stage("training")
     started = time.perf_counter()
-    with _full_disk_reported(folder, loaded, config.method), training_kernels(device_type):
+    retried = False
+    while True:
+        trainer = _build_trainer(config, task, loaded, examples, folder, device_type)
+        reporter = ProgressReporter(on_progress, cancel)
+        trainer.add_callback(reporter)
+        sealer = CheckpointSealer()
+        trainer.add_callback(sealer)
         try:
-            output = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
-        finally:
-            sealer.wait()  # every checkpoint is now sealed, or partial
+            with _full_disk_reported(folder, loaded, config.method), training_kernels(device_type):
+                try:
+                    output = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+                finally:
+                    sealer.wait()  # every checkpoint is now sealed, or partial
+            break
+        except torch.cuda.OutOfMemoryError as exc:
+            # Only the first step is retried: later, the batch that ran out is one of many that fitted,
+            # and halving would change the run the checkpoints belong to.
+            step = int(trainer.state.global_step)
+            # Every process of a data-parallel run would have to halve together; it stops instead.
+            retry = config.fit_batch and step == 0 and not retried and distributed.world_size() == 1
+            smaller = halved(config) if retry else None
+            _release(trainer)
+            if smaller is None:
+                raise _out_of_memory(config, examples.max_length, step) from exc
+            stage(
+                f"out of GPU memory at the first step with {config.per_device_train_batch_size} rows of up to "
+                f"{examples.max_length} tokens: retrying with {smaller.per_device_train_batch_size}, "
+                f"accumulating {smaller.gradient_accumulation_steps}"
+            )
+            config, retried = smaller, True
     train_seconds = time.perf_counter() - started
     if reporter.cancelled:
         return TrainOutcome("cancelled", folder.work, warnings=examples.warnings)
@@ -215,6 +242,47 @@ def _train_in(
     finally:
         distributed.barrier()
     return TrainOutcome("finished", folder.final, metrics, result, examples.warnings)
+
+
+def _fitted_to_card(config: TrainConfig, task: str, examples: Examples, stage: Callable[[str], None]) -> TrainConfig:
+    """The config with its batch split to fill this GPU (`harness.batch_fit`), said in one line."""
+    import torch
+
+    card = float(torch.cuda.get_device_properties(torch.cuda.current_device()).total_memory)
+    # The peak is the step of the longest rows: packed rows are full, and grouping by length puts
+    # the longest examples in one batch.
+    split = fitted_split(
+        config,
+        n_examples=len(examples.train),
+        tokens_per_example=examples.max_length,
+        n_labels=len(examples.label2id) if examples.label2id else None,
+        card_bytes=card,
+    )
+    if split is None:
+        return config
+    stage(split.said(examples.max_length))
+    return applied(config, split)
+
+
+def _release(trainer: Any) -> None:
+    """Free what a failed first step left on the GPU, so that a smaller one can start."""
+    import gc
+
+    import torch
+
+    trainer.model.zero_grad(set_to_none=True)
+    trainer.optimizer = None
+    gc.collect()
+    torch.cuda.empty_cache()
+
+
+def _out_of_memory(config: TrainConfig, length: int, step: int) -> ModelError:
+    rows = config.per_device_train_batch_size
+    return ModelError(
+        f"out of GPU memory at step {step + 1} with {rows} rows of up to {length} tokens a step; set "
+        "per_device_train_batch_size lower (gradient_accumulation_steps keeps the effective batch), "
+        "gradient_checkpointing: true, or max_length lower"
+    )
 
 
 def _labels_of(data: TaskData, task: str) -> dict[str, int] | None:
@@ -267,6 +335,7 @@ def _build_trainer(
         # releases would take the per-tensor loop, whose many small launches cost on a GPU).
         optim="adamw_torch_fused",
         torch_compile=config.torch_compile,
+        **({"use_liger_kernel": True} if config.liger_kernel else {}),
         use_cpu=device_type == "cpu",
         ddp_backend="gloo" if device_type == "cpu" and distributed.world_size() > 1 else None,
         report_to=config.report_to or "none",

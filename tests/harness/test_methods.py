@@ -84,6 +84,37 @@ def test_packed_batches_give_the_same_loss_as_padded_ones(smollm2: Path) -> None
     torch.testing.assert_close(loss_two_rows, loss_padded, atol=2e-4, rtol=2e-4)
 
 
+def test_attention_kernels_give_the_same_loss_on_packed_rows(smollm2: Path) -> None:
+    """`attention: eager` against the default (PyTorch's SDPA): the same loss, packed examples
+    kept apart by both (a kernel that let them see each other would change the packed loss)."""
+    import torch
+
+    from harness.collate import collator_for
+    from harness.modeling import load_for_training
+    from harness.packing import PackedCollator, PackedDataset
+    from harness.tokenize import encode_completion
+    from tunewise.models import resolve_model
+
+    losses = {}
+    for attention in ("sdpa", "eager"):
+        loaded = load_for_training(
+            build_config({"method": "full", "attention": attention}), "generation",
+            resolve_model("smollm2-135m-instruct"), None, "cpu",
+        )  # fmt: skip
+        assert loaded.model.config._attn_implementation == attention
+        tokenizer, model = loaded.tokenizer, loaded.model.eval()
+        chats = [
+            [{"role": "user", "content": q}, {"role": "assistant", "content": a}]
+            for q, a in [("What is 2+2?", "4."), ("Name a colour.", "Blue, like the sky."), ("Hi", "Hello!")]
+        ]
+        examples = [encode_completion(chat, tokenizer, 128).to_dict() for chat in chats]
+        packed = PackedCollator(tokenizer.pad_token_id)([PackedDataset(examples, max_length=128)[0]])
+        with torch.inference_mode():
+            losses[attention] = (model(**packed).loss, model(**collator_for("generation", tokenizer)(examples)).loss)
+    torch.testing.assert_close(losses["eager"][0], losses["sdpa"][0], atol=2e-4, rtol=2e-4)
+    torch.testing.assert_close(losses["eager"][0], losses["eager"][1], atol=2e-4, rtol=2e-4)
+
+
 def test_target_module_presets_follow_the_architecture(sentiment_data: Path, tmp_path: Path) -> None:
     from harness.modeling import load_for_training
     from tunewise.models import resolve_model

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,6 +24,8 @@ def _sets(**values: object) -> list[str]:
         ("answers", {"base_model": "minilm-l6"}, "base_model: 'minilm-l6' is an encoder and cannot learn to generate"),
         ("docs", {}, "a document collection has no answers to learn from"),
         ("sentiment", {"base_model": "./no/such/model"}, "model path ./no/such/model does not exist"),
+        ("sentiment", {"attention": "fast"}, "attention: 'fast' is not one of sdpa, eager, flash_attention_2"),
+        ("sentiment", {"liger_kernel": "true"}, "liger_kernel: true needs"),
         (
             "sentiment",
             {"target_modules": "mlp"},
@@ -92,3 +95,14 @@ def test_resume_refuses_a_changed_config(sentiment_data: Path, tmp_path: Path) -
     changed = build_config({"data": str(sentiment_data), "output_dir": str(out), "learning_rate": 1e-3})
     with pytest.raises(ConfigError, match="--resume: learning_rate differ from the interrupted run's"):
         folder.open(changed, resume=True, overwrite=False)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("flash_attn") is not None, reason="flash-attn is installed here")
+def test_flash_attention_without_its_package_is_one_line(
+    sentiment_data: Path, tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
+    out = tmp_path / "run"
+    result = cli("train", *_sets(data=sentiment_data, output_dir=out, attention="flash_attention_2"))
+    assert result.code == 2 and "Traceback" not in result.err
+    assert "attention: flash_attention_2 needs the flash-attn package" in result.err.strip().splitlines()[-1]
+    assert not out.exists() and not out.with_name("run.incomplete").exists()
