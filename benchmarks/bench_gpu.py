@@ -5,7 +5,15 @@
 
 Sections, each in its own process with its own time limit, so that one failure or a slow
 compile costs only its own figures; each writes `DIR/<section>.json` as it ends, and the
-summary table is printed last:
+summary table is printed last. A plain run does the first four (`gpu_llm.py` says how):
+
+- `lora-1b`, `qlora-1b`, `full-1b`: a Llama-3.2-1B-shaped model (or `--model PATH`), packed
+  2,048-token rows, bf16: `tunewise train` (with Liger's kernels and FlashAttention 2 as
+  variants where installed) against a bare Trainer + peft with the same rows; tokens/s, peak
+  GPU memory against the advisor's estimate, and for full fine-tuning the share of the bf16 peak.
+- `8b`: a Llama-3.1-8B-shaped model, LoRA and QLoRA, with the batch split tunewise picks.
+
+The sections of the built-in models, by `--only`:
 
 - `attention`: the step time of MiniLM classification with dynamic padding (a new sequence
   length at nearly every batch), fp32 against bf16, bf16 with cuDNN's attention off, and bf16
@@ -45,11 +53,16 @@ sys.path.insert(0, str(REPO))
 N_TRAIN, N_EVAL = 2400, 500
 ROW_TOKENS, ROW_BATCH = 512, 8
 # --quick: a rehearsal of every code path on any machine (a CPU too), with tiny sizes.
-QUICK = {"ROW_TOKENS": 128, "ROW_BATCH": 2, "BATCHES": 3, "MAX_STEPS": 3, "N_GUIDE": 16}
+QUICK = {"ROW_TOKENS": 128, "ROW_BATCH": 2, "BATCHES": 3, "MAX_STEPS": 3, "N_GUIDE": 16,
+         "LLM_ROW_TOKENS": 128, "LLM_STEPS": 4, "LLM_QUICK": True}  # fmt: skip
 N_GUIDE = N_TRAIN
 BATCHES, MAX_STEPS = 50, 30
 DEVICE = "cuda"
-LIMITS = {"attention": 75, "minilm": 190, "smollm2": 140, "memory": 70, "compile": 120}
+LIMITS = {"attention": 75, "minilm": 190, "smollm2": 140, "memory": 70, "compile": 120,
+          "lora-1b": 110, "qlora-1b": 100, "full-1b": 100, "8b": 220}  # fmt: skip
+# The sections a plain run does (the others by --only): causal LMs of the sizes users bring to a GPU.
+DEFAULT_SECTIONS = ("lora-1b", "qlora-1b", "full-1b", "8b")
+LLM_ROW_TOKENS, LLM_STEPS, LLM_QUICK = 2048, 12, False
 MODEL_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json",
                "chat_template.jinja", "generation_config.json")  # fmt: skip
 
@@ -464,7 +477,70 @@ def section_memory(args: argparse.Namespace, paths: dict[str, str]) -> dict[str,
     return result
 
 
+def _llm_section(
+    family: str, methods: tuple[str, ...], steps: int, variants: bool, args: argparse.Namespace, paths: dict[str, str]
+) -> dict[str, Any]:
+    """`gpu_llm.compare` for each method on one model: a local one given by --model, or a random-weight `family`."""
+    import importlib.util
+
+    from gpu_llm import build_model, compare, write_pairs
+
+    from tunewise.models import resolve_model
+
+    family = "tiny-llama" if LLM_QUICK else family
+    work = Path("/tmp/tunewise-gpu-llm")
+    work.mkdir(parents=True, exist_ok=True)
+    tokenizer = resolve_model(paths["smollm2-135m-instruct"]).path
+    model = (
+        Path(args.model) if args.model and "8b" not in family else build_model(family, work / family, tokenizer, DEVICE)
+    )
+    rows_needed = 16 * (steps + 2) * LLM_ROW_TOKENS * 1.3  # the effective batch, every step, with room
+    data = write_pairs(work / f"pairs-{LLM_ROW_TOKENS}.jsonl", int(rows_needed))
+    kernels: dict[str, tuple[str, dict[str, Any]]] = {
+        "liger": ("liger_kernel", {"liger_kernel": True}),
+        "flash-attention-2": ("flash_attn", {"attention": "flash_attention_2"}),
+    }
+    tried = {name: extra for name, (module, extra) in kernels.items() if variants and importlib.util.find_spec(module)}
+    result: dict[str, Any] = {"model": str(model), "family": family, "row_tokens": LLM_ROW_TOKENS,
+                              "kernels_missing": [n for n, (m, _) in kernels.items() if not importlib.util.find_spec(m)]}  # fmt: skip
+    for method in methods:
+        try:
+            result[method] = compare(model, data, method, LLM_ROW_TOKENS, steps, work, tried)
+        except Exception as exc:
+            result[method] = {"error": f"{type(exc).__name__}: {str(exc)[:300]}"}
+            print(f"  {method}: {result[method]['error']}", flush=True)
+    if "full" in result and "tunewise" in result["full"]:
+        from advisor.architectures import spec_for
+        from advisor.estimate import training_flops_per_token
+
+        flops = training_flops_per_token(spec_for(str(model)), "full", False, LLM_ROW_TOKENS)
+        peak = matmul_peak()
+        result["full"]["share_of_bf16_peak"] = result["full"]["tunewise"]["tokens_per_second"] * flops / (peak * 1e12)
+        result["bf16_tflops"] = peak
+    return result
+
+
+def section_lora_1b(args: argparse.Namespace, paths: dict[str, str]) -> dict[str, Any]:
+    return _llm_section("llama-3.2-1b", ("lora",), LLM_STEPS, True, args, paths)
+
+
+def section_qlora_1b(args: argparse.Namespace, paths: dict[str, str]) -> dict[str, Any]:
+    return _llm_section("llama-3.2-1b", ("qlora",), LLM_STEPS, True, args, paths)
+
+
+def section_full_1b(args: argparse.Namespace, paths: dict[str, str]) -> dict[str, Any]:
+    return _llm_section("llama-3.2-1b", ("full",), LLM_STEPS, False, args, paths)
+
+
+def section_8b(args: argparse.Namespace, paths: dict[str, str]) -> dict[str, Any]:
+    return _llm_section("llama-3.1-8b", ("lora", "qlora"), max(4, LLM_STEPS // 2), False, args, paths)
+
+
 SECTIONS = {
+    "lora-1b": section_lora_1b,
+    "qlora-1b": section_qlora_1b,
+    "full-1b": section_full_1b,
+    "8b": section_8b,
     "attention": section_attention,
     "minilm": section_minilm,
     "smollm2": section_smollm2,
@@ -481,7 +557,29 @@ def summary(out: Path) -> None:
         path = out / f"{name}.json"
         return json.loads(path.read_text()) if path.is_file() else {}
 
-    attention, minilm, smollm2, memory, compiled = (load(n) for n in SECTIONS)
+    for name in DEFAULT_SECTIONS:
+        section = load(name)
+        for method, row in section.items():
+            if not isinstance(row, dict) or method == "kernels_missing":
+                continue
+            if "error" in row:
+                print(f"  {name} {method:6} {row['error']}")
+                continue
+            for variant, run in row.items():
+                if isinstance(run, dict) and "tokens_per_second" in run:
+                    print(f"  {name} {method:6} {variant:30} {run['tokens_per_second']:9.0f} tokens/s  "
+                          f"peak {run.get('peak_gpu_gb', 0):6.1f} GB  {run.get('rows', '')}x{run.get('accumulation', '')}")  # fmt: skip
+                elif isinstance(run, dict):
+                    print(f"  {name} {method:6} {variant:30} {run.get('error', '')}")
+            print(f"  {name} {method:6} tunewise / bare {row.get('vs_bare', 0):.2f}x, estimated {row.get('estimated_gb', 0):.1f} GB"
+                  + (f", {row['share_of_bf16_peak']:.1%} of the bf16 peak" if "share_of_bf16_peak" in row else ""))  # fmt: skip
+        if section.get("kernels_missing"):
+            print(f"  {name}: not installed here: {', '.join(section['kernels_missing'])}")
+    attention, minilm, smollm2, memory, compiled = (
+        load(n) for n in ("attention", "minilm", "smollm2", "memory", "compile")
+    )
+    if not any((attention, minilm, smollm2, memory, compiled)):
+        return
     print(f"\n== {attention.get('gpu', '?')}  torch {attention.get('torch', '?')}  "
           f"transformers {attention.get('transformers', '?')}  bf16 matmul {attention.get('bf16_tflops', 0):.0f} TFLOP/s")  # fmt: skip
     for name, ms in attention.get("ms_per_step", {}).items():
@@ -515,6 +613,9 @@ def main() -> None:
     parser.add_argument("--random-weights", action="store_true")
     parser.add_argument("--only", choices=list(SECTIONS), action="append")
     parser.add_argument("--prepare-assets", type=Path, metavar="DIR")
+    parser.add_argument(
+        "--model", help="a local causal LM for the 1B sections, instead of a random-weight Llama-3.2-1B"
+    )
     parser.add_argument("--banking77", type=Path, default=REPO.parent / "shared" / "data" / "banking77")
     parser.add_argument("--budget", type=float, default=570, help="seconds for all sections together")
     parser.add_argument("--quick", action="store_true", help="tiny sizes: rehearse every code path, on any device")
@@ -538,7 +639,7 @@ def main() -> None:
     deadline = time.perf_counter() + args.budget
     if args.random_weights:  # built once, before the sections' clocks start
         model_paths(args)
-    for name in args.only or list(SECTIONS):
+    for name in args.only or DEFAULT_SECTIONS:
         limit = min(LIMITS[name], int(deadline - time.perf_counter()))
         if limit < 20:
             print(f"[{name}] skipped: the budget is spent", flush=True)
@@ -547,6 +648,7 @@ def main() -> None:
         command = [sys.executable, __file__, "--section", name, "--out", str(args.out), "--assets", str(args.assets)]
         command += ["--random-weights"] if args.random_weights else []
         command += ["--quick"] if args.quick else []
+        command += ["--model", args.model] if args.model else []
         started = time.perf_counter()
         try:
             done = subprocess.run(command, timeout=limit, cwd=REPO, check=False, capture_output=True, text=True)
