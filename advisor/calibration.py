@@ -25,6 +25,10 @@ from typing import Any
 from advisor.estimate import Estimate, Hardware, Memory
 
 MIN_RUNS = 3  # runs of one model and method here before their ratio replaces the model's figures
+# A training shorter than this is mostly loading, tokenising and evaluating, which the estimator
+# does not model: six steps of the quick demo measured 10-20x their forecast, and would have
+# taught the advice that this machine trains ten times slower than it does.
+MIN_SECONDS = 20.0
 RECORD = "estimate"  # the key of a run's metrics in the registry that holds the forecast and measure
 
 
@@ -76,7 +80,7 @@ def machine_history(limit: int = 2000) -> list[Measured]:
             measured = Measured(**{key: record[key] for key in Measured.__dataclass_fields__})
         except (KeyError, TypeError):
             continue
-        if measured.estimated_seconds > 0 and measured.seconds > 0:
+        if measured.estimated_seconds > 0 and measured.seconds >= MIN_SECONDS:
             found.append(measured)
     return found
 
