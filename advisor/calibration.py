@@ -26,8 +26,8 @@ from advisor.estimate import Estimate, Hardware, Memory
 
 MIN_RUNS = 3  # runs of one model and method here before their ratio replaces the model's figures
 # A training shorter than this is mostly loading, tokenising and evaluating, which the estimator
-# does not model: six steps of the quick demo measured 10-20x their forecast, and would have
-# taught the advice that this machine trains ten times slower than it does.
+# does not model: six steps of the quick demo measured 1.6-3.1x their forecast of about a second,
+# and taught the advice that this machine trains full fine-tuning slower than it does.
 MIN_SECONDS = 20.0
 RECORD = "estimate"  # the key of a run's metrics in the registry that holds the forecast and measure
 
