@@ -50,6 +50,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from gpu_llm import steady_tokens_per_second  # noqa: E402  (the module beside this script)
+
 N_TRAIN, N_EVAL = 2400, 500
 ROW_TOKENS, ROW_BATCH = 512, 8
 # --quick: a rehearsal of every code path on any machine (a CPU too), with tiny sizes.
@@ -360,14 +362,6 @@ def _smollm2_config(paths: dict[str, str], method: str, extra: dict[str, Any] | 
     } | (extra or {})  # fmt: skip
 
 
-def _steady(steps_seen: list[tuple[int, float]], tokens_per_step: float) -> float:
-    """Tokens/s over the second half of the steps: compiling and warm-up left out."""
-    half = steps_seen[len(steps_seen) // 2 :]
-    if len(half) < 2:
-        return 0.0
-    return (half[-1][0] - half[0][0]) * tokens_per_step / max(half[-1][1] - half[0][1], 1e-9)
-
-
 def _smollm2_row(
     metrics: dict[str, Any], steps_seen: list[tuple[int, float]], method: str, peak: float
 ) -> dict[str, Any]:
@@ -377,7 +371,7 @@ def _smollm2_row(
     tokens_per_second = metrics["train_tokens_per_second"]
     tokens_per_step = tokens_per_second * metrics["step_seconds"] / max(metrics["steps"], 1)
     flops = training_flops_per_token(KNOWN["smollm2-135m-instruct"], method, False, ROW_TOKENS)  # type: ignore[arg-type]
-    steady = _steady(steps_seen, tokens_per_step)
+    steady = steady_tokens_per_second(steps_seen, tokens_per_step)
     return {
         "tokens_per_second": tokens_per_second,
         "steady_tokens_per_second": steady,

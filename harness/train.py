@@ -154,6 +154,10 @@ def _train_in(
     from transformers import set_seed
 
     device_type = "cuda" if torch.cuda.is_available() and not config.use_cpu else "cpu"
+    if config.liger_kernel and device_type != "cuda":  # before the model loads, not after
+        raise ConfigError(
+            "liger_kernel: true needs a CUDA GPU (its kernels are Triton's); set it false on this machine"
+        )
     if device_type == "cpu":
         from harness.memory import limit_allocator_retention
 
@@ -167,10 +171,6 @@ def _train_in(
     stage("tokenising")
     examples = encode(config, data, loaded.tokenizer, resolved.path, position_limit(resolved.path))
 
-    if config.liger_kernel and device_type != "cuda":
-        raise ConfigError(
-            "liger_kernel: true needs a CUDA GPU (its kernels are Triton's); set it false on this machine"
-        )
     if device_type == "cuda" and config.fit_batch:
         config = _fitted_to_card(config, task, examples, stage)
     distributed.barrier()
